@@ -1,0 +1,3 @@
+fn main() {
+    slint_build::compile("ui/signage.slint").expect("ui/signage.slint must compile");
+}

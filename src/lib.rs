@@ -1,0 +1,17 @@
+//! raincheck: every screen and counter of a venue shows the same payment status, switches
+//! to "cash only — ask for your raincheck" together, and proves it. See
+//! docs/ARCHITECTURE.md for the map of these modules.
+
+pub mod bench;
+pub mod broker;
+pub mod cli;
+pub mod clock;
+pub mod commands;
+pub mod config;
+pub mod logging;
+pub mod model;
+pub mod mosquitto;
+pub mod mqtt;
+pub mod node;
+pub mod protocol;
+pub mod shutdown;

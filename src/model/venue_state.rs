@@ -1,0 +1,91 @@
+//! The retained set as one node knows it: each source's latest declaration, each payment
+//! source's latest health and each node's latest display report. Merging keeps, per
+//! topic, the message with the highest revision (ties broken by the message's canonical
+//! bytes), so applying messages is commutative, associative and idempotent.
+
+use crate::protocol::{BusMessage, DisplayReport, Identifier, IncidentDeclaration, PaymentHealth, Scope};
+use std::collections::BTreeMap;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VenueState {
+    pub declarations: BTreeMap<(Scope, Identifier), IncidentDeclaration>,
+    pub payments: BTreeMap<Identifier, PaymentHealth>,
+    pub displays: BTreeMap<Identifier, DisplayReport>,
+}
+
+/// What applying one message did, so callers can log stale messages and skip work.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ApplyOutcome {
+    Changed,
+    /// Same as what was already known (a duplicate or a retained replay).
+    Unchanged,
+    /// Older than what was already known for that topic; ignored.
+    Stale,
+}
+
+impl VenueState {
+    pub fn apply(&mut self, message: BusMessage) -> ApplyOutcome {
+        match message {
+            BusMessage::Declaration { scope, declaration } => {
+                let key = (scope, declaration.source.clone());
+                merge_highest(&mut self.declarations, key, declaration, |d| d.revision)
+            }
+            BusMessage::Payment(health) => {
+                let key = health.source.clone();
+                merge_highest(&mut self.payments, key, health, |h| h.revision)
+            }
+            // Display reports are not part of any view; the broker's order per topic is
+            // the truth (a reconnecting node republishes after its own last will).
+            BusMessage::Display(report) => match self.displays.insert(report.node.clone(), report.clone()) {
+                Some(previous) if previous == report => ApplyOutcome::Unchanged,
+                _ => ApplyOutcome::Changed,
+            },
+            BusMessage::DisplayRemoved(node) => match self.displays.remove(&node) {
+                Some(_) => ApplyOutcome::Changed,
+                None => ApplyOutcome::Unchanged,
+            },
+        }
+    }
+
+    /// The highest Lamport revision seen in declarations and payment reports; a publisher
+    /// uses one more than this so its message orders after everything it has seen.
+    pub fn max_revision(&self) -> u64 {
+        let declarations = self.declarations.values().map(|d| d.revision);
+        let payments = self.payments.values().map(|p| p.revision);
+        declarations.chain(payments).max().unwrap_or(0)
+    }
+}
+
+/// Keeps the greater of the stored and incoming message by (revision, canonical bytes).
+fn merge_highest<K: Ord, M: serde::Serialize + PartialEq>(
+    map: &mut BTreeMap<K, M>,
+    key: K,
+    incoming: M,
+    revision: impl Fn(&M) -> u64,
+) -> ApplyOutcome {
+    let Some(current) = map.get(&key) else {
+        map.insert(key, incoming);
+        return ApplyOutcome::Changed;
+    };
+    if *current == incoming {
+        return ApplyOutcome::Unchanged;
+    }
+    let incoming_wins = match revision(&incoming).cmp(&revision(current)) {
+        std::cmp::Ordering::Greater => true,
+        std::cmp::Ordering::Less => false,
+        // Two different messages with one revision come only from a faulty publisher;
+        // a byte-wise tie-break keeps every node's choice identical anyway.
+        std::cmp::Ordering::Equal => canonical_bytes(&incoming) > canonical_bytes(current),
+    };
+    if incoming_wins {
+        map.insert(key, incoming);
+        ApplyOutcome::Changed
+    } else {
+        ApplyOutcome::Stale
+    }
+}
+
+fn canonical_bytes<M: serde::Serialize>(message: &M) -> Vec<u8> {
+    // Serialising our own typed structs cannot fail: no maps with non-string keys.
+    serde_json::to_vec(message).unwrap_or_default()
+}

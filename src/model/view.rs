@@ -1,0 +1,146 @@
+//! The venue view: what every screen and counter shows, computed from the retained set
+//! alone. The precedence rules of invariant 2 live here and only here:
+//! 1. the venue manager's latest declaration, if active, is shown;
+//! 2. else an active chain (head office) declaration, unless the venue manager's latest
+//!    resolve names it in `supersedes`;
+//! 3. else an active automatic declaration, but only if it is newer (higher Lamport
+//!    revision) than the venue manager's latest declaration — a manager's resolve holds
+//!    until a new failure is reported after it;
+//! 4. else the latest resolve (all clear), or normal if nothing was ever declared.
+
+use super::venue_state::VenueState;
+use crate::protocol::{
+    Authority, DeclarationState, Identifier, IncidentDeclaration, IncidentMode, IncidentTexts, Scope,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use time::OffsetDateTime;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ViewMode {
+    /// Nothing declared: business as usual.
+    Normal,
+    CashOnly,
+    /// The incident shown last was resolved.
+    AllClear,
+}
+
+impl ViewMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ViewMode::Normal => "normal",
+            ViewMode::CashOnly => "cash_only",
+            ViewMode::AllClear => "all_clear",
+        }
+    }
+}
+
+/// What a display shows. Two equal views have equal digests, and the digest is what
+/// displays report and the console compares.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VenueView {
+    pub mode: ViewMode,
+    /// Revision of the declaration shown (0 when nothing was ever declared).
+    pub revision: u64,
+    pub incident_id: Option<Identifier>,
+    pub scope: Option<Scope>,
+    pub source: Option<Identifier>,
+    pub authority: Option<Authority>,
+    pub texts: IncidentTexts,
+    pub offer_id: Option<Identifier>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub started_at: Option<OffsetDateTime>,
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub declared_at: Option<OffsetDateTime>,
+}
+
+impl VenueView {
+    pub fn normal() -> Self {
+        Self {
+            mode: ViewMode::Normal,
+            revision: 0,
+            incident_id: None,
+            scope: None,
+            source: None,
+            authority: None,
+            texts: IncidentTexts::default(),
+            offer_id: None,
+            started_at: None,
+            declared_at: None,
+        }
+    }
+
+    fn from_declaration(scope: Scope, declaration: &IncidentDeclaration) -> Self {
+        let mode = match (declaration.state, declaration.mode) {
+            (DeclarationState::Active, IncidentMode::CashOnly) => ViewMode::CashOnly,
+            (DeclarationState::Resolved, _) => ViewMode::AllClear,
+        };
+        Self {
+            mode,
+            revision: declaration.revision,
+            incident_id: Some(declaration.incident_id.clone()),
+            scope: Some(scope),
+            source: Some(declaration.source.clone()),
+            authority: Some(declaration.authority),
+            texts: declaration.texts.clone(),
+            offer_id: declaration.offer_id.clone(),
+            started_at: Some(declaration.started_at),
+            declared_at: Some(declaration.declared_at),
+        }
+    }
+
+    /// A short, stable fingerprint of the view (16 hex digits of SHA-256 over its JSON).
+    pub fn digest(&self) -> String {
+        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        let hash = Sha256::digest(&bytes);
+        hash.iter().take(8).map(|byte| format!("{byte:02x}")).collect()
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.mode == ViewMode::CashOnly
+    }
+}
+
+/// The latest declaration among those matching `filter`, by (revision, source).
+fn latest(
+    state: &VenueState,
+    filter: impl Fn(&Scope, &IncidentDeclaration) -> bool,
+) -> Option<(&Scope, &IncidentDeclaration)> {
+    state
+        .declarations
+        .iter()
+        .filter(|((scope, _), declaration)| filter(scope, declaration))
+        .max_by(|((_, a_source), a), ((_, b_source), b)| (a.revision, a_source).cmp(&(b.revision, b_source)))
+        .map(|((scope, _), declaration)| (scope, declaration))
+}
+
+/// Computes the view from the retained set; see the module docs for the rules.
+pub fn compute_view(state: &VenueState) -> VenueView {
+    let venue_manager = latest(state, |scope, d| *scope == Scope::Venue && d.authority == Authority::Manager);
+    let chain = latest(state, |scope, _| *scope == Scope::Chain);
+    let automatic = latest(state, |scope, d| *scope == Scope::Venue && d.authority == Authority::Automatic);
+    let is_active = |d: &IncidentDeclaration| d.state == DeclarationState::Active;
+
+    if let Some((scope, declaration)) = venue_manager.filter(|(_, d)| is_active(d)) {
+        return VenueView::from_declaration(scope.clone(), declaration);
+    }
+    if let Some((scope, declaration)) = chain.filter(|(_, d)| is_active(d)) {
+        let superseded = venue_manager.is_some_and(|(_, m)| m.supersedes.contains(&declaration.incident_id));
+        if !superseded {
+            return VenueView::from_declaration(scope.clone(), declaration);
+        }
+    }
+    if let Some((scope, declaration)) = automatic.filter(|(_, d)| is_active(d)) {
+        let newer_than_manager = venue_manager.is_none_or(|(_, m)| declaration.revision > m.revision);
+        if newer_than_manager {
+            return VenueView::from_declaration(scope.clone(), declaration);
+        }
+    }
+    [venue_manager, chain, automatic]
+        .into_iter()
+        .flatten()
+        .find(|(_, d)| d.state == DeclarationState::Resolved)
+        .map(|(scope, declaration)| VenueView::from_declaration(scope.clone(), declaration))
+        .unwrap_or_else(VenueView::normal)
+}

@@ -1,0 +1,187 @@
+//! Turning a raw MQTT publish (topic + bytes) into a typed message, or into a specific
+//! reason for ignoring it. This is the single gate for invariant 7: everything that
+//! reaches the model has passed these checks, and every refusal says why in words an
+//! operator can act on.
+
+use super::identifiers::Identifier;
+use super::payloads::{DisplayReport, IncidentDeclaration, PaymentHealth, SCHEMA_VERSION};
+use super::topics::{Scope, Topic, TopicKind};
+use super::{MAX_PAYLOAD_BYTES, MAX_REVISION};
+use serde::Deserialize;
+
+/// A message that passed every check.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BusMessage {
+    Declaration {
+        scope: Scope,
+        declaration: IncidentDeclaration,
+    },
+    Payment(PaymentHealth),
+    Display(DisplayReport),
+    /// An empty retained payload on a display topic: the node was decommissioned.
+    DisplayRemoved(Identifier),
+}
+
+/// Why a message was ignored. Displayed in logs next to the topic.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum RejectReason {
+    #[error("payload is {bytes} bytes; the limit is {limit}")]
+    Oversized { bytes: usize, limit: usize },
+    #[error("topic is not a raincheck v1 status topic")]
+    UnknownTopic,
+    #[error("topic belongs to venue {0:?}, not this one")]
+    ForeignVenue(String),
+    #[error("empty payload; declarations and payment reports are never withdrawn, publish a resolve or an ok instead")]
+    EmptyPayload,
+    #[error("payload is not valid JSON for this topic: {0}")]
+    Malformed(String),
+    #[error("schema version {0} is not supported (this build reads v{SCHEMA_VERSION}); upgrade this node")]
+    UnknownVersion(u32),
+    #[error("payload says it comes from {payload:?} but was published on the topic of {topic:?}")]
+    OwnerMismatch { topic: String, payload: String },
+    #[error("revision {0} is out of range (1 to {MAX_REVISION})")]
+    RevisionOutOfRange(u64),
+    #[error("text field {field} is {chars} characters; the limit is {limit}")]
+    TextTooLong { field: &'static str, chars: usize, limit: usize },
+    #[error("vouchers are not status messages")]
+    NotStatus,
+}
+
+#[derive(Deserialize)]
+struct VersionProbe {
+    v: Option<u32>,
+}
+
+/// Checks and decodes one publish addressed to `venue`'s status topics.
+pub fn decode_message(topic_name: &str, payload: &[u8], venue: &Identifier) -> Result<BusMessage, RejectReason> {
+    if payload.len() > MAX_PAYLOAD_BYTES {
+        return Err(RejectReason::Oversized { bytes: payload.len(), limit: MAX_PAYLOAD_BYTES });
+    }
+    let topic = Topic::parse(topic_name).ok_or(RejectReason::UnknownTopic)?;
+    if let Some(topic_venue) = &topic.venue {
+        if topic_venue != venue {
+            return Err(RejectReason::ForeignVenue(topic_venue.to_string()));
+        }
+    }
+    if payload.is_empty() {
+        return match topic.kind {
+            TopicKind::Displays => Ok(BusMessage::DisplayRemoved(topic.owner)),
+            _ => Err(RejectReason::EmptyPayload),
+        };
+    }
+    let probe: VersionProbe = serde_json::from_slice(payload).map_err(malformed)?;
+    match probe.v {
+        Some(SCHEMA_VERSION) => {}
+        Some(other) => return Err(RejectReason::UnknownVersion(other)),
+        None => return Err(RejectReason::Malformed("missing field `v` (schema version)".into())),
+    }
+    match topic.kind {
+        TopicKind::Incident => {
+            let declaration: IncidentDeclaration = serde_json::from_slice(payload).map_err(malformed)?;
+            check_owner(&topic.owner, &declaration.source)?;
+            check_revision(declaration.revision)?;
+            for (field, text) in declaration.texts.fields() {
+                if let Some(text) = text {
+                    let chars = text.chars().count();
+                    if chars > super::IncidentTexts::MAX_CHARS {
+                        return Err(RejectReason::TextTooLong { field, chars, limit: super::IncidentTexts::MAX_CHARS });
+                    }
+                }
+            }
+            Ok(BusMessage::Declaration { scope: topic.scope, declaration })
+        }
+        TopicKind::Payments => {
+            let health: PaymentHealth = serde_json::from_slice(payload).map_err(malformed)?;
+            check_owner(&topic.owner, &health.source)?;
+            check_revision(health.revision)?;
+            Ok(BusMessage::Payment(health))
+        }
+        TopicKind::Displays => {
+            let report: DisplayReport = serde_json::from_slice(payload).map_err(malformed)?;
+            check_owner(&topic.owner, &report.node)?;
+            Ok(BusMessage::Display(report))
+        }
+        TopicKind::Vouchers => Err(RejectReason::NotStatus),
+    }
+}
+
+fn malformed(error: serde_json::Error) -> RejectReason {
+    RejectReason::Malformed(error.to_string())
+}
+
+fn check_owner(topic_owner: &Identifier, payload_owner: &Identifier) -> Result<(), RejectReason> {
+    if topic_owner == payload_owner {
+        Ok(())
+    } else {
+        Err(RejectReason::OwnerMismatch { topic: topic_owner.to_string(), payload: payload_owner.to_string() })
+    }
+}
+
+fn check_revision(revision: u64) -> Result<(), RejectReason> {
+    if (1..=MAX_REVISION).contains(&revision) {
+        Ok(())
+    } else {
+        Err(RejectReason::RevisionOutOfRange(revision))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn venue() -> Identifier {
+        Identifier::parse("rialto").unwrap()
+    }
+
+    const GOOD: &str = r#"{"v":1,"source":"cli","authority":"manager","revision":3,"incident_id":"inc-1",
+        "state":"active","mode":"cash_only","texts":{"headline":"Cash only"},
+        "started_at":"2026-11-22T19:42:00Z","declared_at":"2026-11-22T19:42:00Z","future_field":true}"#;
+
+    #[test]
+    fn accepts_a_declaration_and_ignores_unknown_fields() {
+        let message = decode_message("raincheck/v1/rialto/incident/cli", GOOD.as_bytes(), &venue()).unwrap();
+        assert!(matches!(message, BusMessage::Declaration { scope: Scope::Venue, .. }));
+    }
+
+    #[test]
+    fn every_kind_of_bad_input_has_its_own_reason() {
+        let topic = "raincheck/v1/rialto/incident/cli";
+        type Case<'a> = (&'a str, Vec<u8>, fn(&RejectReason) -> bool);
+        let cases: Vec<Case> = vec![
+            (topic, vec![b' '; MAX_PAYLOAD_BYTES + 1], |r| matches!(r, RejectReason::Oversized { .. })),
+            ("raincheck/v1/rialto/nonsense/cli", GOOD.into(), |r| matches!(r, RejectReason::UnknownTopic)),
+            ("raincheck/v1/odeon/incident/cli", GOOD.into(), |r| matches!(r, RejectReason::ForeignVenue(_))),
+            (topic, Vec::new(), |r| matches!(r, RejectReason::EmptyPayload)),
+            (topic, b"{not json".to_vec(), |r| matches!(r, RejectReason::Malformed(_))),
+            (topic, GOOD.replace("\"v\":1", "\"v\":2").into(), |r| matches!(r, RejectReason::UnknownVersion(2))),
+            (topic, GOOD.replace("\"revision\":3", "\"revision\":\"3\"").into(), |r| {
+                matches!(r, RejectReason::Malformed(_))
+            }),
+            ("raincheck/v1/rialto/incident/console", GOOD.into(), |r| matches!(r, RejectReason::OwnerMismatch { .. })),
+            (topic, GOOD.replace("\"revision\":3", "\"revision\":0").into(), |r| {
+                matches!(r, RejectReason::RevisionOutOfRange(0))
+            }),
+            (topic, GOOD.replace("\"revision\":3", "\"revision\":9007199254740992").into(), |r| {
+                matches!(r, RejectReason::RevisionOutOfRange(_))
+            }),
+            (topic, GOOD.replace("Cash only", &"x".repeat(501)).into(), |r| {
+                matches!(r, RejectReason::TextTooLong { .. })
+            }),
+            (topic, GOOD.replace("\"state\":\"active\"", "\"state\":\"paused\"").into(), |r| {
+                matches!(r, RejectReason::Malformed(_))
+            }),
+            (topic, b"[1,2,3]".to_vec(), |r| matches!(r, RejectReason::Malformed(_))),
+        ];
+        for (topic, payload, expected) in cases {
+            let reason = decode_message(topic, &payload, &venue()).expect_err("must be refused");
+            assert!(expected(&reason), "{topic}: unexpected reason {reason}");
+            assert!(!reason.to_string().is_empty());
+        }
+    }
+
+    #[test]
+    fn empty_display_payload_means_decommissioned() {
+        let message = decode_message("raincheck/v1/rialto/displays/lobby-1", b"", &venue()).unwrap();
+        assert_eq!(message, BusMessage::DisplayRemoved(Identifier::parse("lobby-1").unwrap()));
+    }
+}

@@ -1,0 +1,30 @@
+//! The wire protocol (v1): topic names and JSON payloads that every node, the CLI and
+//! the console exchange through the broker. `docs/PROTOCOL.md` is the prose version of
+//! this module; the two must agree. Decoding is strict about versions, sizes and
+//! identifiers and lenient about unknown fields, so newer publishers can add fields
+//! without breaking older displays.
+
+pub mod decode;
+pub mod identifiers;
+pub mod payloads;
+pub mod topics;
+
+pub use decode::{decode_message, BusMessage, RejectReason};
+pub use identifiers::{Identifier, IdentifierError};
+pub use payloads::{
+    Authority, DeclarationState, DisplayReport, DisplayStatus, IncidentDeclaration, IncidentMode, IncidentTexts,
+    PaymentHealth, PaymentStatus, SCHEMA_VERSION,
+};
+pub use topics::{Scope, Topic, TopicKind};
+
+/// Largest payload any node accepts or sends. Declarations carry a few short texts;
+/// anything near this size is either a bug or an attack.
+pub const MAX_PAYLOAD_BYTES: usize = 16 * 1024;
+
+/// Largest revision accepted: the largest integer a JavaScript console can hold exactly.
+/// A bound is needed because revisions are Lamport clocks: a single absurd value would
+/// otherwise pin one source's declaration forever.
+pub const MAX_REVISION: u64 = (1 << 53) - 1;
+
+/// Root of every topic of this protocol version.
+pub const TOPIC_ROOT: &str = "raincheck/v1";

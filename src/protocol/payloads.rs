@@ -1,0 +1,161 @@
+//! The JSON payloads of protocol v1. Every payload carries `"v": 1`; unknown fields are
+//! ignored so that newer publishers stay readable. Timestamps are informational only
+//! ("since 19:42"): no decision anywhere depends on them (brief, invariant 1).
+
+use super::identifiers::Identifier;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// The only schema version this build reads and writes.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Who stands behind a declaration. Managers outrank automatic detection (invariant 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Authority {
+    Manager,
+    Automatic,
+}
+
+/// Whether a declaration starts/updates an incident or ends it. A resolve is its own
+/// message type, never inferred from missing fields (alphagov #3138's lesson).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeclarationState {
+    Active,
+    Resolved,
+}
+
+/// What the venue asks of guests while the incident is active.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentMode {
+    CashOnly,
+}
+
+/// Texts a manager may set; `None` means "use the template from the node's config".
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct IncidentTexts {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub headline: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cash_points: Option<String>,
+}
+
+impl IncidentTexts {
+    /// Longest accepted text per field, in characters; screens must stay readable.
+    pub const MAX_CHARS: usize = 500;
+
+    pub fn fields(&self) -> [(&'static str, &Option<String>); 4] {
+        [("headline", &self.headline), ("body", &self.body), ("offer", &self.offer), ("cash_points", &self.cash_points)]
+    }
+}
+
+/// One source's latest word on the incident, retained on `…/incident/{source}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IncidentDeclaration {
+    pub v: u32,
+    pub source: Identifier,
+    pub authority: Authority,
+    /// Lamport clock: one more than the highest revision the publisher had seen.
+    pub revision: u64,
+    pub incident_id: Identifier,
+    pub state: DeclarationState,
+    pub mode: IncidentMode,
+    #[serde(default)]
+    pub texts: IncidentTexts,
+    /// Offer id from the venue's config, if the manager chose one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offer_id: Option<Identifier>,
+    /// Chain incidents this (venue) declaration answers for: a venue manager who resolves
+    /// while head office still declares lists the chain incident here, so the resolve
+    /// holds for this venue without comparing clocks across brokers.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub supersedes: Vec<Identifier>,
+    /// When the incident started (informational, shown as "since 19:42").
+    #[serde(with = "time::serde::rfc3339")]
+    pub started_at: OffsetDateTime,
+    /// When this declaration was made (informational).
+    #[serde(with = "time::serde::rfc3339")]
+    pub declared_at: OffsetDateTime,
+    /// Who made it: a manager's name, `cli`, or the detector's id. Never a secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actor: Option<String>,
+}
+
+/// Debounced health of one payment source, retained on `…/payments/{source}`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaymentStatus {
+    Ok,
+    Down,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentHealth {
+    pub v: u32,
+    pub source: Identifier,
+    pub status: PaymentStatus,
+    /// Lamport clock, as for declarations.
+    pub revision: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+}
+
+/// Whether a node is connected; `offline` is published by the broker as the last will.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DisplayStatus {
+    Online,
+    Offline,
+}
+
+/// What a node shows now, retained on `…/displays/{node}` (the proof of invariant 3).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DisplayReport {
+    pub v: u32,
+    pub node: Identifier,
+    pub status: DisplayStatus,
+    /// Human name of the node ("Lobby 2"), for the console.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// Revision of the view shown; absent in a last will.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revision: Option<u64>,
+    /// Digest of the view shown; equal digests mean identical views.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_id: Option<Identifier>,
+    /// Since when this node shows this view (its own clock; informational).
+    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    pub since: Option<OffsetDateTime>,
+}
+
+impl DisplayReport {
+    /// The last-will payload the broker publishes when this node vanishes.
+    pub fn offline(node: &Identifier, name: Option<String>) -> Self {
+        Self {
+            v: SCHEMA_VERSION,
+            node: node.clone(),
+            status: DisplayStatus::Offline,
+            name,
+            roles: Vec::new(),
+            revision: None,
+            digest: None,
+            mode: None,
+            incident_id: None,
+            since: None,
+        }
+    }
+}

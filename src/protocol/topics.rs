@@ -1,0 +1,142 @@
+//! Topic names of protocol v1 and their parsing. Each publisher owns exactly one topic
+//! per kind, so retained messages never overwrite somebody else's:
+//! `raincheck/v1/{venue}/incident/{source}`, `…/payments/{source}`, `…/displays/{node}`,
+//! and `raincheck/v1/_chain/incident/{source}` for head-office declarations.
+
+use super::identifiers::Identifier;
+use super::TOPIC_ROOT;
+use std::fmt;
+
+/// The segment that replaces the venue id for chain-wide (head office) topics.
+pub const CHAIN_SEGMENT: &str = "_chain";
+
+/// Whether a declaration concerns one venue or the whole chain.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Scope {
+    Venue,
+    Chain,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum TopicKind {
+    Incident,
+    Payments,
+    Displays,
+    Vouchers,
+}
+
+impl TopicKind {
+    fn segment(self) -> &'static str {
+        match self {
+            TopicKind::Incident => "incident",
+            TopicKind::Payments => "payments",
+            TopicKind::Displays => "displays",
+            TopicKind::Vouchers => "vouchers",
+        }
+    }
+
+    fn from_segment(segment: &str) -> Option<Self> {
+        Some(match segment {
+            "incident" => TopicKind::Incident,
+            "payments" => TopicKind::Payments,
+            "displays" => TopicKind::Displays,
+            "vouchers" => TopicKind::Vouchers,
+            _ => return None,
+        })
+    }
+}
+
+/// A parsed topic: who it belongs to and what it carries.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Topic {
+    pub scope: Scope,
+    /// The venue, or `None` for chain topics.
+    pub venue: Option<Identifier>,
+    pub kind: TopicKind,
+    /// The source (incident, payments) or node (displays, vouchers) owning the topic.
+    pub owner: Identifier,
+}
+
+impl Topic {
+    pub fn venue(venue: &Identifier, kind: TopicKind, owner: &Identifier) -> Self {
+        Self { scope: Scope::Venue, venue: Some(venue.clone()), kind, owner: owner.clone() }
+    }
+
+    pub fn chain_incident(owner: &Identifier) -> Self {
+        Self { scope: Scope::Chain, venue: None, kind: TopicKind::Incident, owner: owner.clone() }
+    }
+
+    /// Parses a topic name; `None` when it is not a v1 topic this node understands.
+    pub fn parse(name: &str) -> Option<Self> {
+        let rest = name.strip_prefix(TOPIC_ROOT)?.strip_prefix('/')?;
+        let mut parts = rest.split('/');
+        let (venue_part, kind_part, owner_part) = (parts.next()?, parts.next()?, parts.next()?);
+        if parts.next().is_some() {
+            return None;
+        }
+        let kind = TopicKind::from_segment(kind_part)?;
+        let owner = Identifier::parse(owner_part).ok()?;
+        if venue_part == CHAIN_SEGMENT {
+            return (kind == TopicKind::Incident).then(|| Topic::chain_incident(&owner));
+        }
+        let venue = Identifier::parse(venue_part).ok()?;
+        Some(Topic::venue(&venue, kind, &owner))
+    }
+
+    /// The subscription filters a node of `venue` needs for the venue status.
+    pub fn status_filters(venue: &Identifier) -> Vec<String> {
+        vec![
+            format!("{TOPIC_ROOT}/{venue}/incident/+"),
+            format!("{TOPIC_ROOT}/{venue}/payments/+"),
+            format!("{TOPIC_ROOT}/{venue}/displays/+"),
+            format!("{TOPIC_ROOT}/{CHAIN_SEGMENT}/incident/+"),
+        ]
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let venue = match &self.venue {
+            Some(venue) => venue.as_str(),
+            None => CHAIN_SEGMENT,
+        };
+        write!(f, "{TOPIC_ROOT}/{venue}/{}/{}", self.kind.segment(), self.owner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(text: &str) -> Identifier {
+        Identifier::parse(text).unwrap()
+    }
+
+    #[test]
+    fn round_trips_every_kind() {
+        for kind in [TopicKind::Incident, TopicKind::Payments, TopicKind::Displays, TopicKind::Vouchers] {
+            let topic = Topic::venue(&id("rialto"), kind, &id("lobby-1"));
+            assert_eq!(Topic::parse(&topic.to_string()), Some(topic));
+        }
+        let chain = Topic::chain_incident(&id("hq"));
+        assert_eq!(chain.to_string(), "raincheck/v1/_chain/incident/hq");
+        assert_eq!(Topic::parse(&chain.to_string()), Some(chain));
+    }
+
+    #[test]
+    fn refuses_topics_that_do_not_parse() {
+        for bad in [
+            "raincheck/v2/rialto/incident/cli",
+            "raincheck/v1/rialto/incident",
+            "raincheck/v1/rialto/incident/cli/extra",
+            "raincheck/v1/rialto/weather/cli",
+            "raincheck/v1/Rialto/incident/cli",
+            "raincheck/v1/_chain/displays/x",
+            "raincheck/v1/rialto/incident/+",
+            "",
+        ] {
+            assert_eq!(Topic::parse(bad), None, "{bad:?}");
+        }
+    }
+}

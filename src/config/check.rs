@@ -1,0 +1,369 @@
+//! Loading a config file and reporting *every* problem in it with its key and line, as
+//! `raincheck check-config` promises. TOML deserialisation stops at the first error, so
+//! each top-level section is deserialised on its own (other sections blanked out, line
+//! numbers preserved), then the whole file is checked for what serde cannot express.
+
+use super::sections::{BrokerMode, BrokerUrl, NodeConfig};
+use crate::protocol::IncidentTexts;
+use serde::de::DeserializeOwned;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// One thing wrong with a config file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// Dotted key ("broker.url"), or the section when the key is unknown.
+    pub key: String,
+    /// 1-based line, when the key appears in the file.
+    pub line: Option<usize>,
+    pub message: String,
+}
+
+/// Every problem found in one file.
+#[derive(Clone, Debug)]
+pub struct ConfigReport {
+    pub file: PathBuf,
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl fmt::Display for ConfigReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, problem) in self.problems.iter().enumerate() {
+            if index > 0 {
+                writeln!(f)?;
+            }
+            let file = self.file.display();
+            match problem.line {
+                Some(line) => write!(f, "{file}:{line}: {}: {}", problem.key, problem.message)?,
+                None => write!(f, "{file}: {}: {}", problem.key, problem.message)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigReport {}
+
+const SECTIONS: [&str; 4] = ["node", "broker", "texts", "display"];
+
+/// Reads and checks a config file.
+pub fn load(path: &Path) -> Result<NodeConfig, ConfigReport> {
+    let text = std::fs::read_to_string(path).map_err(|error| ConfigReport {
+        file: path.to_owned(),
+        problems: vec![ConfigProblem {
+            key: "(file)".into(),
+            line: None,
+            message: format!("cannot read it: {error}; check the path and permissions"),
+        }],
+    })?;
+    load_str(&text, path)
+}
+
+/// Checks config text; `origin` names it in reports and anchors relative paths.
+pub fn load_str(text: &str, origin: &Path) -> Result<NodeConfig, ConfigReport> {
+    let report = |problems| ConfigReport { file: origin.to_owned(), problems };
+    let document = match toml_edit::ImDocument::parse(text.to_owned()) {
+        Ok(document) => document,
+        Err(error) => {
+            let line = error.span().map(|span| line_of_offset(text, span.start));
+            return Err(report(vec![ConfigProblem {
+                key: "(syntax)".into(),
+                line,
+                message: error.message().trim().to_owned(),
+            }]));
+        }
+    };
+    let mut problems = Vec::new();
+    for (key, item) in document.as_table().iter() {
+        if !SECTIONS.contains(&key) {
+            let line = item.span().or_else(|| document.as_table().key(key).and_then(|k| k.span()));
+            problems.push(ConfigProblem {
+                key: key.to_owned(),
+                line: line.map(|span| line_of_offset(text, span.start)),
+                message: format!("unknown section or key; the sections are {}", SECTIONS.join(", ")),
+            });
+        }
+    }
+    let masked = mask_by_section(text);
+    use super::sections::{BrokerSection, DisplaySection, NodeSection, TextsSection};
+    check_section::<NodeSection>("node", &masked, text, &mut problems);
+    check_section::<BrokerSection>("broker", &masked, text, &mut problems);
+    check_section::<TextsSection>("texts", &masked, text, &mut problems);
+    check_section::<DisplaySection>("display", &masked, text, &mut problems);
+    if !problems.is_empty() {
+        return Err(report(problems));
+    }
+    let config: NodeConfig = match toml::from_str(text) {
+        Ok(config) => config,
+        Err(error) => {
+            let line = error.span().map(|span| line_of_offset(text, span.start));
+            return Err(report(vec![ConfigProblem {
+                key: "(file)".into(),
+                line,
+                message: error.message().to_owned(),
+            }]));
+        }
+    };
+    for (key, message) in semantic_problems(&config, origin) {
+        let line = line_of_key(&document, text, &key);
+        problems.push(ConfigProblem { key, line, message });
+    }
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(report(problems))
+    }
+}
+
+/// For each top-level section, the file's text with every other section's lines blanked,
+/// so a section can be deserialised alone with its real line numbers.
+fn mask_by_section(text: &str) -> BTreeMap<String, String> {
+    let mut owners: Vec<Option<String>> = Vec::new();
+    let mut current: Option<String> = None;
+    let mut in_multiline: Option<&str> = None;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if in_multiline.is_none() && trimmed.starts_with('[') {
+            let name: String = trimmed
+                .trim_start_matches('[')
+                .trim_start()
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+                .collect();
+            current = Some(name);
+        }
+        owners.push(current.clone());
+        for quote in ["\"\"\"", "'''"] {
+            if line.matches(quote).count() % 2 == 1 {
+                in_multiline = match in_multiline {
+                    Some(open) if open == quote => None,
+                    None => Some(quote),
+                    other => other,
+                };
+            }
+        }
+    }
+    let mut masked = BTreeMap::new();
+    for section in SECTIONS {
+        let kept: Vec<&str> = text
+            .lines()
+            .zip(&owners)
+            .map(|(line, owner)| if owner.as_deref() == Some(section) { line } else { "" })
+            .collect();
+        masked.insert(section.to_owned(), kept.join("\n"));
+    }
+    masked
+}
+
+fn check_section<T: DeserializeOwned>(
+    section: &str,
+    masked: &BTreeMap<String, String>,
+    text: &str,
+    problems: &mut Vec<ConfigProblem>,
+) {
+    let Some(alone) = masked.get(section) else { return };
+    if alone.trim().is_empty() {
+        if section == "node" {
+            problems.push(ConfigProblem {
+                key: "node".into(),
+                line: None,
+                message: "missing section [node]; it needs at least venue, id and roles".into(),
+            });
+        }
+        return;
+    }
+    if let Err(error) = toml::from_str::<BTreeMap<String, T>>(alone) {
+        let line = error.span().map(|span| line_of_offset(alone, span.start));
+        let named = error
+            .message()
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(field, _)| field.to_owned());
+        let key = named
+            .or_else(|| key_at_line(text, line))
+            .map(|k| format!("{section}.{k}"))
+            .unwrap_or_else(|| section.to_owned());
+        let line = match line {
+            Some(line) if key_at_line(text, Some(line)).is_some() => Some(line),
+            _ => line_of_key_text(text, &key).or(line),
+        };
+        problems.push(ConfigProblem { key, line, message: error.message().to_owned() });
+    }
+}
+
+/// Checks serde cannot express: cross-field rules, URLs, files, text lengths.
+fn semantic_problems(config: &NodeConfig, origin: &Path) -> Vec<(String, String)> {
+    let mut problems = Vec::new();
+    let mut push = |key: &str, message: String| problems.push((key.to_owned(), message));
+    if config.node.roles.is_empty() {
+        push("node.roles", "no roles; list at least one of \"signage\", \"counter\", \"console\"".into());
+    }
+    let mut roles = config.node.roles.clone();
+    roles.sort();
+    roles.dedup();
+    if roles.len() != config.node.roles.len() {
+        push("node.roles", "a role is listed twice".into());
+    }
+    let broker = &config.broker;
+    if broker.mode == BrokerMode::External {
+        if let Err(message) = BrokerUrl::parse(&broker.url) {
+            push("broker.url", message);
+        }
+    }
+    if !(1..=3600).contains(&broker.keep_alive_secs) {
+        push("broker.keep_alive_secs", format!("{} is out of range; use 1 to 3600", broker.keep_alive_secs));
+    }
+    if broker.watchdog_secs <= broker.keep_alive_secs {
+        push(
+            "broker.watchdog_secs",
+            format!(
+                "{} must exceed keep_alive_secs ({}), or a healthy link would be cut between pings",
+                broker.watchdog_secs, broker.keep_alive_secs
+            ),
+        );
+    }
+    if broker.reconnect_min_ms == 0 || broker.reconnect_min_ms > broker.reconnect_max_ms {
+        push("broker.reconnect_min_ms", "must be at least 1 and at most reconnect_max_ms".into());
+    }
+    let base = origin.parent().unwrap_or(Path::new("."));
+    for (key, path) in [("broker.password_file", &broker.password_file), ("broker.ca_file", &broker.ca_file)] {
+        if let Some(path) = path {
+            let resolved = base.join(path);
+            if !resolved.is_file() {
+                push(key, format!("{} does not exist or is not a file", resolved.display()));
+            }
+        }
+    }
+    if broker.password_file.is_some() && broker.username.is_none() {
+        push("broker.username", "password_file is set but username is not".into());
+    }
+    let texts = &config.texts;
+    for (mode, mode_texts) in
+        [("normal", &texts.normal), ("cash_only", &texts.cash_only), ("all_clear", &texts.all_clear)]
+    {
+        for (field, value) in [
+            ("headline", &mode_texts.headline),
+            ("body", &mode_texts.body),
+            ("offer", &mode_texts.offer),
+            ("cash_points", &mode_texts.cash_points),
+        ] {
+            let chars = value.chars().count();
+            if chars > IncidentTexts::MAX_CHARS {
+                push(
+                    &format!("texts.{mode}.{field}"),
+                    format!("{chars} characters; the limit is {}", IncidentTexts::MAX_CHARS),
+                );
+            }
+        }
+    }
+    problems
+}
+
+fn line_of_offset(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+/// The bare key written on a line ("url = …" → "url"), to name the key of a serde error.
+fn key_at_line(text: &str, line: Option<usize>) -> Option<String> {
+    let content = text.lines().nth(line?.checked_sub(1)?)?;
+    let (key, _) = content.split_once('=')?;
+    let key = key.trim();
+    (!key.is_empty() && !key.starts_with('[')).then(|| key.to_owned())
+}
+
+/// The line of `key = …` inside the `[section]` of a dotted key, found in the text.
+fn line_of_key_text(text: &str, dotted: &str) -> Option<usize> {
+    let (section, key) = dotted.rsplit_once('.')?;
+    let mut in_section = false;
+    for (index, line) in text.lines().enumerate() {
+        let trimmed = line.trim();
+        if trimmed.starts_with('[') {
+            in_section = trimmed.trim_matches(|c| c == '[' || c == ']').trim() == section;
+        } else if in_section && trimmed.split_once('=').is_some_and(|(k, _)| k.trim() == key) {
+            return Some(index + 1);
+        }
+    }
+    None
+}
+
+/// The line where a dotted key is written, if it is written at all.
+fn line_of_key(document: &toml_edit::ImDocument<String>, text: &str, dotted: &str) -> Option<usize> {
+    let mut table: &dyn toml_edit::TableLike = document.as_table();
+    let mut parts = dotted.split('.').peekable();
+    while let Some(part) = parts.next() {
+        let (key, item) = table.get_key_value(part)?;
+        if parts.peek().is_none() {
+            let span = key.span().or_else(|| item.span())?;
+            return Some(line_of_offset(text, span.start));
+        }
+        table = item.as_table_like()?;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn problems(text: &str) -> Vec<ConfigProblem> {
+        load_str(text, Path::new("test.toml")).expect_err("must be refused").problems
+    }
+
+    #[test]
+    fn reports_every_problem_with_key_and_line() {
+        let text = "[node]\nvenue = \"rialto\"\nid = \"Lobby 1\"\nroles = [\"signage\"]\n\n[broker]\nurl = \"mqtt://x\"\nkeep_alive = 5\n\n[weather]\nx = 1\n";
+        let found = problems(text);
+        let keys: Vec<_> = found.iter().map(|p| (p.key.as_str(), p.line)).collect();
+        assert!(keys.contains(&("weather", Some(10))), "{found:?}");
+        assert!(keys.contains(&("node.id", Some(3))), "{found:?}");
+        assert!(keys.contains(&("broker.keep_alive", Some(8))), "{found:?}");
+    }
+
+    #[test]
+    fn semantic_problems_point_at_their_line() {
+        let text = "[node]\nvenue = \"rialto\"\nid = \"lobby-1\"\nroles = []\n[broker]\nurl = \"http://x\"\nwatchdog_secs = 2\n";
+        let found = problems(text);
+        let keys: Vec<_> = found.iter().map(|p| (p.key.as_str(), p.line)).collect();
+        assert_eq!(keys, vec![("node.roles", Some(4)), ("broker.url", Some(6)), ("broker.watchdog_secs", Some(7))]);
+        let shown = ConfigReport { file: "test.toml".into(), problems: found }.to_string();
+        assert!(shown.contains("test.toml:6: broker.url: scheme \"http\" is not supported"), "{shown}");
+    }
+
+    #[test]
+    fn syntax_errors_have_a_line() {
+        let found = problems("[node]\nvenue = \"rialto\nid = 3\n");
+        assert_eq!(found[0].key, "(syntax)");
+        assert_eq!(found[0].line, Some(2));
+    }
+
+    #[test]
+    fn missing_node_section_is_named() {
+        let found = problems("[broker]\nurl = \"mqtt://127.0.0.1:1883\"\n");
+        assert_eq!(found[0].key, "node");
+    }
+
+    #[test]
+    fn every_shipped_example_loads() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).expect("config/ exists") {
+            let path = entry.expect("readable dir entry").path();
+            if path.extension().is_some_and(|e| e == "toml") {
+                load(&path).unwrap_or_else(|report| panic!("{report}"));
+                seen += 1;
+            }
+        }
+        assert!(seen >= 4, "expected an example per role plus demo.toml, found {seen}");
+    }
+
+    #[test]
+    fn broker_urls() {
+        assert_eq!(BrokerUrl::parse("mqtt://127.0.0.1:1883").unwrap().port, 1883);
+        assert!(BrokerUrl::parse("mqtts://broker.local").unwrap().tls);
+        assert_eq!(BrokerUrl::parse("mqtts://broker.local").unwrap().port, 8883);
+        assert!(BrokerUrl::parse("broker.local").is_err());
+        assert!(BrokerUrl::parse("mqtt://:1883").is_err());
+        assert!(BrokerUrl::parse("mqtt://h:99999").is_err());
+    }
+}

@@ -1,0 +1,12 @@
+//! Node configuration: one TOML file per node, one serde struct per section, every field
+//! documented and defaulted where a default is safe. `config/*.toml` are the commented
+//! examples; a test loads each of them through [`load`] so they cannot drift from these
+//! structs. Loading collects every problem with its key and line (see `check`).
+
+mod check;
+mod sections;
+
+pub use check::{load, load_str, ConfigProblem, ConfigReport};
+pub use sections::{
+    BrokerMode, BrokerSection, BrokerUrl, DisplaySection, ModeTexts, NodeConfig, NodeSection, Role, TextsSection,
+};

@@ -1,0 +1,72 @@
+//! rumqttc options from a node's broker section: address, TLS, credentials, keep-alive,
+//! the last will on the node's display topic, and packet limits.
+
+use crate::config::{BrokerMode, BrokerSection, BrokerUrl};
+use anyhow::{bail, Context, Result};
+use rumqttc::{LastWill, MqttOptions, QoS, TlsConfiguration, Transport};
+use std::path::Path;
+use std::time::Duration;
+
+/// Largest packet the client accepts. Deliberately larger than the protocol's payload
+/// limit: rumqttc drops the *connection* on an oversized packet, and a retained one
+/// would then be redelivered forever. The protocol limit is enforced when decoding,
+/// where an oversized message is merely logged and ignored.
+const CLIENT_MAX_PACKET_BYTES: usize = 1024 * 1024;
+
+/// Who connects, and what the broker should publish if it vanishes.
+pub struct ClientIdentity {
+    pub client_id: String,
+    /// Retained last will: (topic, payload).
+    pub last_will: Option<(String, Vec<u8>)>,
+    /// Keep the broker session across reconnects (needed for QoS 1 redelivery).
+    pub persistent_session: bool,
+}
+
+/// Builds client options; `config_dir` anchors relative file paths.
+pub fn client_options(broker: &BrokerSection, identity: ClientIdentity, config_dir: &Path) -> Result<MqttOptions> {
+    let (host, port, tls) = match broker.mode {
+        BrokerMode::Embedded => (broker.listen.ip().to_string(), broker.listen.port(), false),
+        BrokerMode::External => {
+            let url = BrokerUrl::parse(&broker.url).map_err(anyhow::Error::msg).context("broker.url")?;
+            (url.host, url.port, url.tls)
+        }
+    };
+    let mut options = MqttOptions::new(identity.client_id, host, port);
+    options.set_keep_alive(Duration::from_secs(u64::from(broker.keep_alive_secs.max(1))));
+    options.set_max_packet_size(CLIENT_MAX_PACKET_BYTES, CLIENT_MAX_PACKET_BYTES);
+    options.set_clean_session(!identity.persistent_session);
+    options.set_inflight(100);
+    if let Some((topic, payload)) = identity.last_will {
+        options.set_last_will(LastWill::new(topic, payload, QoS::AtLeastOnce, true));
+    }
+    if let Some(username) = &broker.username {
+        let password = match &broker.password_file {
+            Some(path) => read_secret(&config_dir.join(path))?,
+            None => String::new(),
+        };
+        options.set_credentials(username.clone(), password);
+    }
+    if tls {
+        let transport = match &broker.ca_file {
+            Some(path) => {
+                let path = config_dir.join(path);
+                let ca = std::fs::read(&path).with_context(|| format!("read broker.ca_file {}", path.display()))?;
+                Transport::Tls(TlsConfiguration::Simple { ca, alpn: None, client_auth: None })
+            }
+            None => Transport::tls_with_default_config(),
+        };
+        options.set_transport(transport);
+    }
+    Ok(options)
+}
+
+/// Reads a secret file's first line, refusing files other users can read.
+pub fn read_secret(path: &Path) -> Result<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata = std::fs::metadata(path).with_context(|| format!("read secret file {}", path.display()))?;
+    if metadata.permissions().mode() & 0o077 != 0 {
+        bail!("secret file {} is readable by other users; run: chmod 600 {}", path.display(), path.display());
+    }
+    let text = std::fs::read_to_string(path).with_context(|| format!("read secret file {}", path.display()))?;
+    Ok(text.lines().next().unwrap_or_default().to_owned())
+}

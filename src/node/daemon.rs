@@ -1,0 +1,133 @@
+//! Starting a node: embedded broker if configured, the MQTT connection worker, the status
+//! worker, signal handling, and an orderly stop that waits for every worker under a
+//! timeout. [`start_node`] is also what tests and the switch benchmark use to run many
+//! real display nodes inside one process.
+
+use super::presentation::Presentation;
+use super::status_worker::{now, NodeIdentity, StatusWorker};
+use crate::config::{BrokerMode, NodeConfig};
+use crate::mqtt::backoff::Backoff;
+use crate::mqtt::connection::ConnectionSettings;
+use crate::mqtt::{client_options, spawn_connection, ClientIdentity, Subscription};
+use crate::protocol::Topic;
+use crate::shutdown::{shutdown_pair, Shutdown, ShutdownTrigger};
+use anyhow::{Context, Result};
+use rumqttc::QoS;
+use std::path::Path;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How long a stopping node waits for its workers before giving up on them.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A started node's outputs and workers.
+pub struct NodeHandle {
+    /// What the node shows; the UI and tests watch it.
+    pub presentation: watch::Receiver<Presentation>,
+    workers: Vec<JoinHandle<()>>,
+}
+
+impl NodeHandle {
+    /// Waits for every worker after shutdown was triggered, up to the stop timeout.
+    pub async fn join(self) {
+        let all = futures_join(self.workers);
+        if tokio::time::timeout(STOP_TIMEOUT, all).await.is_err() {
+            tracing::warn!("some workers did not stop within {STOP_TIMEOUT:?}; exiting anyway");
+        }
+    }
+}
+
+async fn futures_join(workers: Vec<JoinHandle<()>>) {
+    for worker in workers {
+        let _ = worker.await;
+    }
+}
+
+/// Starts the workers of one node on the current tokio runtime.
+pub fn start_node(config: &NodeConfig, config_dir: &Path, shutdown: Shutdown) -> Result<NodeHandle> {
+    let identity = NodeIdentity {
+        venue: config.node.venue.clone(),
+        node: config.node.id.clone(),
+        name: config.node.name.clone(),
+        roles: config.node.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+    };
+    let client_identity = ClientIdentity {
+        client_id: format!("raincheck-{}-{}", identity.venue, identity.node),
+        last_will: Some((identity.display_topic(), identity.offline_payload())),
+        persistent_session: false,
+    };
+    let options = client_options(&config.broker, client_identity, config_dir).context("broker settings")?;
+    let settings = ConnectionSettings {
+        subscriptions: Topic::status_filters(&identity.venue)
+            .into_iter()
+            .map(|filter| Subscription { filter, qos: QoS::AtLeastOnce })
+            .collect(),
+        backoff: Backoff::new(
+            Duration::from_millis(u64::from(config.broker.reconnect_min_ms)),
+            Duration::from_millis(u64::from(config.broker.reconnect_max_ms)),
+        ),
+        watchdog: Duration::from_secs(u64::from(config.broker.watchdog_secs)),
+        label: identity.node.to_string(),
+    };
+    let connection = spawn_connection(options, settings, shutdown.clone());
+    let (presentation_tx, presentation) = watch::channel(Presentation::booting(now()));
+    let status = StatusWorker {
+        identity,
+        client: connection.client,
+        events: connection.events,
+        presentation: presentation_tx,
+        shutdown,
+    };
+    let status_task = tokio::spawn(status.run());
+    Ok(NodeHandle { presentation, workers: vec![status_task, connection.task] })
+}
+
+/// `raincheck run`: the whole node until SIGTERM or Ctrl-C.
+pub fn run_daemon(config: NodeConfig, config_dir: &Path) -> Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .thread_name("raincheck-worker")
+        .enable_all()
+        .build()
+        .context("start the async runtime")?;
+    if config.broker.mode == BrokerMode::Embedded {
+        crate::broker::start_embedded_broker(config.broker.listen)?;
+    }
+    let (trigger, shutdown) = shutdown_pair();
+    let node = runtime.block_on(async { start_node(&config, config_dir, shutdown) })?;
+    tracing::info!(
+        venue = %config.node.venue,
+        node = %config.node.id,
+        roles = ?config.node.roles,
+        "node started"
+    );
+    runtime.block_on(async {
+        wait_for_stop_signal().await;
+        tracing::info!("stopping");
+        stop(trigger, node).await;
+    });
+    Ok(())
+}
+
+async fn stop(trigger: ShutdownTrigger, node: NodeHandle) {
+    trigger.trigger();
+    node.join().await;
+}
+
+/// SIGTERM (systemd) or SIGINT (Ctrl-C).
+pub async fn wait_for_stop_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut terminate) => {
+            tokio::select! {
+                _ = terminate.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(error) => {
+            tracing::warn!("cannot listen for SIGTERM ({error}); stopping on Ctrl-C only");
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The status worker: owns the node's [`VenueState`], applies every bus message through
+//! the protocol gate, recomputes the view, tells the UI (a watch channel) and reports
+//! what this node shows on its retained display topic. It publishes with `try_publish`
+//! only, keeping the latest unsent report and retrying on a timer, so it can never wait
+//! on the connection worker that waits on it.
+
+use super::presentation::{LinkState, Presentation};
+use super::reject_log::RejectLog;
+use crate::model::{compute_view, ApplyOutcome, VenueState};
+use crate::mqtt::BusEvent;
+use crate::protocol::{decode_message, DisplayReport, DisplayStatus, Identifier, Topic, TopicKind, SCHEMA_VERSION};
+use crate::shutdown::Shutdown;
+use rumqttc::{AsyncClient, QoS};
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, watch};
+
+/// Who this node is, for its display report.
+#[derive(Clone, Debug)]
+pub struct NodeIdentity {
+    pub venue: Identifier,
+    pub node: Identifier,
+    pub name: Option<String>,
+    pub roles: Vec<String>,
+}
+
+impl NodeIdentity {
+    pub fn display_topic(&self) -> String {
+        Topic::venue(&self.venue, TopicKind::Displays, &self.node).to_string()
+    }
+
+    pub fn offline_payload(&self) -> Vec<u8> {
+        serde_json::to_vec(&DisplayReport::offline(&self.node, self.name.clone())).unwrap_or_default()
+    }
+}
+
+pub struct StatusWorker {
+    pub identity: NodeIdentity,
+    pub client: AsyncClient,
+    pub events: mpsc::Receiver<BusEvent>,
+    pub presentation: watch::Sender<Presentation>,
+    pub shutdown: Shutdown,
+}
+
+/// How often an unsent report is retried while the request queue is full.
+const REPORT_RETRY: Duration = Duration::from_millis(100);
+
+impl StatusWorker {
+    pub async fn run(mut self) {
+        let mut state = VenueState::default();
+        let mut rejects = RejectLog::new(Duration::from_secs(10));
+        let mut report_due = false;
+        let mut retry = tokio::time::interval(REPORT_RETRY);
+        retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = self.shutdown.wait() => break,
+                _ = retry.tick(), if report_due => {}
+                event = self.events.recv() => match event {
+                    None => break,
+                    Some(BusEvent::LinkUp) => {
+                        self.presentation.send_modify(|p| p.link = LinkState::Up);
+                        report_due = true;
+                    }
+                    Some(BusEvent::LinkDown { reason }) => {
+                        tracing::warn!("status link lost ({reason}); keeping the last known view on screen");
+                        let since = now();
+                        self.presentation.send_if_modified(|p| match p.link {
+                            LinkState::Lost { .. } => false,
+                            _ => { p.link = LinkState::Lost { since }; true }
+                        });
+                    }
+                    Some(BusEvent::Message { topic, payload }) => {
+                        match decode_message(&topic, &payload, &self.identity.venue) {
+                            Err(reason) => rejects.refused(&topic, &reason, reject_kind(&reason)),
+                            Ok(message) => {
+                                if state.apply(message) == ApplyOutcome::Stale {
+                                    tracing::debug!(%topic, "ignored a stale message (an older revision than already known)");
+                                }
+                                report_due |= self.refresh_view(&state);
+                            }
+                        }
+                    }
+                }
+            }
+            if report_due {
+                report_due = !self.publish_report();
+            }
+        }
+        self.publish_offline_and_disconnect();
+    }
+
+    /// Recomputes the view; true when it changed (the report must then be republished).
+    fn refresh_view(&self, state: &VenueState) -> bool {
+        let view = compute_view(state);
+        let mut changed = false;
+        self.presentation.send_if_modified(|p| {
+            let first_state = !p.has_state && !state.declarations.is_empty();
+            p.has_state |= first_state;
+            if p.view != view {
+                p.view = view;
+                p.shown_since = now();
+                changed = true;
+            }
+            changed || first_state
+        });
+        changed
+    }
+
+    /// Publishes what this node shows; false when the request queue is full.
+    fn publish_report(&self) -> bool {
+        let presentation = self.presentation.borrow().clone();
+        let view = &presentation.view;
+        let report = DisplayReport {
+            v: SCHEMA_VERSION,
+            node: self.identity.node.clone(),
+            status: DisplayStatus::Online,
+            name: self.identity.name.clone(),
+            roles: self.identity.roles.clone(),
+            revision: Some(view.revision),
+            digest: Some(view.digest()),
+            mode: Some(view.mode.as_str().to_owned()),
+            incident_id: view.incident_id.clone(),
+            since: Some(presentation.shown_since),
+        };
+        let payload = serde_json::to_vec(&report).unwrap_or_default();
+        self.client.try_publish(self.identity.display_topic(), QoS::AtLeastOnce, true, payload).is_ok()
+    }
+
+    /// On a graceful stop the last will is not sent, so say "offline" ourselves.
+    fn publish_offline_and_disconnect(&self) {
+        let topic = self.identity.display_topic();
+        let _ = self.client.try_publish(topic, QoS::AtLeastOnce, true, self.identity.offline_payload());
+        let _ = self.client.try_disconnect();
+    }
+}
+
+fn reject_kind(reason: &crate::protocol::RejectReason) -> &'static str {
+    use crate::protocol::RejectReason::*;
+    match reason {
+        Oversized { .. } => "oversized",
+        UnknownTopic => "unknown-topic",
+        ForeignVenue(_) => "foreign-venue",
+        EmptyPayload => "empty",
+        Malformed(_) => "malformed",
+        UnknownVersion(_) => "version",
+        OwnerMismatch { .. } => "owner",
+        RevisionOutOfRange(_) => "revision",
+        TextTooLong { .. } => "text",
+        NotStatus => "not-status",
+    }
+}
+
+pub fn now() -> OffsetDateTime {
+    OffsetDateTime::now_utc()
+}

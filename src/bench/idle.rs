@@ -1,0 +1,74 @@
+//! `raincheck bench idle --seconds S`: resident memory and CPU of a headless node
+//! process (this binary, `raincheck run`) connected to a private Mosquitto, sampled from
+//! /proc after a warm-up. Targets: ≤ 15 MB RSS, ≤ 0.5 % of one core.
+
+use crate::mosquitto::MosquittoProcess;
+use anyhow::{Context, Result};
+use std::process::{Command, ExitCode, Stdio};
+use std::time::Duration;
+
+const WARM_UP: Duration = Duration::from_secs(5);
+
+pub fn run(seconds: u64) -> Result<ExitCode> {
+    let broker = MosquittoProcess::start("").context("start a private mosquitto")?;
+    let directory = tempfile::tempdir()?;
+    let config = directory.path().join("idle.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[node]\nvenue = \"bench\"\nid = \"idle-node\"\nroles = [\"counter\"]\ndata_dir = \"{}\"\n[broker]\nurl = \"{}\"\n",
+            directory.path().display(),
+            broker.url()
+        ),
+    )?;
+    let mut child = Command::new(std::env::current_exe()?)
+        .arg("run")
+        .arg("--config")
+        .arg(&config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("start the node")?;
+    std::thread::sleep(WARM_UP);
+    let pid = child.id();
+    let ticks_before = cpu_ticks(pid)?;
+    let started = std::time::Instant::now();
+    std::thread::sleep(Duration::from_secs(seconds.max(1)));
+    let ticks_after = cpu_ticks(pid)?;
+    let elapsed = started.elapsed().as_secs_f64();
+    let (rss_kib, peak_kib) = memory_kib(pid)?;
+    let _ = child.kill();
+    let _ = child.wait();
+    let ticks_per_second = 100.0; // USER_HZ on Linux
+    let cpu_percent = (ticks_after - ticks_before) as f64 / ticks_per_second / elapsed * 100.0;
+    println!(
+        "headless node idle over {elapsed:.0} s: RSS {:.1} MB (peak {:.1} MB), CPU {cpu_percent:.2} % of one core",
+        rss_kib as f64 / 1024.0,
+        peak_kib as f64 / 1024.0
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// utime + stime of a process, in clock ticks.
+pub fn cpu_ticks(pid: u32) -> Result<u64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).context("read /proc/PID/stat")?;
+    // The command name may hold spaces; fields resume after its closing parenthesis.
+    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let field = |index: usize| fields.get(index).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    Ok(field(11) + field(12))
+}
+
+/// (VmRSS, VmHWM) in KiB.
+pub fn memory_kib(pid: u32) -> Result<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).context("read /proc/PID/status")?;
+    let value = |key: &str| {
+        status
+            .lines()
+            .find(|line| line.starts_with(key))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|n| n.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Ok((value("VmRSS:"), value("VmHWM:")))
+}

@@ -1,0 +1,18 @@
+//! `raincheck bench …`: the measurements behind docs/BENCHMARKS.md. Benchmarks run the
+//! real node code against a real Mosquitto on loopback; they print figures, they do not
+//! assert them (timed assertions flake; targets are compared in the docs).
+
+pub mod idle;
+pub mod stats;
+pub mod switch;
+
+use crate::cli::BenchCommand;
+use anyhow::Result;
+use std::process::ExitCode;
+
+pub fn run(which: BenchCommand) -> Result<ExitCode> {
+    match which {
+        BenchCommand::Switch { displays, rounds, broker } => switch::run(displays, rounds, broker),
+        BenchCommand::Idle { seconds } => idle::run(seconds),
+    }
+}

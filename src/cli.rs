@@ -1,0 +1,186 @@
+//! The command line: `raincheck run|demo|check-config|incident|payments|status|watch|bench`.
+//! Definitions only; each command's behaviour lives in `commands/`.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "raincheck", version, about = "Venue payment-outage signage, rainchecks and proof of display")]
+pub struct Cli {
+    /// Log at debug level (RUST_LOG overrides).
+    #[arg(long, short, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a node from its config file until SIGTERM.
+    Run {
+        #[arg(long, short, env = "RAINCHECK_CONFIG")]
+        config: PathBuf,
+    },
+    /// Start a complete single-box demo venue (embedded broker, no set-up).
+    Demo(DemoArgs),
+    /// Check config files; prints every problem with its key and line.
+    CheckConfig {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Declare, update or resolve an incident by hand (source "cli").
+    Incident {
+        #[command(subcommand)]
+        action: IncidentAction,
+    },
+    /// Report a payment source's health (the hook a POS calls).
+    Payments {
+        #[command(subcommand)]
+        action: PaymentsAction,
+    },
+    /// Print the venue's view and every node's report once.
+    Status {
+        #[command(flatten)]
+        bus: BusArgs,
+        /// Machine-readable JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Follow the venue live, one line per change.
+    Watch {
+        #[command(flatten)]
+        bus: BusArgs,
+    },
+    /// Measure performance (see docs/BENCHMARKS.md).
+    Bench {
+        #[command(subcommand)]
+        which: BenchCommand,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Port of the demo's embedded broker on 127.0.0.1.
+    #[arg(long, default_value_t = 1883)]
+    pub port: u16,
+}
+
+/// Where the venue's broker is: a node config file, or a URL and a venue id.
+#[derive(Args, Debug, Clone, Default)]
+pub struct BusArgs {
+    /// A node config file to take the broker and venue from.
+    #[arg(long, short, env = "RAINCHECK_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Broker URL (mqtt://host:port); overrides the config's.
+    #[arg(long)]
+    pub broker: Option<String>,
+    /// Venue id; overrides the config's.
+    #[arg(long)]
+    pub venue: Option<String>,
+    /// Give up reaching the broker after this many seconds.
+    #[arg(long, default_value_t = 10)]
+    pub timeout: u64,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct TextArgs {
+    /// The big line on every screen.
+    #[arg(long)]
+    pub headline: Option<String>,
+    /// The sentence under it.
+    #[arg(long)]
+    pub body: Option<String>,
+    /// The raincheck offer, as guests should read it.
+    #[arg(long)]
+    pub offer: Option<String>,
+    /// Where cash is accepted.
+    #[arg(long)]
+    pub cash_points: Option<String>,
+    /// Offer id from the venue's config.
+    #[arg(long)]
+    pub offer_id: Option<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AuthorityArg {
+    /// A person decided (the default).
+    #[default]
+    Manager,
+    /// An automatic detector decided; managers outrank it.
+    Automatic,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DeclareArgs {
+    #[command(flatten)]
+    pub bus: BusArgs,
+    #[command(flatten)]
+    pub texts: TextArgs,
+    /// Source id to publish as (each source owns one retained topic).
+    #[arg(long, default_value = "cli")]
+    pub source: String,
+    /// Who stands behind the declaration.
+    #[arg(long, value_enum, default_value_t = AuthorityArg::Manager)]
+    pub authority: AuthorityArg,
+    /// Who is acting (shown in the console and audit).
+    #[arg(long)]
+    pub actor: Option<String>,
+    /// Wait up to this many seconds for every online node to confirm, and report.
+    #[arg(long, default_value_t = 0)]
+    pub wait: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IncidentAction {
+    /// Go cash only now.
+    Start(DeclareArgs),
+    /// Change the texts or offer of the incident shown now.
+    Update(DeclareArgs),
+    /// End the incident shown now (every screen goes to "card payments are back").
+    Resolve(DeclareArgs),
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HealthArg {
+    Ok,
+    Down,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PaymentsAction {
+    /// Publish a source's debounced health.
+    Report {
+        #[arg(value_enum)]
+        status: HealthArg,
+        /// Source id, e.g. pos-1 or processor-probe.
+        #[arg(long)]
+        source: String,
+        /// A short reason ("timeouts from the acquirer").
+        #[arg(long)]
+        detail: Option<String>,
+        #[command(flatten)]
+        bus: BusArgs,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BenchCommand {
+    /// Trigger → every display confirmed, against a real Mosquitto on loopback.
+    Switch {
+        /// How many display nodes to simulate (each with its own real MQTT client).
+        #[arg(long, default_value_t = 1000)]
+        displays: usize,
+        /// How many switches to time.
+        #[arg(long, default_value_t = 40)]
+        rounds: usize,
+        /// Use this broker instead of starting a private Mosquitto.
+        #[arg(long)]
+        broker: Option<String>,
+    },
+    /// Idle RSS and CPU of a headless node process.
+    Idle {
+        /// How long to sample.
+        #[arg(long, default_value_t = 60)]
+        seconds: u64,
+    },
+}

@@ -1,0 +1,50 @@
+//! What each CLI command does. Every command ends in either success or one clear error
+//! line and a non-zero exit (see `main.rs`).
+
+pub mod check_config;
+pub mod demo;
+pub mod incident;
+pub mod payments;
+pub mod session;
+pub mod status;
+pub mod target;
+
+use crate::cli::{Cli, Command, IncidentAction, PaymentsAction};
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::process::ExitCode;
+
+pub fn dispatch(cli: Cli) -> Result<ExitCode> {
+    match cli.command {
+        Command::Run { config } => {
+            let node_config = crate::config::load(&config).map_err(|report| anyhow::anyhow!("{report}"))?;
+            let dir = config.parent().unwrap_or(Path::new(".")).to_owned();
+            crate::node::run_daemon(node_config, &dir)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo(args) => demo::run(args),
+        Command::CheckConfig { files } => Ok(check_config::run(&files)),
+        Command::Incident { action } => block_on(async move {
+            match action {
+                IncidentAction::Start(args) => incident::start(args).await,
+                IncidentAction::Update(args) => incident::update(args).await,
+                IncidentAction::Resolve(args) => incident::resolve(args).await,
+            }
+        }),
+        Command::Payments { action: PaymentsAction::Report { status, source, detail, bus } } => {
+            block_on(payments::report(status, source, detail, bus))
+        }
+        Command::Status { bus, json } => block_on(status::status(bus, json)),
+        Command::Watch { bus } => block_on(status::watch(bus)),
+        Command::Bench { which } => crate::bench::run(which),
+    }
+}
+
+/// One small runtime for one-shot commands.
+pub fn block_on<F: std::future::Future<Output = Result<ExitCode>>>(future: F) -> Result<ExitCode> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("start the async runtime")?
+        .block_on(future)
+}

@@ -1,0 +1,45 @@
+//! `raincheck payments report ok|down --source ID`: the hook a POS or a probe calls to
+//! publish its debounced health, retained on its own topic.
+
+use super::session::BusSession;
+use super::target::BusTarget;
+use crate::cli::{BusArgs, HealthArg};
+use crate::protocol::{Identifier, PaymentHealth, PaymentStatus, Topic, TopicKind, SCHEMA_VERSION};
+use anyhow::{anyhow, bail, Result};
+use std::process::ExitCode;
+use time::OffsetDateTime;
+
+pub async fn report(status: HealthArg, source: String, detail: Option<String>, bus: BusArgs) -> Result<ExitCode> {
+    let source = Identifier::parse(&source).map_err(|error| anyhow!("--source {source:?} {error}"))?;
+    if detail.as_ref().is_some_and(|d| d.chars().count() > 200) {
+        bail!("--detail is longer than 200 characters");
+    }
+    let target = BusTarget::from_args(&bus)?;
+    let mut session = BusSession::open(target, "payments").await?;
+    let status = match status {
+        HealthArg::Ok => PaymentStatus::Ok,
+        HealthArg::Down => PaymentStatus::Down,
+    };
+    // Keep the original "since" while the status does not change.
+    let since = match session.state.payments.get(&source) {
+        Some(previous) if previous.status == status => previous.since,
+        _ => OffsetDateTime::now_utc(),
+    };
+    let health = PaymentHealth {
+        v: SCHEMA_VERSION,
+        source: source.clone(),
+        status,
+        revision: session.state.max_revision() + 1,
+        since,
+        detail,
+    };
+    let topic = Topic::venue(&session.target.venue, TopicKind::Payments, &source).to_string();
+    session.publish_retained(&topic, serde_json::to_vec(&health)?).await?;
+    println!(
+        "payment source {source} reported {} at revision {}",
+        if status == PaymentStatus::Ok { "ok" } else { "down" },
+        health.revision
+    );
+    session.close().await;
+    Ok(ExitCode::SUCCESS)
+}

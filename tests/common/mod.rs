@@ -1,0 +1,186 @@
+//! Shared test harness: a real Mosquitto per test (skipped with a reason when it is not
+//! installed, unless RAINCHECK_REQUIRE_MOSQUITTO=1), real `raincheck` node processes,
+//! and an observer session that waits for events with bounded timeouts.
+
+#![allow(dead_code)]
+
+use raincheck::cli::BusArgs;
+use raincheck::commands::session::BusSession;
+use raincheck::commands::target::BusTarget;
+use raincheck::model::{compute_view, NodeStanding, VenueState};
+use raincheck::mosquitto::MosquittoProcess;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+use tokio::time::Instant;
+
+pub const VENUE: &str = "rialto";
+
+/// A Mosquitto for this test, or `None` (test skipped) when it is not installed.
+pub fn mosquitto(extra: &str) -> Option<MosquittoProcess> {
+    if MosquittoProcess::binary().is_none() {
+        if std::env::var("RAINCHECK_REQUIRE_MOSQUITTO").as_deref() == Ok("1") {
+            panic!("RAINCHECK_REQUIRE_MOSQUITTO=1 but mosquitto is not installed");
+        }
+        eprintln!("SKIPPED: mosquitto is not installed (apt-get install mosquitto); this test needs a real broker");
+        return None;
+    }
+    Some(MosquittoProcess::start(extra).expect("start mosquitto"))
+}
+
+/// Mosquitto with on-disk persistence saved after every change, as shipped for venues.
+pub fn persistent_mosquitto(directory: &Path) -> Option<MosquittoProcess> {
+    // Started as root, mosquitto drops to its own user, which must be able to write here.
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(directory, std::fs::Permissions::from_mode(0o777)).expect("chmod persistence dir");
+    mosquitto(&format!(
+        "persistence true\npersistence_location {}/\nautosave_interval 1\nautosave_on_changes true\n",
+        directory.display()
+    ))
+}
+
+pub fn binary() -> &'static str {
+    env!("CARGO_BIN_EXE_raincheck")
+}
+
+/// Runs the CLI to completion (bounded by its own --timeout flags).
+pub fn cli(args: &[&str]) -> Output {
+    Command::new(binary()).args(args).env_remove("RUST_LOG").output().expect("run raincheck")
+}
+
+pub fn write_config(directory: &Path, node: &str, broker_section: &str) -> PathBuf {
+    let path = directory.join(format!("{node}.toml"));
+    let data = directory.join(format!("{node}-data"));
+    std::fs::create_dir_all(&data).expect("data dir");
+    std::fs::write(
+        &path,
+        format!(
+            "[node]\nvenue = \"{VENUE}\"\nid = \"{node}\"\nroles = [\"signage\"]\ndata_dir = \"{}\"\n{broker_section}\n",
+            data.display()
+        ),
+    )
+    .expect("write config");
+    path
+}
+
+/// A `raincheck run` child process.
+pub struct NodeProcess {
+    pub node: String,
+    pub config: PathBuf,
+    child: Option<Child>,
+}
+
+impl NodeProcess {
+    pub fn start(directory: &Path, node: &str, url: &str) -> Self {
+        let config = write_config(directory, node, &format!("[broker]\nurl = \"{url}\"\nkeep_alive_secs = 2\nwatchdog_secs = 6\nreconnect_min_ms = 50\nreconnect_max_ms = 500\n"));
+        Self::start_with(node, config)
+    }
+
+    pub fn start_with(node: &str, config: PathBuf) -> Self {
+        let child = Command::new(binary())
+            .args(["run", "--config"])
+            .arg(&config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start node");
+        Self { node: node.to_owned(), config, child: Some(child) }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// SIGKILL: no goodbye, the broker's last will must speak for the node.
+    pub fn kill_hard(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGTERM and wait (bounded) for a clean exit; returns the exit status success.
+    pub fn terminate(&mut self) -> bool {
+        let Some(mut child) = self.child.take() else { return false };
+        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            if let Ok(Some(status)) = child.try_wait() {
+                return status.success();
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("node {} did not stop within 10 s of SIGTERM", self.node);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn restart(&mut self) {
+        self.kill_hard();
+        *self = Self::start_with(&self.node.clone(), self.config.clone());
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.kill_hard();
+    }
+}
+
+pub async fn observer(url: &str) -> BusSession {
+    let args = BusArgs { broker: Some(url.to_owned()), venue: Some(VENUE.into()), timeout: 10, ..Default::default() };
+    BusSession::open(BusTarget::from_args(&args).expect("target"), "test").await.expect("observer connects")
+}
+
+/// Waits until `condition` holds for the observer's state, or fails with `what`.
+pub async fn wait_for(session: &mut BusSession, within: Duration, what: &str, condition: impl Fn(&VenueState) -> bool) {
+    let deadline = Instant::now() + within;
+    while !condition(&session.state) {
+        if session.next_change(deadline).await.is_none() {
+            let summary = session.confirmations();
+            panic!(
+                "timed out after {within:?} waiting for: {what}\nview: {:?}\nnodes: {}",
+                session.view(),
+                summary.headline()
+            );
+        }
+    }
+}
+
+/// Every named node is online and shows the view computed from the observer's state.
+pub fn all_confirmed<'a>(nodes: &'a [&'a str]) -> impl Fn(&VenueState) -> bool + 'a {
+    move |state: &VenueState| {
+        let digest = compute_view(state).digest();
+        let summary = raincheck::model::ConfirmationSummary::compute(state, &digest);
+        nodes
+            .iter()
+            .all(|node| summary.nodes.iter().any(|n| n.node.as_str() == *node && n.standing == NodeStanding::Confirmed))
+    }
+}
+
+/// Like [`all_confirmed`], once the observer has seen revision `revision` (so a state
+/// from before a declaration cannot satisfy it).
+pub fn confirmed_after<'a>(nodes: &'a [&'a str], revision: u64) -> impl Fn(&VenueState) -> bool + 'a {
+    move |state: &VenueState| state.max_revision() >= revision && all_confirmed(nodes)(state)
+}
+
+/// The revision a successful `incident …` command printed ("… at revision N …").
+pub fn printed_revision(stdout: &str) -> u64 {
+    stdout
+        .split_whitespace()
+        .skip_while(|word| *word != "revision")
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no revision in {stdout:?}"))
+}
+
+pub fn stdout_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr_of(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}

@@ -1,0 +1,63 @@
+//! Invariant 6 in-process: a node that loses its broker keeps the last known view, says
+//! since when the link is lost, and converges again when the broker returns.
+
+mod common;
+
+use common::*;
+use raincheck::model::ViewMode;
+use raincheck::node::{start_node, LinkState, Presentation};
+use raincheck::shutdown::shutdown_pair;
+use std::time::Duration;
+use tokio::sync::watch;
+
+async fn wait_presentation(
+    receiver: &mut watch::Receiver<Presentation>,
+    what: &str,
+    condition: impl Fn(&Presentation) -> bool,
+) -> Presentation {
+    let found = tokio::time::timeout(Duration::from_secs(20), receiver.wait_for(|p| condition(p)))
+        .await
+        .ok()
+        .and_then(Result::ok)
+        .map(|presentation| presentation.clone());
+    found.unwrap_or_else(|| panic!("timed out waiting for: {what}; last: {:?}", receiver.borrow()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_that_loses_its_broker_keeps_the_last_view_and_says_so() {
+    let persistence = tempfile::tempdir().unwrap();
+    let Some(mut broker) = persistent_mosquitto(persistence.path()) else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let path = write_config(
+        directory.path(),
+        "lobby-1",
+        &format!("[broker]\nurl = \"{}\"\nkeep_alive_secs = 1\nwatchdog_secs = 3\nreconnect_min_ms = 50\nreconnect_max_ms = 300\n", broker.url()),
+    );
+    let config = raincheck::config::load(&path).expect("config");
+    let (trigger, shutdown) = shutdown_pair();
+    let node = start_node(&config, directory.path(), shutdown).expect("node starts");
+    let mut presentation = node.presentation.clone();
+    let booting = presentation.borrow().clone();
+    assert!(!booting.has_state, "a node that booted with nothing shows the neutral screen");
+
+    let output = cli(&["incident", "start", "--broker", &broker.url(), "--venue", VENUE]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    let shown = wait_presentation(&mut presentation, "cash only shown", |p| p.view.mode == ViewMode::CashOnly).await;
+    assert!(shown.has_state);
+
+    tokio::time::sleep(Duration::from_millis(1200)).await; // let the once-a-second autosave run
+    broker.kill();
+    let lost =
+        wait_presentation(&mut presentation, "link lost noted", |p| matches!(p.link, LinkState::Lost { .. })).await;
+    assert_eq!(lost.view, shown.view, "the last known view stays on screen");
+
+    broker.restart().expect("restart");
+    let back = wait_presentation(&mut presentation, "link back", |p| p.link == LinkState::Up).await;
+    assert_eq!(back.view, shown.view);
+    let output = cli(&["incident", "resolve", "--broker", &broker.url(), "--venue", VENUE]);
+    assert!(output.status.success(), "{}", stderr_of(&output));
+    wait_presentation(&mut presentation, "all clear after reconnect", |p| p.view.mode == ViewMode::AllClear).await;
+
+    trigger.trigger();
+    tokio::time::timeout(Duration::from_secs(10), node.join()).await.expect("node stops within 10 s");
+}

@@ -37,8 +37,9 @@ impl MosquittoProcess {
     }
 
     fn launch(&mut self, extra: &str) -> Result<()> {
+        let anonymous = if extra.contains("allow_anonymous") { "" } else { "allow_anonymous true\n" };
         let config = format!(
-            "listener {} 127.0.0.1\nallow_anonymous true\nlog_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\nmax_queued_messages 100000\nset_tcp_nodelay true\n{extra}\n",
+            "listener {} 127.0.0.1\n{anonymous}log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\nmax_queued_messages 100000\nset_tcp_nodelay true\n{extra}\n",
             self.port
         );
         std::fs::write(self.config_path(), config).context("write mosquitto.conf")?;

@@ -19,7 +19,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     std::fs::create_dir_all(&config.node.data_dir)?;
     let venue = config.node.venue.clone();
     let broker = format!("mqtt://127.0.0.1:{}", args.port);
-    println!("raincheck demo venue {venue:?} is starting (embedded broker on {broker}).");
+    println!("raincheck demo venue \"{venue}\" is starting (embedded broker on {broker}).");
     println!("In another terminal, try:");
     println!("  raincheck incident start --broker {broker} --venue {venue} --wait 5");
     println!("  raincheck status --broker {broker} --venue {venue}");

@@ -127,6 +127,7 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
     };
     let topic = Topic::venue(&session.target.venue, TopicKind::Incident, &source).to_string();
     let payload = serde_json::to_vec(&declaration)?;
+    let published_at = Instant::now();
     session.publish_retained(&topic, payload).await?;
     let shown = session.view();
     let verb = if state == DeclarationState::Resolved { "resolved" } else { "declared" };
@@ -140,10 +141,9 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
     }
     let mut code = ExitCode::SUCCESS;
     if args.wait > 0 {
-        let started = Instant::now();
         let summary = session.wait_confirmed(Duration::from_secs(args.wait)).await;
         if summary.all_online_confirmed() {
-            println!("{} (in {} ms)", summary.headline(), started.elapsed().as_millis());
+            println!("{} (in {} ms)", summary.headline(), published_at.elapsed().as_millis());
         } else {
             println!("after {} s: {}", args.wait, summary.headline());
             if summary.count(NodeStanding::Lagging) > 0 {

@@ -177,10 +177,23 @@ pub enum BenchCommand {
         #[arg(long)]
         broker: Option<String>,
     },
-    /// Idle RSS and CPU of a headless node process.
+    /// Idle RSS and CPU of a node process (headless, or a signage window with --screen).
     Idle {
         /// How long to sample.
         #[arg(long, default_value_t = 60)]
         seconds: u64,
+        /// Measure a signage node with its full-screen window (needs DISPLAY, e.g. xvfb-run).
+        #[arg(long)]
+        screen: bool,
+    },
+    /// State change → new frame rendered, with the software renderer, offscreen.
+    Frame {
+        /// How many state changes to time.
+        #[arg(long, default_value_t = 500)]
+        rounds: usize,
+        #[arg(long, default_value_t = 1920)]
+        width: u32,
+        #[arg(long, default_value_t = 1080)]
+        height: u32,
     },
 }

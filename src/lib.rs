@@ -14,4 +14,5 @@ pub mod mosquitto;
 pub mod mqtt;
 pub mod node;
 pub mod protocol;
+pub mod screen;
 pub mod shutdown;

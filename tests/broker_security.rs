@@ -21,14 +21,17 @@ async fn username_and_password_from_a_private_file() {
     let directory = tempfile::tempdir().unwrap();
     std::fs::set_permissions(directory.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let passwd = directory.path().join("passwd");
-    let created = Command::new("mosquitto_passwd").arg("-b").arg("-c").arg(&passwd).args(["lobby-1", "s3cret"]).status();
+    let created =
+        Command::new("mosquitto_passwd").arg("-b").arg("-c").arg(&passwd).args(["lobby-1", "s3cret"]).status();
     if !created.is_ok_and(|s| s.success()) {
         assert_ne!(std::env::var("RAINCHECK_REQUIRE_MOSQUITTO").as_deref(), Ok("1"), "mosquitto_passwd is missing");
         eprintln!("SKIPPED: mosquitto_passwd is not installed");
         return;
     }
     std::fs::set_permissions(&passwd, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let Some(broker) = mosquitto(&format!("allow_anonymous false\npassword_file {}\n", passwd.display())) else { return };
+    let Some(broker) = mosquitto(&format!("allow_anonymous false\npassword_file {}\n", passwd.display())) else {
+        return;
+    };
 
     let good_secret = directory.path().join("good-password");
     std::fs::write(&good_secret, "s3cret\n").unwrap();
@@ -71,9 +74,50 @@ async fn tls_with_the_venues_own_ca() {
     let d = directory.path();
     let openssl = |args: &[&str]| Command::new("openssl").args(args).current_dir(d).output();
     let steps: [&[&str]; 4] = [
-        &["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=raincheck test CA"],
-        &["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"],
-        &["x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "san.ext"],
+        &[
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.pem",
+            "-days",
+            "2",
+            "-subj",
+            "/CN=raincheck test CA",
+        ],
+        &[
+            "req",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=localhost",
+        ],
+        &[
+            "x509",
+            "-req",
+            "-in",
+            "server.csr",
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca.key",
+            "-CAcreateserial",
+            "-out",
+            "server.pem",
+            "-days",
+            "2",
+            "-extfile",
+            "san.ext",
+        ],
         &["x509", "-in", "server.pem", "-noout"],
     ];
     std::fs::write(d.join("san.ext"), "subjectAltName = IP:127.0.0.1, DNS:localhost\n").unwrap();
@@ -90,10 +134,7 @@ async fn tls_with_the_venues_own_ca() {
     for file in ["server.key", "server.pem", "ca.pem"] {
         std::fs::set_permissions(d.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
     }
-    let extra = format!(
-        "cafile {0}/ca.pem\ncertfile {0}/server.pem\nkeyfile {0}/server.key\n",
-        d.display()
-    );
+    let extra = format!("cafile {0}/ca.pem\ncertfile {0}/server.pem\nkeyfile {0}/server.key\n", d.display());
     let Some(broker) = mosquitto(&extra) else { return };
     let url = format!("mqtts://127.0.0.1:{}", broker.port);
     let trusted = node_config(d, "lobby-1", &format!("url = \"{url}\"\nca_file = \"{}/ca.pem\"", d.display()));
@@ -102,7 +143,8 @@ async fn tls_with_the_venues_own_ca() {
     assert!(output.status.success(), "TLS with the venue CA works: {}", stderr_of(&output));
     assert!(stdout_of(&output).contains("1 of 1 nodes confirmed"), "{}", stdout_of(&output));
 
-    let plain = cli(&["status", "--broker", &format!("mqtt://127.0.0.1:{}", broker.port), "--venue", VENUE, "--timeout", "2"]);
+    let plain =
+        cli(&["status", "--broker", &format!("mqtt://127.0.0.1:{}", broker.port), "--venue", VENUE, "--timeout", "2"]);
     assert_eq!(plain.status.code(), Some(1), "plain MQTT is not accepted on the TLS port");
     let untrusted = node_config(d, "stranger", &format!("url = \"{url}\""));
     let output = cli(&["status", "--config", untrusted.to_str().unwrap(), "--timeout", "2"]);

@@ -37,8 +37,8 @@ async fn a_node_that_loses_its_broker_keeps_the_last_view_and_says_so() {
     let (trigger, shutdown) = shutdown_pair();
     let node = start_node(&config, directory.path(), shutdown).expect("node starts");
     let mut presentation = node.presentation.clone();
-    let booting = presentation.borrow().clone();
-    assert!(!booting.has_state, "a node that booted with nothing shows the neutral screen");
+    let synced = wait_presentation(&mut presentation, "the retained state heard", |p| p.has_state).await;
+    assert_eq!(synced.view.mode, ViewMode::Normal, "an empty venue is normal once the broker has answered");
 
     let output = cli(&["incident", "start", "--broker", &broker.url(), "--venue", VENUE]);
     assert!(output.status.success(), "{}", stderr_of(&output));

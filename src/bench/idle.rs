@@ -1,6 +1,7 @@
-//! `raincheck bench idle --seconds S`: resident memory and CPU of a headless node
+//! `raincheck bench idle --seconds S [--screen]`: resident memory and CPU of a node
 //! process (this binary, `raincheck run`) connected to a private Mosquitto, sampled from
-//! /proc after a warm-up. Targets: ≤ 15 MB RSS, ≤ 0.5 % of one core.
+//! /proc after a warm-up. Targets: headless ≤ 15 MB RSS and ≤ 0.5 % of one core; a
+//! signage node with its 1080p window ≤ 60 MB and ≤ 1 %.
 
 use crate::mosquitto::MosquittoProcess;
 use anyhow::{Context, Result};
@@ -9,14 +10,18 @@ use std::time::Duration;
 
 const WARM_UP: Duration = Duration::from_secs(5);
 
-pub fn run(seconds: u64) -> Result<ExitCode> {
+pub fn run(seconds: u64, screen: bool) -> Result<ExitCode> {
+    if screen && std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
+        anyhow::bail!("--screen needs a display; run it under `xvfb-run -s \"-screen 0 1920x1080x24\"`");
+    }
     let broker = MosquittoProcess::start("").context("start a private mosquitto")?;
     let directory = tempfile::tempdir()?;
     let config = directory.path().join("idle.toml");
     std::fs::write(
         &config,
         format!(
-            "[node]\nvenue = \"bench\"\nid = \"idle-node\"\nroles = [\"counter\"]\ndata_dir = \"{}\"\n[broker]\nurl = \"{}\"\n",
+            "[node]\nvenue = \"bench\"\nid = \"idle-node\"\nroles = [\"{}\"]\ndata_dir = \"{}\"\n[broker]\nurl = \"{}\"\n[display]\nfullscreen = true\nbackend = \"winit\"\n",
+            if screen { "signage" } else { "counter" },
             directory.path().display(),
             broker.url()
         ),
@@ -42,7 +47,8 @@ pub fn run(seconds: u64) -> Result<ExitCode> {
     let ticks_per_second = 100.0; // USER_HZ on Linux
     let cpu_percent = (ticks_after - ticks_before) as f64 / ticks_per_second / elapsed * 100.0;
     println!(
-        "headless node idle over {elapsed:.0} s: RSS {:.1} MB (peak {:.1} MB), CPU {cpu_percent:.2} % of one core",
+        "{} node idle over {elapsed:.0} s: RSS {:.1} MB (peak {:.1} MB), CPU {cpu_percent:.2} % of one core",
+        if screen { "signage (1080p window)" } else { "headless" },
         rss_kib as f64 / 1024.0,
         peak_kib as f64 / 1024.0
     );

@@ -2,6 +2,7 @@
 //! real node code against a real Mosquitto on loopback; they print figures, they do not
 //! assert them (timed assertions flake; targets are compared in the docs).
 
+pub mod frame;
 pub mod idle;
 pub mod stats;
 pub mod switch;
@@ -13,6 +14,7 @@ use std::process::ExitCode;
 pub fn run(which: BenchCommand) -> Result<ExitCode> {
     match which {
         BenchCommand::Switch { displays, rounds, broker } => switch::run(displays, rounds, broker),
-        BenchCommand::Idle { seconds } => idle::run(seconds),
+        BenchCommand::Idle { seconds, screen } => idle::run(seconds, screen),
+        BenchCommand::Frame { rounds, width, height } => frame::run(rounds, width, height),
     }
 }

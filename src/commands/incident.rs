@@ -90,12 +90,10 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
             DeclarationState::Active,
             merge(manual_texts, &current.texts),
         ),
-        Action::Resolve => (
-            current.incident_id.clone(),
-            current.started_at.unwrap_or(now),
-            DeclarationState::Resolved,
-            merge(manual_texts, &current.texts),
-        ),
+        // The all-clear screen has its own wording: only what the operator typed now.
+        Action::Resolve => {
+            (current.incident_id.clone(), current.started_at.unwrap_or(now), DeclarationState::Resolved, manual_texts)
+        }
     };
     let incident_id = incident_id.unwrap_or_else(|| new_incident_id(now));
     // A venue resolve answers for the chain incidents it can see (see model::view).
@@ -159,8 +157,8 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
 /// the incident being adopted.
 fn fill(manual: IncidentTexts, session: &BusSession, current: &VenueView) -> IncidentTexts {
     let template = session.target.texts.as_ref().map(|t| &t.cash_only);
-    let pick = |given: Option<String>, from_current: &Option<String>, from_template: Option<&String>| {
-        given.or_else(|| from_current.clone()).or_else(|| from_template.filter(|t| !t.is_empty()).cloned())
+    let pick = |given: Option<String>, from_current: &Option<String>, from_template: Option<&Option<String>>| {
+        given.or_else(|| from_current.clone()).or_else(|| from_template.cloned().flatten())
     };
     IncidentTexts {
         headline: pick(manual.headline, &current.texts.headline, template.map(|t| &t.headline)),

@@ -3,7 +3,7 @@
 //! each top-level section is deserialised on its own (other sections blanked out, line
 //! numbers preserved), then the whole file is checked for what serde cannot express.
 
-use super::sections::{BrokerMode, BrokerUrl, NodeConfig};
+use super::sections::{BrokerMode, BrokerUrl, NodeConfig, SCREEN_LANGUAGES};
 use crate::protocol::IncidentTexts;
 use serde::de::DeserializeOwned;
 use std::collections::BTreeMap;
@@ -242,13 +242,8 @@ fn semantic_problems(config: &NodeConfig, origin: &Path) -> Vec<(String, String)
     for (mode, mode_texts) in
         [("normal", &texts.normal), ("cash_only", &texts.cash_only), ("all_clear", &texts.all_clear)]
     {
-        for (field, value) in [
-            ("headline", &mode_texts.headline),
-            ("body", &mode_texts.body),
-            ("offer", &mode_texts.offer),
-            ("cash_points", &mode_texts.cash_points),
-        ] {
-            let chars = value.chars().count();
+        for (field, value) in mode_texts.fields() {
+            let chars = value.as_deref().map(|v| v.chars().count()).unwrap_or(0);
             if chars > IncidentTexts::MAX_CHARS {
                 push(
                     &format!("texts.{mode}.{field}"),
@@ -256,6 +251,27 @@ fn semantic_problems(config: &NodeConfig, origin: &Path) -> Vec<(String, String)
                 );
             }
         }
+    }
+    let display = &config.display;
+    if ![0, 90, 180, 270].contains(&display.rotation) {
+        push("display.rotation", format!("{} is not one of 0, 90, 180, 270", display.rotation));
+    }
+    if display.languages.is_empty() {
+        push("display.languages", format!("no languages; list at least one of {:?}", SCREEN_LANGUAGES));
+    }
+    for language in &display.languages {
+        if !SCREEN_LANGUAGES.contains(&language.as_str()) {
+            push("display.languages", format!("{language:?} has no bundled texts; use {:?}", SCREEN_LANGUAGES));
+        }
+    }
+    if display.language_secs < 3 {
+        push("display.language_secs", "must be at least 3, or guests cannot finish reading".into());
+    }
+    if !(80..=640).contains(&display.thumbnail_width) {
+        push("display.thumbnail_width", format!("{} is out of range; use 80 to 640", display.thumbnail_width));
+    }
+    if display.thumbnail_secs < 5 {
+        push("display.thumbnail_secs", "must be at least 5".into());
     }
     problems
 }

@@ -197,64 +197,71 @@ impl BrokerUrl {
     }
 }
 
-/// Texts of one mode. Manager-supplied texts replace these per incident.
-#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+/// Texts of one mode. A text left out falls back to the screen's bundled wording, which
+/// is translated (English, Spanish); a text written here is shown as written.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
 pub struct ModeTexts {
     /// The big line, readable from ten metres.
-    pub headline: String,
+    #[serde(default)]
+    pub headline: Option<String>,
     /// One or two sentences under the headline.
     #[serde(default)]
-    pub body: String,
+    pub body: Option<String>,
     /// The raincheck offer (cash-only mode).
     #[serde(default)]
-    pub offer: String,
+    pub offer: Option<String>,
     /// Where cash is accepted (cash-only mode).
     #[serde(default)]
-    pub cash_points: String,
+    pub cash_points: Option<String>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+impl ModeTexts {
+    pub fn fields(&self) -> [(&'static str, &Option<String>); 4] {
+        [("headline", &self.headline), ("body", &self.body), ("offer", &self.offer), ("cash_points", &self.cash_points)]
+    }
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TextsSection {
-    /// Shown while nothing is declared.
-    #[serde(default = "default_normal_texts")]
+    /// Shown while nothing is declared (headline only).
+    #[serde(default)]
     pub normal: ModeTexts,
     /// Shown while cards are down, unless the manager wrote their own.
-    #[serde(default = "default_cash_only_texts")]
+    #[serde(default)]
     pub cash_only: ModeTexts,
     /// Shown for a while after the incident is resolved.
-    #[serde(default = "default_all_clear_texts")]
+    #[serde(default)]
     pub all_clear: ModeTexts,
 }
 
-fn mode_texts(headline: &str, body: &str, offer: &str, cash_points: &str) -> ModeTexts {
-    ModeTexts { headline: headline.into(), body: body.into(), offer: offer.into(), cash_points: cash_points.into() }
+/// What a signage screen shows while nothing is declared.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormalStyle {
+    /// The venue's name and "All payment methods accepted".
+    #[default]
+    Welcome,
+    /// A black screen.
+    Dark,
+    /// A transparent layer, for screens that show other content underneath.
+    Transparent,
 }
 
-fn default_normal_texts() -> ModeTexts {
-    mode_texts("All payment methods accepted", "", "", "")
-}
-fn default_cash_only_texts() -> ModeTexts {
-    mode_texts(
-        "Cash only right now",
-        "Our card payments are down. We are sorry for the wait.",
-        "Ask any member of staff for your raincheck.",
-        "Cash is accepted at every till.",
-    )
-}
-fn default_all_clear_texts() -> ModeTexts {
-    mode_texts("Card payments are back", "Thank you for your patience.", "", "")
-}
-
-impl Default for TextsSection {
-    fn default() -> Self {
-        Self {
-            normal: default_normal_texts(),
-            cash_only: default_cash_only_texts(),
-            all_clear: default_all_clear_texts(),
-        }
-    }
+/// Which windowing backend a screen uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScreenBackend {
+    /// A window if a display server is there (X11/Wayland), else headless.
+    #[default]
+    Auto,
+    /// Always a winit window; headless (with a log line) if none can be opened.
+    Winit,
+    /// Linux KMS/DRM without a display server (binary built with `--features kms`).
+    Kms,
+    /// No window: compute and report the view only.
+    Headless,
 }
 
 /// Screen settings. Read by nodes with the `signage` or `counter` role.
@@ -264,18 +271,69 @@ pub struct DisplaySection {
     /// Open the window full-screen (kiosks) instead of a desktop window.
     #[serde(default)]
     pub fullscreen: bool,
+    /// "auto" (default), "winit", "kms" or "headless".
+    #[serde(default)]
+    pub backend: ScreenBackend,
+    /// Screen rotation in degrees clockwise: 0, 90, 180 or 270. Applied by the KMS backend
+    /// and to thumbnails; on X11/Wayland rotate the output with the compositor instead.
+    #[serde(default)]
+    pub rotation: u16,
+    /// While nothing is declared: "welcome" (default), "dark" or "transparent".
+    #[serde(default)]
+    pub normal_style: NormalStyle,
     /// Seconds the "card payments are back" screen stays before the normal screen.
     #[serde(default = "default_all_clear_secs")]
     pub all_clear_secs: u32,
+    /// Languages the screen rotates through, from "en" and "es".
+    #[serde(default = "default_languages")]
+    pub languages: Vec<String>,
+    /// Seconds each language stays on screen when more than one is listed (at least 3).
+    #[serde(default = "default_language_secs")]
+    pub language_secs: u32,
+    /// Publish a small PNG of what the screen shows, for the manager's console.
+    #[serde(default)]
+    pub thumbnails: bool,
+    /// Thumbnail width in pixels (80-640).
+    #[serde(default = "default_thumbnail_width")]
+    pub thumbnail_width: u32,
+    /// At most one thumbnail per this many seconds (at least 5).
+    #[serde(default = "default_thumbnail_secs")]
+    pub thumbnail_secs: u32,
 }
+
+/// Languages the screens have bundled texts for.
+pub const SCREEN_LANGUAGES: [&str; 2] = ["en", "es"];
 
 fn default_all_clear_secs() -> u32 {
     300
 }
+fn default_languages() -> Vec<String> {
+    vec!["en".to_owned()]
+}
+fn default_language_secs() -> u32 {
+    10
+}
+fn default_thumbnail_width() -> u32 {
+    320
+}
+fn default_thumbnail_secs() -> u32 {
+    30
+}
 
 impl Default for DisplaySection {
     fn default() -> Self {
-        Self { fullscreen: false, all_clear_secs: default_all_clear_secs() }
+        Self {
+            fullscreen: false,
+            backend: ScreenBackend::default(),
+            rotation: 0,
+            normal_style: NormalStyle::default(),
+            all_clear_secs: default_all_clear_secs(),
+            languages: default_languages(),
+            language_secs: default_language_secs(),
+            thumbnails: false,
+            thumbnail_width: default_thumbnail_width(),
+            thumbnail_secs: default_thumbnail_secs(),
+        }
     }
 }
 

@@ -5,17 +5,19 @@
 
 use super::presentation::Presentation;
 use super::status_worker::{now, NodeIdentity, StatusWorker};
-use crate::config::{BrokerMode, NodeConfig};
+use crate::config::{BrokerMode, NodeConfig, Role};
 use crate::mqtt::backoff::Backoff;
 use crate::mqtt::connection::ConnectionSettings;
 use crate::mqtt::{client_options, spawn_connection, ClientIdentity, Subscription};
-use crate::protocol::Topic;
-use crate::shutdown::{shutdown_pair, Shutdown, ShutdownTrigger};
+use crate::protocol::{Topic, TopicKind};
+use crate::screen::window::{run_window, ScreenExit, ScreenSetup};
+use crate::shutdown::{shutdown_pair, Shutdown};
 use anyhow::{Context, Result};
 use rumqttc::QoS;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 /// How long a stopping node waits for its workers before giving up on them.
@@ -25,6 +27,9 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct NodeHandle {
     /// What the node shows; the UI and tests watch it.
     pub presentation: watch::Receiver<Presentation>,
+    /// The node's MQTT client, for edge workers that publish (thumbnails).
+    pub client: rumqttc::AsyncClient,
+    pub identity: NodeIdentity,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -61,6 +66,7 @@ pub fn start_node(config: &NodeConfig, config_dir: &Path, shutdown: Shutdown) ->
     let settings = ConnectionSettings {
         subscriptions: Topic::status_filters(&identity.venue)
             .into_iter()
+            .chain([identity.sync_topic()])
             .map(|filter| Subscription { filter, qos: QoS::AtLeastOnce })
             .collect(),
         backoff: Backoff::new(
@@ -72,18 +78,20 @@ pub fn start_node(config: &NodeConfig, config_dir: &Path, shutdown: Shutdown) ->
     };
     let connection = spawn_connection(options, settings, shutdown.clone());
     let (presentation_tx, presentation) = watch::channel(Presentation::booting(now()));
+    let client = connection.client.clone();
     let status = StatusWorker {
-        identity,
+        identity: identity.clone(),
         client: connection.client,
         events: connection.events,
         presentation: presentation_tx,
         shutdown,
     };
     let status_task = tokio::spawn(status.run());
-    Ok(NodeHandle { presentation, workers: vec![status_task, connection.task] })
+    Ok(NodeHandle { presentation, client, identity, workers: vec![status_task, connection.task] })
 }
 
-/// `raincheck run`: the whole node until SIGTERM or Ctrl-C.
+/// `raincheck run`: the whole node until SIGTERM or Ctrl-C. A signage node gives the
+/// main thread to its window; without a display it carries on headless.
 pub fn run_daemon(config: NodeConfig, config_dir: &Path) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -95,24 +103,72 @@ pub fn run_daemon(config: NodeConfig, config_dir: &Path) -> Result<()> {
         crate::broker::start_embedded_broker(config.broker.listen)?;
     }
     let (trigger, shutdown) = shutdown_pair();
-    let node = runtime.block_on(async { start_node(&config, config_dir, shutdown) })?;
-    tracing::info!(
-        venue = %config.node.venue,
-        node = %config.node.id,
-        roles = ?config.node.roles,
-        "node started"
-    );
-    runtime.block_on(async {
+    let trigger = Arc::new(trigger);
+    let mut node = runtime.block_on(async { start_node(&config, config_dir, shutdown.clone()) })?;
+    tracing::info!(venue = %config.node.venue, node = %config.node.id, roles = ?config.node.roles, "node started");
+    let signal_trigger = trigger.clone();
+    runtime.spawn(async move {
         wait_for_stop_signal().await;
         tracing::info!("stopping");
-        stop(trigger, node).await;
+        signal_trigger.trigger();
     });
+    if config.has_role(Role::Signage) {
+        let mut thumbnails = None;
+        if config.display.thumbnails {
+            let (sender, task) = spawn_thumbnail_publisher(&runtime, &node, shutdown.clone());
+            node.workers.push(task);
+            thumbnails = Some(sender);
+        }
+        let setup = ScreenSetup {
+            config: config.clone(),
+            presentation: node.presentation.clone(),
+            runtime: runtime.handle().clone(),
+            thumbnails,
+            shutdown: shutdown.clone(),
+        };
+        match run_window(setup) {
+            ScreenExit::Closed => tracing::info!("screen closed"),
+            ScreenExit::Unavailable(reason) => {
+                tracing::info!(
+                    "no display available ({reason}); running headless: the view is computed and reported, not drawn"
+                );
+            }
+        }
+    }
+    runtime.block_on(async {
+        let mut shutdown = shutdown;
+        shutdown.wait().await;
+    });
+    trigger.trigger();
+    runtime.block_on(node.join());
     Ok(())
 }
 
-async fn stop(trigger: ShutdownTrigger, node: NodeHandle) {
-    trigger.trigger();
-    node.join().await;
+/// Publishes thumbnails from the UI thread, retained, one topic per node.
+fn spawn_thumbnail_publisher(
+    runtime: &tokio::runtime::Runtime,
+    node: &NodeHandle,
+    mut shutdown: Shutdown,
+) -> (mpsc::Sender<Vec<u8>>, JoinHandle<()>) {
+    let (sender, mut receiver) = mpsc::channel::<Vec<u8>>(2);
+    let client = node.client.clone();
+    let topic = Topic::venue(&node.identity.venue, TopicKind::Thumbnails, &node.identity.node).to_string();
+    let task = runtime.spawn(async move {
+        loop {
+            tokio::select! {
+                _ = shutdown.wait() => break,
+                png = receiver.recv() => match png {
+                    None => break,
+                    Some(png) => {
+                        if client.try_publish(topic.clone(), QoS::AtMostOnce, true, png).is_err() {
+                            tracing::debug!("thumbnail skipped: the MQTT request queue is full");
+                        }
+                    }
+                },
+            }
+        }
+    });
+    (sender, task)
 }
 
 /// SIGTERM (systemd) or SIGINT (Ctrl-C).

@@ -19,8 +19,8 @@ pub enum LinkState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Presentation {
     pub view: VenueView,
-    /// Whether any status has ever been received; a node that booted with none shows a
-    /// calm neutral screen instead of "normal".
+    /// Whether the node has heard the broker's whole retained state at least once; until
+    /// then it shows a calm neutral screen rather than claim "all payments accepted".
     pub has_state: bool,
     pub link: LinkState,
     /// When this node started showing `view` (its own clock; informational).

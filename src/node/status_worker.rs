@@ -29,6 +29,11 @@ impl NodeIdentity {
         Topic::venue(&self.venue, TopicKind::Displays, &self.node).to_string()
     }
 
+    /// The node's private sync-barrier topic (see docs/PROTOCOL.md, "Sync barrier").
+    pub fn sync_topic(&self) -> String {
+        format!("{}/{}/sync/node-{}", crate::protocol::TOPIC_ROOT, self.venue, self.node)
+    }
+
     pub fn offline_payload(&self) -> Vec<u8> {
         serde_json::to_vec(&DisplayReport::offline(&self.node, self.name.clone())).unwrap_or_default()
     }
@@ -61,6 +66,12 @@ impl StatusWorker {
                     Some(BusEvent::LinkUp) => {
                         self.presentation.send_modify(|p| p.link = LinkState::Up);
                         report_due = true;
+                        // When this comes back, every retained message has arrived: a
+                        // venue with nothing declared is then "normal", not "booting".
+                        let _ = self.client.try_publish(self.identity.sync_topic(), QoS::AtLeastOnce, false, b"sync".to_vec());
+                    }
+                    Some(BusEvent::Message { topic, .. }) if topic == self.identity.sync_topic() => {
+                        self.presentation.send_if_modified(|p| !std::mem::replace(&mut p.has_state, true));
                     }
                     Some(BusEvent::LinkDown { reason }) => {
                         tracing::warn!("status link lost ({reason}); keeping the last known view on screen");

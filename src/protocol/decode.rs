@@ -43,7 +43,7 @@ pub enum RejectReason {
     RevisionOutOfRange(u64),
     #[error("text field {field} is {chars} characters; the limit is {limit}")]
     TextTooLong { field: &'static str, chars: usize, limit: usize },
-    #[error("vouchers are not status messages")]
+    #[error("vouchers and thumbnails are not status messages")]
     NotStatus,
 }
 
@@ -101,7 +101,7 @@ pub fn decode_message(topic_name: &str, payload: &[u8], venue: &Identifier) -> R
             check_owner(&topic.owner, &report.node)?;
             Ok(BusMessage::Display(report))
         }
-        TopicKind::Vouchers => Err(RejectReason::NotStatus),
+        TopicKind::Vouchers | TopicKind::Thumbnails => Err(RejectReason::NotStatus),
     }
 }
 

@@ -23,6 +23,8 @@ pub enum TopicKind {
     Incident,
     Payments,
     Displays,
+    /// Retained PNG thumbnails of what screens show (binary payloads).
+    Thumbnails,
     Vouchers,
 }
 
@@ -32,6 +34,7 @@ impl TopicKind {
             TopicKind::Incident => "incident",
             TopicKind::Payments => "payments",
             TopicKind::Displays => "displays",
+            TopicKind::Thumbnails => "thumbnails",
             TopicKind::Vouchers => "vouchers",
         }
     }
@@ -41,6 +44,7 @@ impl TopicKind {
             "incident" => TopicKind::Incident,
             "payments" => TopicKind::Payments,
             "displays" => TopicKind::Displays,
+            "thumbnails" => TopicKind::Thumbnails,
             "vouchers" => TopicKind::Vouchers,
             _ => return None,
         })
@@ -115,7 +119,9 @@ mod tests {
 
     #[test]
     fn round_trips_every_kind() {
-        for kind in [TopicKind::Incident, TopicKind::Payments, TopicKind::Displays, TopicKind::Vouchers] {
+        for kind in
+            [TopicKind::Incident, TopicKind::Payments, TopicKind::Displays, TopicKind::Thumbnails, TopicKind::Vouchers]
+        {
             let topic = Topic::venue(&id("rialto"), kind, &id("lobby-1"));
             assert_eq!(Topic::parse(&topic.to_string()), Some(topic));
         }

@@ -1,0 +1,17 @@
+//! The signage screen: what to draw (`content`, pure), how to hand it to Slint (`bridge`),
+//! a real window on the main thread (`window`), and offscreen software rendering for
+//! tests, benchmarks and thumbnails (`offscreen`, `thumbnail`). The `.slint` files are in
+//! `ui/`; this Rust side only sets properties.
+
+pub mod bridge;
+pub mod content;
+pub mod offscreen;
+pub mod thumbnail;
+pub mod window;
+
+/// The Slint components compiled from `ui/` by build.rs.
+pub mod ui {
+    slint::include_modules!();
+}
+
+pub use content::{screen_content, ScreenContent, ScreenMode};

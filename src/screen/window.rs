@@ -1,0 +1,196 @@
+//! The real signage window on the main thread (Slint must own it); the tokio runtime runs
+//! on its own threads and reaches the window only through `upgrade_in_event_loop`. The
+//! window redraws only when something changes: a new presentation, the end of the
+//! all-clear period, or a language rotation.
+
+use super::bridge;
+use super::content::screen_content;
+use super::thumbnail::thumbnail_png;
+use super::ui::SignageWindow;
+use crate::config::{NodeConfig, ScreenBackend};
+use crate::node::Presentation;
+use crate::shutdown::Shutdown;
+use slint::ComponentHandle;
+use std::cell::RefCell;
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, watch};
+
+/// Why the window loop ended.
+pub enum ScreenExit {
+    /// Shutdown was requested, or the window was closed.
+    Closed,
+    /// No window could be opened; the node carries on headless.
+    Unavailable(String),
+}
+
+pub struct ScreenSetup {
+    pub config: NodeConfig,
+    pub presentation: watch::Receiver<Presentation>,
+    pub runtime: tokio::runtime::Handle,
+    /// Where PNG thumbnails go when `display.thumbnails` is on.
+    pub thumbnails: Option<mpsc::Sender<Vec<u8>>>,
+    pub shutdown: Shutdown,
+}
+
+/// State that lives on the UI thread only.
+struct UiState {
+    window: slint::Weak<SignageWindow>,
+    config: NodeConfig,
+    presentation: Presentation,
+    language: usize,
+    all_clear_timer: slint::Timer,
+    thumbnail_timer: slint::Timer,
+    last_thumbnail: Option<Instant>,
+    thumbnails: Option<mpsc::Sender<Vec<u8>>>,
+}
+
+thread_local! {
+    static UI: RefCell<Option<UiState>> = const { RefCell::new(None) };
+}
+
+/// Opens the window and runs it until shutdown; returns at once if there is no display.
+pub fn run_window(setup: ScreenSetup) -> ScreenExit {
+    if let Err(reason) = select_backend(setup.config.display.backend) {
+        return ScreenExit::Unavailable(reason);
+    }
+    let window = match SignageWindow::new() {
+        Ok(window) => window,
+        Err(error) => return ScreenExit::Unavailable(format!("cannot open a window: {error}")),
+    };
+    if setup.config.display.fullscreen {
+        window.window().set_fullscreen(true);
+    }
+    let presentation = setup.presentation.borrow().clone();
+    let languages = setup.config.display.languages.len();
+    UI.with(|ui| {
+        *ui.borrow_mut() = Some(UiState {
+            window: window.as_weak(),
+            config: setup.config.clone(),
+            presentation,
+            language: 0,
+            all_clear_timer: slint::Timer::default(),
+            thumbnail_timer: slint::Timer::default(),
+            last_thumbnail: None,
+            thumbnails: setup.thumbnails.clone(),
+        })
+    });
+    refresh();
+    select_current_language();
+    let language_timer = slint::Timer::default();
+    if languages > 1 {
+        let every = Duration::from_secs(u64::from(setup.config.display.language_secs.max(3)));
+        language_timer.start(slint::TimerMode::Repeated, every, || {
+            with_ui(|ui| ui.language = (ui.language + 1) % ui.config.display.languages.len().max(1));
+            select_current_language();
+        });
+    }
+    spawn_presentation_follower(&setup, window.as_weak());
+    spawn_shutdown_follower(&setup);
+    if let Err(error) = window.run() {
+        return ScreenExit::Unavailable(format!("the window stopped: {error}"));
+    }
+    UI.with(|ui| ui.borrow_mut().take());
+    ScreenExit::Closed
+}
+
+fn select_backend(backend: ScreenBackend) -> Result<(), String> {
+    let name = match backend {
+        ScreenBackend::Headless => return Err("display.backend is \"headless\"".into()),
+        ScreenBackend::Auto
+            if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() =>
+        {
+            return Err("no display server (DISPLAY and WAYLAND_DISPLAY are unset)".into())
+        }
+        ScreenBackend::Auto | ScreenBackend::Winit => "winit",
+        ScreenBackend::Kms if cfg!(feature = "kms") => "linuxkms",
+        ScreenBackend::Kms => return Err("this build has no KMS support; rebuild with `--features kms`".into()),
+    };
+    slint::BackendSelector::new()
+        .backend_name(name.into())
+        .select()
+        .map_err(|error| format!("cannot start the {name} backend: {error}"))
+}
+
+fn with_ui<R>(action: impl FnOnce(&mut UiState) -> R) -> Option<R> {
+    UI.with(|ui| ui.borrow_mut().as_mut().map(action))
+}
+
+fn select_current_language() {
+    let language = with_ui(|ui| ui.config.display.languages.get(ui.language).cloned().unwrap_or_default());
+    if let Some(language) = language {
+        bridge::select_language(&language);
+    }
+}
+
+/// Recomputes the content and hands it to the window; schedules the next recheck.
+fn refresh() {
+    with_ui(|ui| {
+        let Some(window) = ui.window.upgrade() else { return };
+        let now = time::OffsetDateTime::now_utc();
+        let (content, recheck) =
+            screen_content(&ui.presentation, &ui.config.node.venue_name, &ui.config.display, &ui.config.texts, now);
+        bridge::apply(&window, &content);
+        match recheck {
+            Some(after) => ui.all_clear_timer.start(slint::TimerMode::SingleShot, after, refresh),
+            None => ui.all_clear_timer.stop(),
+        }
+        schedule_thumbnail(ui);
+    });
+}
+
+/// At most one thumbnail per `thumbnail_secs`; a change during the pause is caught up.
+fn schedule_thumbnail(ui: &mut UiState) {
+    if ui.thumbnails.is_none() {
+        return;
+    }
+    let pause = Duration::from_secs(u64::from(ui.config.display.thumbnail_secs.max(5)));
+    let wait = ui.last_thumbnail.map(|at| pause.saturating_sub(at.elapsed())).unwrap_or_default();
+    // Let the frame with the new content be drawn first.
+    let wait = wait.max(Duration::from_millis(200));
+    ui.thumbnail_timer.start(slint::TimerMode::SingleShot, wait, take_thumbnail);
+}
+
+fn take_thumbnail() {
+    with_ui(|ui| {
+        let (Some(window), Some(sender)) = (ui.window.upgrade(), ui.thumbnails.clone()) else { return };
+        ui.last_thumbnail = Some(Instant::now());
+        match window.window().take_snapshot() {
+            Ok(snapshot) => {
+                let rgba: Vec<u8> = snapshot.as_slice().iter().flat_map(|p| [p.r, p.g, p.b, p.a]).collect();
+                match thumbnail_png(snapshot.width(), snapshot.height(), &rgba, ui.config.display.thumbnail_width) {
+                    Ok(png) => {
+                        let _ = sender.try_send(png);
+                    }
+                    Err(error) => tracing::warn!("cannot encode the thumbnail: {error}"),
+                }
+            }
+            Err(error) => tracing::warn!("cannot take a thumbnail of the screen: {error}"),
+        }
+    });
+}
+
+fn spawn_presentation_follower(setup: &ScreenSetup, window: slint::Weak<SignageWindow>) {
+    let mut receiver = setup.presentation.clone();
+    setup.runtime.spawn(async move {
+        while receiver.changed().await.is_ok() {
+            let presentation = receiver.borrow_and_update().clone();
+            let delivered = window.upgrade_in_event_loop(move |_| {
+                with_ui(|ui| ui.presentation = presentation);
+                refresh();
+            });
+            if delivered.is_err() {
+                break;
+            }
+        }
+    });
+}
+
+fn spawn_shutdown_follower(setup: &ScreenSetup) {
+    let mut shutdown = setup.shutdown.clone();
+    setup.runtime.spawn(async move {
+        shutdown.wait().await;
+        let _ = slint::invoke_from_event_loop(|| {
+            let _ = slint::quit_event_loop();
+        });
+    });
+}

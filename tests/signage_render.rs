@@ -1,0 +1,191 @@
+//! Every signage state rendered offscreen with Slint's software renderer, in English and
+//! Spanish, at 1920×1080, 1080×1920 and 800×480: asserts the texts in the element tree,
+//! that no text lies outside the window, and the state's colour in the pixels. PNGs go to
+//! target/screenshots/ for people to look at. Slint allows one platform per process and
+//! its components are tied to one thread, so this is one test that walks every case.
+
+use i_slint_backend_testing::ElementHandle;
+use raincheck::config::NormalStyle;
+use raincheck::screen::offscreen::{Frame, OffscreenScreen};
+use raincheck::screen::{ScreenContent, ScreenMode};
+use std::path::PathBuf;
+
+const SIZES: [(u32, u32); 3] = [(1920, 1080), (1080, 1920), (800, 480)];
+const AMBER: (u8, u8, u8) = (0xff, 0xb3, 0x00);
+const GREEN: (u8, u8, u8) = (0x11, 0x70, 0x3f);
+
+struct Case {
+    name: &'static str,
+    content: ScreenContent,
+    /// (language, texts that must be in the element tree)
+    expected: Vec<(&'static str, Vec<&'static str>)>,
+    colour: Option<(u8, u8, u8)>,
+}
+
+fn content(mode: ScreenMode) -> ScreenContent {
+    ScreenContent {
+        mode,
+        normal_style: NormalStyle::Welcome,
+        venue_name: "Rialto Picture House".into(),
+        headline: String::new(),
+        body: String::new(),
+        offer: String::new(),
+        cash_points: String::new(),
+        since_time: String::new(),
+        link_lost_since: String::new(),
+    }
+}
+
+fn cases() -> Vec<Case> {
+    let mut cash = content(ScreenMode::CashOnly);
+    cash.offer = "Ask any member of staff for your raincheck: a free small popcorn on your next visit.".into();
+    cash.since_time = "19:42".into();
+    let mut manager_words = cash.clone();
+    manager_words.headline = "Cash only <b>tonight</b> & sorry!".into();
+    manager_words.body = "Our card terminals lost their connection to the bank during the storm. Every till takes cash, and the box office can give change for large notes. We are working with our provider and will tell you the moment cards work again.".into();
+    let mut link_lost = cash.clone();
+    link_lost.link_lost_since = "19:50".into();
+    let mut dark = content(ScreenMode::Normal);
+    dark.normal_style = NormalStyle::Dark;
+    vec![
+        Case {
+            name: "booting",
+            content: content(ScreenMode::Booting),
+            expected: vec![("en", vec!["Rialto Picture House"]), ("es", vec!["Rialto Picture House"])],
+            colour: None,
+        },
+        Case {
+            name: "normal",
+            content: content(ScreenMode::Normal),
+            expected: vec![
+                ("en", vec!["Rialto Picture House", "All payment methods accepted"]),
+                ("es", vec!["Aceptamos todos los medios de pago"]),
+            ],
+            colour: None,
+        },
+        Case {
+            name: "normal-dark",
+            content: dark,
+            expected: vec![("en", vec![]), ("es", vec![])],
+            colour: Some((0, 0, 0)),
+        },
+        Case {
+            name: "cash-only",
+            content: cash,
+            expected: vec![
+                ("en", vec!["CASH ONLY", "Card payments are down", "Your raincheck", "Since 19:42"]),
+                (
+                    "es",
+                    vec![
+                        "SOLO EFECTIVO",
+                        "Los pagos con tarjeta no funcionan",
+                        "Su vale de cortesía",
+                        "Desde las 19:42",
+                    ],
+                ),
+            ],
+            colour: Some(AMBER),
+        },
+        Case {
+            name: "cash-only-manager-words",
+            content: manager_words,
+            expected: vec![
+                ("en", vec!["Cash only <b>tonight</b> & sorry!"]),
+                ("es", vec!["SOLO EFECTIVO", "Cash only <b>tonight</b> & sorry!"]),
+            ],
+            colour: Some(AMBER),
+        },
+        Case {
+            name: "cash-only-link-lost",
+            content: link_lost,
+            expected: vec![
+                ("en", vec!["Status link lost since 19:50", "CASH ONLY"]),
+                ("es", vec!["Sin conexión de estado desde las 19:50"]),
+            ],
+            colour: Some(AMBER),
+        },
+        Case {
+            name: "all-clear",
+            content: content(ScreenMode::AllClear),
+            expected: vec![("en", vec!["Card payments are back"]), ("es", vec!["Ya aceptamos pagos con tarjeta"])],
+            colour: Some(GREEN),
+        },
+    ]
+}
+
+fn share_of(frame: &Frame, colour: (u8, u8, u8)) -> f64 {
+    let matching = frame.pixels.iter().filter(|p| (p.r, p.g, p.b) == colour).count();
+    matching as f64 / frame.pixels.len() as f64
+}
+
+fn screenshots() -> PathBuf {
+    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&directory).expect("create target/screenshots");
+    directory
+}
+
+#[test]
+fn every_state_in_every_language_and_size() {
+    let directory = screenshots();
+    let mut checked = 0;
+    for (width, height) in SIZES {
+        let screen = OffscreenScreen::new(width, height).expect("offscreen screen");
+        for case in cases() {
+            for (language, texts) in &case.expected {
+                screen.show(&case.content, language);
+                let frame = screen.render();
+                let png = frame.to_png().expect("png");
+                std::fs::write(directory.join(format!("signage-{}-{language}-{width}x{height}.png", case.name)), png)
+                    .unwrap();
+
+                let elements: Vec<ElementHandle> =
+                    ElementHandle::find_by_element_type_name(&screen.component, "Text").collect();
+                let labels: Vec<String> =
+                    elements.iter().filter_map(|e| e.accessible_label()).map(|l| l.to_string()).collect();
+                for text in texts {
+                    assert!(
+                        labels.iter().any(|l| l == text),
+                        "{} {language} {width}x{height}: {text:?} not drawn; drawn: {labels:?}",
+                        case.name
+                    );
+                }
+                for element in &elements {
+                    let position = element.absolute_position();
+                    let size = element.size();
+                    let inside = position.x >= -0.5
+                        && position.y >= -0.5
+                        && position.x + size.width <= width as f32 + 0.5
+                        && position.y + size.height <= height as f32 + 0.5;
+                    assert!(
+                        inside,
+                        "{} {language} {width}x{height}: {:?} lies outside the window ({position:?} {size:?})",
+                        case.name,
+                        element.accessible_label()
+                    );
+                    let font_floor = height.min(width) as f32 * 0.02;
+                    assert!(
+                        size.height <= 0.0 || size.height >= font_floor,
+                        "{} {width}x{height}: text {:?} is too small to read ({} px)",
+                        case.name,
+                        element.accessible_label(),
+                        size.height
+                    );
+                }
+                if let Some(colour) = case.colour {
+                    let share = share_of(&frame, colour);
+                    assert!(
+                        share > 0.3,
+                        "{} {language} {width}x{height}: the state's colour covers only {:.0}% of the screen",
+                        case.name,
+                        share * 100.0
+                    );
+                }
+                if case.name.starts_with("normal") || case.name == "booting" {
+                    assert!(share_of(&frame, AMBER) < 0.01, "{}: no outage colour on a calm screen", case.name);
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 3 * 14);
+}

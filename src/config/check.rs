@@ -374,6 +374,27 @@ mod tests {
     }
 
     #[test]
+    fn the_signage_example_documents_every_field() {
+        use crate::config::{BrokerSection, DisplaySection, ModeTexts};
+        let example =
+            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/signage.toml")).unwrap();
+        let mut fields: Vec<String> = Vec::new();
+        for section in [
+            serde_json::to_value(BrokerSection::default()).unwrap(),
+            serde_json::to_value(DisplaySection::default()).unwrap(),
+            serde_json::to_value(ModeTexts::default()).unwrap(),
+        ] {
+            fields.extend(section.as_object().unwrap().keys().cloned());
+        }
+        fields.extend(["venue", "id", "name", "venue_name", "roles", "data_dir"].map(String::from));
+        for field in fields {
+            let written =
+                example.lines().any(|line| line.trim_start_matches(['#', ' ']).starts_with(&format!("{field} =")));
+            assert!(written, "config/signage.toml does not show `{field}`; add it with a comment");
+        }
+    }
+
+    #[test]
     fn broker_urls() {
         assert_eq!(BrokerUrl::parse("mqtt://127.0.0.1:1883").unwrap().port, 1883);
         assert!(BrokerUrl::parse("mqtts://broker.local").unwrap().tls);

@@ -58,7 +58,11 @@ pub struct ConnectionSettings {
 }
 
 pub fn spawn_connection(options: MqttOptions, settings: ConnectionSettings, shutdown: Shutdown) -> Connection {
-    let (client, eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
+    let (client, mut eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
+    // Status messages are tiny and latency is the product: no Nagle delay.
+    let mut network = eventloop.network_options();
+    network.set_tcp_nodelay(true);
+    eventloop.set_network_options(network);
     let (events_tx, events) = mpsc::channel(EVENT_CAPACITY);
     let worker = ConnectionWorker { client: client.clone(), eventloop, settings, events_tx, shutdown };
     let task = tokio::spawn(worker.run());

@@ -64,7 +64,7 @@ pub fn start_node(config: &NodeConfig, config_dir: &Path, shutdown: Shutdown) ->
     };
     let options = client_options(&config.broker, client_identity, config_dir).context("broker settings")?;
     let settings = ConnectionSettings {
-        subscriptions: Topic::status_filters(&identity.venue)
+        subscriptions: Topic::view_filters(&identity.venue)
             .into_iter()
             .chain([identity.sync_topic()])
             .map(|filter| Subscription { filter, qos: QoS::AtLeastOnce })

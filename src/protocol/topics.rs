@@ -88,14 +88,23 @@ impl Topic {
         Some(Topic::venue(&venue, kind, &owner))
     }
 
-    /// The subscription filters a node of `venue` needs for the venue status.
-    pub fn status_filters(venue: &Identifier) -> Vec<String> {
+    /// What a display node subscribes to: everything its view depends on, and nothing
+    /// else. In particular not the other nodes' reports: with N screens that would be N²
+    /// deliveries for every switch.
+    pub fn view_filters(venue: &Identifier) -> Vec<String> {
         vec![
             format!("{TOPIC_ROOT}/{venue}/incident/+"),
             format!("{TOPIC_ROOT}/{venue}/payments/+"),
-            format!("{TOPIC_ROOT}/{venue}/displays/+"),
             format!("{TOPIC_ROOT}/{CHAIN_SEGMENT}/incident/+"),
         ]
+    }
+
+    /// What an observer (console, CLI, status) subscribes to: the view's inputs plus
+    /// every node's display report.
+    pub fn status_filters(venue: &Identifier) -> Vec<String> {
+        let mut filters = Self::view_filters(venue);
+        filters.push(format!("{TOPIC_ROOT}/{venue}/displays/+"));
+        filters
     }
 }
 

@@ -49,6 +49,7 @@ pub struct OffscreenScreen {
     window: Rc<MinimalSoftwareWindow>,
     width: u32,
     height: u32,
+    language: RefCell<String>,
 }
 
 impl OffscreenScreen {
@@ -60,12 +61,16 @@ impl OffscreenScreen {
             .ok_or_else(|| anyhow!("another Slint platform is active; offscreen rendering is unavailable"))?;
         window.set_size(slint::PhysicalSize::new(width, height));
         component.show().map_err(|error| anyhow!("cannot show the screen: {error}"))?;
-        Ok(Self { component, window, width, height })
+        Ok(Self { component, window, width, height, language: RefCell::new("en".into()) })
     }
 
     pub fn show(&self, content: &ScreenContent, language: &str) {
         bridge::apply(&self.component, content);
-        bridge::select_language(language);
+        // Switching language re-translates every string; only do it on a real change.
+        if *self.language.borrow() != language {
+            bridge::select_language(language);
+            *self.language.borrow_mut() = language.to_owned();
+        }
     }
 
     /// Draws the current state (always a full frame).

@@ -140,18 +140,20 @@ async fn stale_duplicate_reordered_and_malformed_messages_leave_every_view_equal
         observer.publish_nowait(topic, payload.clone()).unwrap();
     }
     observer.publish_retained_nowait(&format!("raincheck/v1/{VENUE}/payments/pos-2"), b"{\"v\":1}".to_vec()).unwrap();
-    // A flood of non-retained garbage, as a broken integration might send.
-    for index in 0..1000 {
+    // A flood of 10,000 non-retained garbage messages, as a broken integration might
+    // send, from a client that reads nothing back.
+    let (flooder, flooding) = raw_publisher(broker.port);
+    for index in 0..10_000 {
         let topic = format!("raincheck/v1/{VENUE}/incident/flood-{}", index % 7);
         let payload = format!("{{\"v\":1,\"n\":{index}}}").into_bytes();
-        // The client's request queue is bounded; wait for room rather than drop.
-        let mut attempts = 0;
-        while observer.publish_nowait(&topic, payload.clone()).is_err() {
-            attempts += 1;
-            assert!(attempts < 5000, "the flood could not be sent");
-            tokio::time::sleep(Duration::from_millis(1)).await;
-        }
+        tokio::time::timeout(WAIT, flooder.publish(topic, rumqttc::QoS::AtMostOnce, false, payload))
+            .await
+            .expect("the flood is accepted by the broker in time")
+            .expect("flood publish");
     }
+    // Disconnecting after the flood means every flood packet has been written first.
+    flooder.disconnect().await.expect("disconnect the flooder");
+    tokio::time::timeout(WAIT, flooding).await.expect("the flood is sent in time").expect("flooder task");
     // The next valid declaration must be the only change any node shows.
     let reports_before: Vec<_> = observer.state.displays.values().cloned().collect();
     declare(&broker.url(), "update", &["--headline", "third"]);
@@ -291,4 +293,40 @@ async fn the_embedded_broker_serves_a_single_box_venue() {
     )
     .await;
     observer.close().await;
+}
+
+#[test]
+fn watch_prints_each_change_as_it_happens() {
+    use std::io::{BufRead, BufReader};
+    let Some(broker) = mosquitto("") else { return };
+    let mut watch = std::process::Command::new(binary())
+        .args(["watch", "--broker", &broker.url(), "--venue", VENUE])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("start watch");
+    let (lines_tx, lines) = std::sync::mpsc::channel();
+    let stdout = watch.stdout.take().expect("piped stdout");
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let mut wait_line = |what: &str| -> String {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match lines.recv_timeout(left) {
+                Ok(line) if line.contains(what) => return line,
+                Ok(_) => {}
+                Err(_) => panic!("watch never printed {what:?}"),
+            }
+        }
+    };
+    wait_line("normal (nothing declared)");
+    declare(&broker.url(), "start", &[]);
+    wait_line("CASH ONLY");
+    declare(&broker.url(), "resolve", &[]);
+    wait_line("all clear");
+    let _ = watch.kill();
+    let _ = watch.wait();
 }

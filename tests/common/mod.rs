@@ -184,3 +184,20 @@ pub fn stdout_of(output: &Output) -> String {
 pub fn stderr_of(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
+
+/// A bare MQTT client with no subscriptions, its event loop polled in the background:
+/// for flooding the broker without reading anything back.
+pub fn raw_publisher(port: u16) -> (rumqttc::AsyncClient, tokio::task::JoinHandle<()>) {
+    let mut options = rumqttc::MqttOptions::new(format!("raw-{}", std::process::id()), "127.0.0.1", port);
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 1000);
+    let task = tokio::spawn(async move {
+        loop {
+            match eventloop.poll().await {
+                Ok(rumqttc::Event::Outgoing(rumqttc::Outgoing::Disconnect)) | Err(_) => break,
+                Ok(_) => {}
+            }
+        }
+    });
+    (client, task)
+}

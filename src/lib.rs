@@ -16,3 +16,4 @@ pub mod node;
 pub mod protocol;
 pub mod screen;
 pub mod shutdown;
+pub mod voucher;

@@ -311,7 +311,7 @@ fn watch_prints_each_change_as_it_happens() {
             let _ = lines_tx.send(line);
         }
     });
-    let mut wait_line = |what: &str| -> String {
+    let wait_line = |what: &str| -> String {
         let deadline = std::time::Instant::now() + WAIT;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());

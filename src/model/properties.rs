@@ -152,16 +152,23 @@ proptest! {
     }
 }
 
-#[test]
-fn a_new_automatic_failure_after_a_manager_resolve_takes_over() {
-    let decl = |source: &str, authority, revision, state| BusMessage::Declaration {
-        scope: Scope::Venue,
+/// A plain declaration for the example-based tests below.
+fn plain(
+    scope: Scope,
+    source: &str,
+    authority: Authority,
+    revision: u64,
+    state: DeclarationState,
+    incident: &str,
+) -> BusMessage {
+    BusMessage::Declaration {
+        scope,
         declaration: IncidentDeclaration {
             v: SCHEMA_VERSION,
             source: id(source),
             authority,
             revision,
-            incident_id: id(&format!("inc-{source}-{revision}")),
+            incident_id: id(incident),
             state,
             mode: IncidentMode::CashOnly,
             texts: IncidentTexts::default(),
@@ -171,6 +178,13 @@ fn a_new_automatic_failure_after_a_manager_resolve_takes_over() {
             declared_at: OffsetDateTime::UNIX_EPOCH,
             actor: None,
         },
+    }
+}
+
+#[test]
+fn a_new_automatic_failure_after_a_manager_resolve_takes_over() {
+    let decl = |source: &str, authority, revision, state| {
+        plain(Scope::Venue, source, authority, revision, state, &format!("inc-{source}-{revision}"))
     };
     let mut state = VenueState::default();
     state.apply(decl("auto", Authority::Automatic, 1, DeclarationState::Active));
@@ -186,24 +200,7 @@ fn a_new_automatic_failure_after_a_manager_resolve_takes_over() {
 
 #[test]
 fn chain_incident_shows_until_the_venue_manager_supersedes_it() {
-    let chain = BusMessage::Declaration {
-        scope: Scope::Chain,
-        declaration: IncidentDeclaration {
-            v: SCHEMA_VERSION,
-            source: id("hq"),
-            authority: Authority::Manager,
-            revision: 1,
-            incident_id: id("national"),
-            state: DeclarationState::Active,
-            mode: IncidentMode::CashOnly,
-            texts: IncidentTexts::default(),
-            offer_id: None,
-            supersedes: vec![],
-            started_at: OffsetDateTime::UNIX_EPOCH,
-            declared_at: OffsetDateTime::UNIX_EPOCH,
-            actor: None,
-        },
-    };
+    let chain = plain(Scope::Chain, "hq", Authority::Manager, 1, DeclarationState::Active, "national");
     let mut state = VenueState::default();
     state.apply(chain.clone());
     assert_eq!(compute_view(&state).scope, Some(Scope::Chain));

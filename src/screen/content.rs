@@ -122,16 +122,16 @@ mod tests {
         assert_eq!(content.headline, "", "incident texts do not leak onto the normal screen");
     }
 
+    /// Content with default settings at the epoch.
+    fn default_content(p: &Presentation) -> ScreenContent {
+        let defaults = (DisplaySection::default(), TextsSection::default());
+        screen_content(p, "Rialto", &defaults.0, &defaults.1, OffsetDateTime::UNIX_EPOCH).0
+    }
+
     #[test]
     fn manager_text_is_kept_as_text_and_control_characters_are_dropped() {
         let p = presentation(ViewMode::CashOnly, OffsetDateTime::UNIX_EPOCH);
-        let (content, _) = screen_content(
-            &p,
-            "Rialto",
-            &DisplaySection::default(),
-            &TextsSection::default(),
-            OffsetDateTime::UNIX_EPOCH,
-        );
+        let content = default_content(&p);
         assert_eq!(content.headline, "Manager's <b>words</b>");
         assert_eq!(content.since_time, "00:00");
         assert_eq!(content.body, "", "no config template: the bundled wording is used");
@@ -140,22 +140,8 @@ mod tests {
     #[test]
     fn booting_and_link_lost() {
         let mut p = Presentation::booting(OffsetDateTime::UNIX_EPOCH);
-        let (content, _) = screen_content(
-            &p,
-            "Rialto",
-            &DisplaySection::default(),
-            &TextsSection::default(),
-            OffsetDateTime::UNIX_EPOCH,
-        );
-        assert_eq!(content.mode, ScreenMode::Booting);
+        assert_eq!(default_content(&p).mode, ScreenMode::Booting);
         p.link = LinkState::Lost { since: OffsetDateTime::UNIX_EPOCH + Duration::from_secs(19 * 3600 + 50 * 60) };
-        let (content, _) = screen_content(
-            &p,
-            "Rialto",
-            &DisplaySection::default(),
-            &TextsSection::default(),
-            OffsetDateTime::UNIX_EPOCH,
-        );
-        assert_eq!(content.link_lost_since, "19:50");
+        assert_eq!(default_content(&p).link_lost_since, "19:50");
     }
 }

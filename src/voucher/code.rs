@@ -1,0 +1,342 @@
+//! The voucher code: 16 Crockford base32 symbols, read aloud and typed as
+//! `XXXX-XXXX-XXXX-XXXX`, the last of which is a mod-37 check symbol. The 15 payload
+//! symbols (75 bits) carry everything a terminal needs to verify a voucher offline:
+//!
+//! | bits | field |
+//! |---|---|
+//! | 5  | offer number (1–31, from the venue's config) |
+//! | 7  | issuing terminal number (1–127) |
+//! | 21 | serial per terminal (up to 2,097,151) |
+//! | 12 | expiry, in days since 2025-01-01 (until 2036) |
+//! | 4  | venue tag: 4 bits of a hash of the venue id |
+//! | 26 | MAC: HMAC-SHA-256 with the venue secret over the venue id and the 49 bits above |
+//!
+//! Order of checks, so each answer means one thing: characters and length ("not a
+//! voucher"), check symbol (a single mistyped or two swapped neighbouring symbols: "check
+//! the code"), venue tag ("not for this venue"), MAC ("not a voucher": forged or damaged).
+//! A guess that passes the check symbol and the tag still has a 1 in 2^26 (1 in 67 million)
+//! chance against the MAC; with attempts rate-limited per terminal, guessing is hopeless.
+//! Pure: no I/O, no clock (expiry is compared by the caller).
+
+use hmac::{Hmac, Mac};
+use sha2::{Digest, Sha256};
+use std::fmt;
+
+const ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+/// Crockford's check alphabet: the 32 symbols plus five used only for the check.
+const CHECK_ALPHABET: &[u8; 37] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ*~$=U";
+const PAYLOAD_SYMBOLS: usize = 15;
+const MAC_BITS: u32 = 26;
+const TAG_BITS: u32 = 4;
+/// 2025-01-01 as days since 1970-01-01.
+pub const EXPIRY_EPOCH_DAY: i64 = 20_089;
+
+/// What a code carries besides its MAC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct VoucherFields {
+    pub offer: u8,
+    pub terminal: u8,
+    pub serial: u32,
+    /// Last valid day, as days since 2025-01-01.
+    pub expiry_day: u16,
+}
+
+impl VoucherFields {
+    pub const MAX_OFFER: u8 = 31;
+    pub const MAX_TERMINAL: u8 = 127;
+    pub const MAX_SERIAL: u32 = (1 << 21) - 1;
+    pub const MAX_EXPIRY_DAY: u16 = (1 << 12) - 1;
+
+    fn pack(&self) -> u64 {
+        (u64::from(self.offer) << 40)
+            | (u64::from(self.terminal) << 33)
+            | (u64::from(self.serial) << 12)
+            | u64::from(self.expiry_day)
+    }
+
+    fn unpack(bits: u64) -> Self {
+        Self {
+            offer: ((bits >> 40) & 0x1f) as u8,
+            terminal: ((bits >> 33) & 0x7f) as u8,
+            serial: ((bits >> 12) & 0x1f_ffff) as u32,
+            expiry_day: (bits & 0xfff) as u16,
+        }
+    }
+
+    fn check_ranges(&self) -> Result<(), CodeError> {
+        let in_range = (1..=Self::MAX_OFFER).contains(&self.offer)
+            && (1..=Self::MAX_TERMINAL).contains(&self.terminal)
+            && self.serial <= Self::MAX_SERIAL
+            && self.expiry_day <= Self::MAX_EXPIRY_DAY;
+        if in_range {
+            Ok(())
+        } else {
+            Err(CodeError::FieldOutOfRange)
+        }
+    }
+}
+
+/// The venue's secret key, loaded from the file the config names.
+#[derive(Clone)]
+pub struct VoucherSecret {
+    venue: String,
+    key: Vec<u8>,
+}
+
+impl fmt::Debug for VoucherSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Never print the key, whatever logs this.
+        write!(f, "VoucherSecret {{ venue: {:?}, key: <{} bytes> }}", self.venue, self.key.len())
+    }
+}
+
+impl VoucherSecret {
+    /// At least 16 bytes of key; the venue id binds codes to the venue.
+    pub fn new(venue: &str, key: &[u8]) -> Result<Self, CodeError> {
+        if key.len() < 16 {
+            return Err(CodeError::WeakSecret);
+        }
+        Ok(Self { venue: venue.to_owned(), key: key.to_vec() })
+    }
+
+    fn venue_tag(&self) -> u64 {
+        u64::from(Sha256::digest(self.venue.as_bytes())[0] >> (8 - TAG_BITS))
+    }
+
+    fn mac(&self, fields_bits: u64, tag: u64) -> u64 {
+        // Keys of any length are accepted by HMAC; this cannot fail.
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
+            .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
+        mac.update(self.venue.as_bytes());
+        mac.update(&[0]);
+        mac.update(&((fields_bits << TAG_BITS) | tag).to_be_bytes());
+        let digest = mac.finalize().into_bytes();
+        let top = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+        u64::from(top >> (32 - MAC_BITS))
+    }
+}
+
+/// Why a typed or scanned code is not a valid voucher of this venue.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum CodeError {
+    #[error("not a voucher: a code is 16 symbols of 0-9 and A-Z")]
+    NotAVoucher,
+    #[error("check the code: a symbol is mistyped or two are swapped")]
+    CheckTheCode,
+    #[error("not for this venue")]
+    NotForThisVenue,
+    #[error("a voucher field is out of range")]
+    FieldOutOfRange,
+    #[error("the venue secret must be at least 16 bytes")]
+    WeakSecret,
+}
+
+/// A code that passed every check (or was just issued).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct VoucherCode {
+    pub fields: VoucherFields,
+    symbols: [u8; 16],
+}
+
+impl VoucherCode {
+    /// Makes the code for `fields`.
+    pub fn issue(fields: VoucherFields, secret: &VoucherSecret) -> Result<Self, CodeError> {
+        fields.check_ranges()?;
+        let bits = fields.pack();
+        let tag = secret.venue_tag();
+        // 75 bits: more than a u64 holds.
+        let value = ((u128::from((bits << TAG_BITS) | tag)) << MAC_BITS) | u128::from(secret.mac(bits, tag));
+        let mut symbols = [0u8; 16];
+        for (index, symbol) in symbols.iter_mut().take(PAYLOAD_SYMBOLS).enumerate() {
+            let shift = 5 * (PAYLOAD_SYMBOLS - 1 - index);
+            *symbol = ALPHABET[((value >> shift) & 0x1f) as usize];
+        }
+        symbols[15] = CHECK_ALPHABET[(value % 37) as usize];
+        Ok(Self { fields, symbols })
+    }
+
+    /// Reads a typed or scanned code: case-insensitive, I and L read as 1, O as 0,
+    /// hyphens and spaces ignored.
+    pub fn parse(text: &str, secret: &VoucherSecret) -> Result<Self, CodeError> {
+        if text.len() > 64 {
+            return Err(CodeError::NotAVoucher);
+        }
+        let mut symbols = Vec::with_capacity(16);
+        for character in text.chars() {
+            let normalised = match character.to_ascii_uppercase() {
+                ' ' | '-' | '\t' => continue,
+                'I' | 'L' => '1',
+                'O' => '0',
+                other => other,
+            };
+            if !normalised.is_ascii() {
+                return Err(CodeError::NotAVoucher);
+            }
+            symbols.push(normalised as u8);
+        }
+        let [payload @ .., check] = symbols.as_slice() else { return Err(CodeError::NotAVoucher) };
+        if payload.len() != PAYLOAD_SYMBOLS {
+            return Err(CodeError::NotAVoucher);
+        }
+        let mut value = 0u128;
+        for symbol in payload {
+            let digit = ALPHABET.iter().position(|a| a == symbol).ok_or(CodeError::NotAVoucher)?;
+            value = (value << 5) | digit as u128;
+        }
+        let check = CHECK_ALPHABET.iter().position(|a| a == check).ok_or(CodeError::NotAVoucher)?;
+        if value % 37 != check as u128 {
+            return Err(CodeError::CheckTheCode);
+        }
+        // The masks keep each part within its width, so the narrowing casts are exact.
+        let mac = (value & ((1 << MAC_BITS) - 1)) as u64;
+        let tag = ((value >> MAC_BITS) & ((1 << TAG_BITS) - 1)) as u64;
+        let bits = (value >> (MAC_BITS + TAG_BITS)) as u64;
+        if tag != secret.venue_tag() {
+            return Err(CodeError::NotForThisVenue);
+        }
+        if mac != secret.mac(bits, tag) {
+            return Err(CodeError::NotAVoucher);
+        }
+        let fields = VoucherFields::unpack(bits);
+        fields.check_ranges().map_err(|_| CodeError::NotAVoucher)?;
+        let mut canonical = [0u8; 16];
+        canonical[..15].copy_from_slice(payload);
+        canonical[15] = CHECK_ALPHABET[check];
+        Ok(Self { fields, symbols: canonical })
+    }
+
+    /// The 16 symbols without separators: the QR payload and the store key.
+    pub fn compact(&self) -> String {
+        self.symbols.iter().map(|&b| b as char).collect()
+    }
+}
+
+impl fmt::Display for VoucherCode {
+    /// `XXXX-XXXX-XXXX-XXXX`, as printed and read aloud.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let compact = self.compact();
+        write!(f, "{}-{}-{}-{}", &compact[0..4], &compact[4..8], &compact[8..12], &compact[12..16])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+
+    fn secret() -> VoucherSecret {
+        VoucherSecret::new("rialto", b"0123456789abcdef-venue-secret").unwrap()
+    }
+
+    fn sample(serial: u32) -> VoucherFields {
+        VoucherFields { offer: 3, terminal: 12, serial, expiry_day: 700 }
+    }
+
+    #[test]
+    fn issued_codes_read_back_in_every_written_form() {
+        let code = VoucherCode::issue(sample(4711), &secret()).unwrap();
+        let printed = code.to_string();
+        assert_eq!(printed.len(), 19);
+        for form in [printed.clone(), printed.to_lowercase(), printed.replace('-', " "), code.compact()] {
+            assert_eq!(VoucherCode::parse(&form, &secret()), Ok(code), "{form}");
+        }
+        let confusable = code.compact().replace('1', "l").replace('0', "O");
+        assert_eq!(VoucherCode::parse(&confusable, &secret()), Ok(code));
+    }
+
+    #[test]
+    fn every_single_symbol_typo_and_neighbour_swap_is_caught_as_a_typo() {
+        let secret = secret();
+        for serial in [0, 1, 99, 65_535, VoucherFields::MAX_SERIAL] {
+            let code = VoucherCode::issue(sample(serial), &secret).unwrap().compact();
+            let bytes = code.as_bytes();
+            for position in 0..16 {
+                let alphabet: &[u8] = if position == 15 { CHECK_ALPHABET } else { ALPHABET };
+                for &replacement in alphabet {
+                    if replacement == bytes[position] {
+                        continue;
+                    }
+                    let mut typo = bytes.to_vec();
+                    typo[position] = replacement;
+                    let typo = String::from_utf8(typo).unwrap();
+                    assert_eq!(VoucherCode::parse(&typo, &secret), Err(CodeError::CheckTheCode), "{code} → {typo}");
+                }
+            }
+            for position in 0..14 {
+                if bytes[position] == bytes[position + 1] {
+                    continue;
+                }
+                let mut swapped = bytes.to_vec();
+                swapped.swap(position, position + 1);
+                let swapped = String::from_utf8(swapped).unwrap();
+                assert_eq!(VoucherCode::parse(&swapped, &secret), Err(CodeError::CheckTheCode), "{code} → {swapped}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_million_random_codes_are_all_refused() {
+        let secret = secret();
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut refused_as_typo = 0;
+        for _ in 0..1_000_000 {
+            let text: String = (0..16).map(|_| CHECK_ALPHABET[rng.gen_range(0..32)] as char).collect();
+            match VoucherCode::parse(&text, &secret) {
+                Ok(code) => panic!("random text {text} was accepted as {code:?}"),
+                Err(CodeError::CheckTheCode) => refused_as_typo += 1,
+                Err(_) => {}
+            }
+        }
+        // About 36 in 37 random strings already fail the check symbol.
+        assert!(refused_as_typo > 950_000, "{refused_as_typo}");
+    }
+
+    #[test]
+    fn other_venues_and_forgeries_get_their_own_answers() {
+        let code = VoucherCode::issue(sample(5), &secret()).unwrap().compact();
+        let other_venue = VoucherSecret::new("odeon", b"0123456789abcdef-venue-secret").unwrap();
+        let same_venue_other_key = VoucherSecret::new("rialto", b"another-key-of-16-bytes!").unwrap();
+        let tag_differs = secret().venue_tag() != other_venue.venue_tag();
+        if tag_differs {
+            assert_eq!(VoucherCode::parse(&code, &other_venue), Err(CodeError::NotForThisVenue));
+        }
+        assert_eq!(VoucherCode::parse(&code, &same_venue_other_key), Err(CodeError::NotAVoucher));
+    }
+
+    #[test]
+    fn junk_is_not_a_voucher_and_never_panics() {
+        let secret = secret();
+        let long = "A".repeat(10_000);
+        for junk in [
+            "",
+            "-",
+            "    ",
+            "'; DROP TABLE vouchers; --",
+            "<script>alert(1)</script>",
+            "ＡＢＣＤ-ＥＦＧＨ-ＪＫＭＮ-ＰＱＲＳ",
+            "АВСD-EFGH-JKMN-PQRS",
+            &long,
+            "0000-0000-0000-000U",
+            "ZZZZ-ZZZZ-ZZZZ-ZZZ",
+        ] {
+            let answer = VoucherCode::parse(junk, &secret);
+            assert!(matches!(answer, Err(CodeError::NotAVoucher | CodeError::CheckTheCode)), "{junk:?}: {answer:?}");
+        }
+    }
+
+    #[test]
+    fn fields_round_trip_and_ranges_are_enforced() {
+        let secret = secret();
+        let extremes = VoucherFields { offer: 31, terminal: 127, serial: VoucherFields::MAX_SERIAL, expiry_day: 4095 };
+        let code = VoucherCode::issue(extremes, &secret).unwrap();
+        assert_eq!(VoucherCode::parse(&code.to_string(), &secret).unwrap().fields, extremes);
+        for bad in [
+            VoucherFields { offer: 0, ..extremes },
+            VoucherFields { terminal: 128, ..extremes },
+            VoucherFields { serial: VoucherFields::MAX_SERIAL + 1, ..extremes },
+        ] {
+            assert_eq!(VoucherCode::issue(bad, &secret), Err(CodeError::FieldOutOfRange));
+        }
+        assert!(format!("{secret:?}").contains("<29 bytes>"), "the key is never printed");
+    }
+}

@@ -5,7 +5,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "raincheck", version, about = "Venue payment-outage signage, rainchecks and proof of display")]
+#[command(
+    name = "raincheck",
+    version,
+    about = "Venue payment-outage signage, rainchecks and proof of display"
+)]
 pub struct Cli {
     /// Log at debug level (RUST_LOG overrides).
     #[arg(long, short, global = true)]

@@ -26,5 +26,10 @@ pub fn hour_minute(time: OffsetDateTime) -> String {
 /// "19:42:07"
 pub fn hour_minute_second(time: OffsetDateTime) -> String {
     let local = local(time);
-    format!("{:02}:{:02}:{:02}", local.hour(), local.minute(), local.second())
+    format!(
+        "{:02}:{:02}:{:02}",
+        local.hour(),
+        local.minute(),
+        local.second()
+    )
 }

@@ -16,7 +16,10 @@ pub fn init_logging(verbose: bool, long_running: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     let under_journald = std::env::var_os("JOURNAL_STREAM").is_some();
     let on_terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
     let result = if under_journald {
         builder.without_time().with_ansi(false).try_init()
     } else {

@@ -9,7 +9,9 @@ fn main() -> ExitCode {
     let cli = raincheck::cli::Cli::parse();
     let long_running = matches!(
         cli.command,
-        raincheck::cli::Command::Run { .. } | raincheck::cli::Command::Demo(_) | raincheck::cli::Command::Bench { .. }
+        raincheck::cli::Command::Run { .. }
+            | raincheck::cli::Command::Demo(_)
+            | raincheck::cli::Command::Bench { .. }
     );
     raincheck::logging::init_logging(cli.verbose, long_running);
     match raincheck::commands::dispatch(cli) {

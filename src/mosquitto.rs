@@ -17,17 +17,25 @@ pub struct MosquittoProcess {
 impl MosquittoProcess {
     /// Path of the mosquitto binary, if installed.
     pub fn binary() -> Option<PathBuf> {
-        ["/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto"]
-            .into_iter()
-            .map(PathBuf::from)
-            .find(|path| path.is_file())
+        [
+            "/usr/sbin/mosquitto",
+            "/usr/bin/mosquitto",
+            "/usr/local/sbin/mosquitto",
+        ]
+        .into_iter()
+        .map(PathBuf::from)
+        .find(|path| path.is_file())
     }
 
     /// Starts a broker on a free port with `extra` lines appended to its config.
     pub fn start(extra: &str) -> Result<Self> {
         let port = free_port()?;
         let directory = tempfile::tempdir().context("temporary directory for mosquitto")?;
-        let mut process = Self { child: None, port, directory };
+        let mut process = Self {
+            child: None,
+            port,
+            directory,
+        };
         process.launch(extra)?;
         Ok(process)
     }
@@ -37,7 +45,11 @@ impl MosquittoProcess {
     }
 
     fn launch(&mut self, extra: &str) -> Result<()> {
-        let anonymous = if extra.contains("allow_anonymous") { "" } else { "allow_anonymous true\n" };
+        let anonymous = if extra.contains("allow_anonymous") {
+            ""
+        } else {
+            "allow_anonymous true\n"
+        };
         let config = format!(
             "listener {} 127.0.0.1\n{anonymous}log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\nmax_queued_messages 100000\nset_tcp_nodelay true\n{extra}\n",
             self.port
@@ -47,9 +59,12 @@ impl MosquittoProcess {
     }
 
     fn spawn_child(&mut self) -> Result<()> {
-        let binary = Self::binary().context("mosquitto is not installed (apt-get install mosquitto)")?;
-        let log =
-            std::fs::OpenOptions::new().create(true).append(true).open(self.directory.path().join("mosquitto.log"))?;
+        let binary =
+            Self::binary().context("mosquitto is not installed (apt-get install mosquitto)")?;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.directory.path().join("mosquitto.log"))?;
         let child = Command::new(binary)
             .arg("-c")
             .arg(self.config_path())

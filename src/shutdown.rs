@@ -26,7 +26,9 @@ impl ShutdownTrigger {
     }
 
     pub fn subscribe(&self) -> Shutdown {
-        Shutdown { receiver: self.sender.subscribe() }
+        Shutdown {
+            receiver: self.sender.subscribe(),
+        }
     }
 }
 

@@ -9,7 +9,11 @@ use std::path::Path;
 use std::process::Command;
 
 fn node_config(directory: &Path, name: &str, broker: &str) -> std::path::PathBuf {
-    write_config(directory, name, &format!("[broker]\n{broker}\nkeep_alive_secs = 2\nwatchdog_secs = 6\n"))
+    write_config(
+        directory,
+        name,
+        &format!("[broker]\n{broker}\nkeep_alive_secs = 2\nwatchdog_secs = 6\n"),
+    )
 }
 
 fn make_private(path: &Path) {
@@ -21,15 +25,26 @@ async fn username_and_password_from_a_private_file() {
     let directory = tempfile::tempdir().unwrap();
     std::fs::set_permissions(directory.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let passwd = directory.path().join("passwd");
-    let created =
-        Command::new("mosquitto_passwd").arg("-b").arg("-c").arg(&passwd).args(["lobby-1", "s3cret"]).status();
+    let created = Command::new("mosquitto_passwd")
+        .arg("-b")
+        .arg("-c")
+        .arg(&passwd)
+        .args(["lobby-1", "s3cret"])
+        .status();
     if !created.is_ok_and(|s| s.success()) {
-        assert_ne!(std::env::var("RAINCHECK_REQUIRE_MOSQUITTO").as_deref(), Ok("1"), "mosquitto_passwd is missing");
+        assert_ne!(
+            std::env::var("RAINCHECK_REQUIRE_MOSQUITTO").as_deref(),
+            Ok("1"),
+            "mosquitto_passwd is missing"
+        );
         eprintln!("SKIPPED: mosquitto_passwd is not installed");
         return;
     }
     std::fs::set_permissions(&passwd, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let Some(broker) = mosquitto(&format!("allow_anonymous false\npassword_file {}\n", passwd.display())) else {
+    let Some(broker) = mosquitto(&format!(
+        "allow_anonymous false\npassword_file {}\n",
+        passwd.display()
+    )) else {
         return;
     };
 
@@ -44,27 +59,76 @@ async fn username_and_password_from_a_private_file() {
         node_config(
             directory.path(),
             name,
-            &format!("url = \"{url}\"\nusername = \"lobby-1\"\npassword_file = \"{}\"", secret.display()),
+            &format!(
+                "url = \"{url}\"\nusername = \"lobby-1\"\npassword_file = \"{}\"",
+                secret.display()
+            ),
         )
     };
 
     let good = with("lobby-1", &good_secret);
-    let output = cli(&["status", "--json", "--config", good.to_str().unwrap(), "--timeout", "5"]);
-    assert!(output.status.success(), "the right password connects: {}", stderr_of(&output));
+    let output = cli(&[
+        "status",
+        "--json",
+        "--config",
+        good.to_str().unwrap(),
+        "--timeout",
+        "5",
+    ]);
+    assert!(
+        output.status.success(),
+        "the right password connects: {}",
+        stderr_of(&output)
+    );
 
     let bad = with("intruder", &bad_secret);
-    let output = cli(&["status", "--config", bad.to_str().unwrap(), "--timeout", "2"]);
+    let output = cli(&[
+        "status",
+        "--config",
+        bad.to_str().unwrap(),
+        "--timeout",
+        "2",
+    ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr_of(&output).contains("credentials"), "{}", stderr_of(&output));
+    assert!(
+        stderr_of(&output).contains("credentials"),
+        "{}",
+        stderr_of(&output)
+    );
 
-    let anonymous = cli(&["status", "--broker", &url, "--venue", VENUE, "--timeout", "2"]);
-    assert_eq!(anonymous.status.code(), Some(1), "anonymous clients are refused");
+    let anonymous = cli(&[
+        "status",
+        "--broker",
+        &url,
+        "--venue",
+        VENUE,
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(
+        anonymous.status.code(),
+        Some(1),
+        "anonymous clients are refused"
+    );
 
     std::fs::set_permissions(&good_secret, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let output = cli(&["status", "--config", good.to_str().unwrap(), "--timeout", "2"]);
+    let output = cli(&[
+        "status",
+        "--config",
+        good.to_str().unwrap(),
+        "--timeout",
+        "2",
+    ]);
     assert_eq!(output.status.code(), Some(1));
-    assert!(stderr_of(&output).contains("chmod 600"), "a world-readable secret is refused: {}", stderr_of(&output));
-    assert!(!stderr_of(&output).contains("s3cret"), "the secret never reaches the output");
+    assert!(
+        stderr_of(&output).contains("chmod 600"),
+        "a world-readable secret is refused: {}",
+        stderr_of(&output)
+    );
+    assert!(
+        !stderr_of(&output).contains("s3cret"),
+        "the secret never reaches the output"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -120,11 +184,18 @@ async fn tls_with_the_venues_own_ca() {
         ],
         &["x509", "-in", "server.pem", "-noout"],
     ];
-    std::fs::write(d.join("san.ext"), "subjectAltName = IP:127.0.0.1, DNS:localhost\n").unwrap();
+    std::fs::write(
+        d.join("san.ext"),
+        "subjectAltName = IP:127.0.0.1, DNS:localhost\n",
+    )
+    .unwrap();
     for step in steps {
         match openssl(step) {
             Ok(output) if output.status.success() => {}
-            Ok(output) => panic!("openssl {step:?} failed: {}", String::from_utf8_lossy(&output.stderr)),
+            Ok(output) => panic!(
+                "openssl {step:?} failed: {}",
+                String::from_utf8_lossy(&output.stderr)
+            ),
             Err(_) => {
                 eprintln!("SKIPPED: openssl is not installed; it makes the test CA");
                 return;
@@ -134,19 +205,64 @@ async fn tls_with_the_venues_own_ca() {
     for file in ["server.key", "server.pem", "ca.pem"] {
         std::fs::set_permissions(d.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
     }
-    let extra = format!("cafile {0}/ca.pem\ncertfile {0}/server.pem\nkeyfile {0}/server.key\n", d.display());
-    let Some(broker) = mosquitto(&extra) else { return };
+    let extra = format!(
+        "cafile {0}/ca.pem\ncertfile {0}/server.pem\nkeyfile {0}/server.key\n",
+        d.display()
+    );
+    let Some(broker) = mosquitto(&extra) else {
+        return;
+    };
     let url = format!("mqtts://127.0.0.1:{}", broker.port);
-    let trusted = node_config(d, "lobby-1", &format!("url = \"{url}\"\nca_file = \"{}/ca.pem\"", d.display()));
+    let trusted = node_config(
+        d,
+        "lobby-1",
+        &format!("url = \"{url}\"\nca_file = \"{}/ca.pem\"", d.display()),
+    );
     let _node = NodeProcess::start_with("lobby-1", trusted.clone());
-    let output = cli(&["incident", "start", "--config", trusted.to_str().unwrap(), "--wait", "10"]);
-    assert!(output.status.success(), "TLS with the venue CA works: {}", stderr_of(&output));
-    assert!(stdout_of(&output).contains("1 of 1 nodes confirmed"), "{}", stdout_of(&output));
+    let output = cli(&[
+        "incident",
+        "start",
+        "--config",
+        trusted.to_str().unwrap(),
+        "--wait",
+        "10",
+    ]);
+    assert!(
+        output.status.success(),
+        "TLS with the venue CA works: {}",
+        stderr_of(&output)
+    );
+    assert!(
+        stdout_of(&output).contains("1 of 1 nodes confirmed"),
+        "{}",
+        stdout_of(&output)
+    );
 
-    let plain =
-        cli(&["status", "--broker", &format!("mqtt://127.0.0.1:{}", broker.port), "--venue", VENUE, "--timeout", "2"]);
-    assert_eq!(plain.status.code(), Some(1), "plain MQTT is not accepted on the TLS port");
+    let plain = cli(&[
+        "status",
+        "--broker",
+        &format!("mqtt://127.0.0.1:{}", broker.port),
+        "--venue",
+        VENUE,
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(
+        plain.status.code(),
+        Some(1),
+        "plain MQTT is not accepted on the TLS port"
+    );
     let untrusted = node_config(d, "stranger", &format!("url = \"{url}\""));
-    let output = cli(&["status", "--config", untrusted.to_str().unwrap(), "--timeout", "2"]);
-    assert_eq!(output.status.code(), Some(1), "a broker certificate from an unknown CA is refused");
+    let output = cli(&[
+        "status",
+        "--config",
+        untrusted.to_str().unwrap(),
+        "--timeout",
+        "2",
+    ]);
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a broker certificate from an unknown CA is refused"
+    );
 }

@@ -20,14 +20,26 @@ impl Drop for Xvfb {
 
 fn xvfb() -> Option<Xvfb> {
     if !std::path::Path::new("/usr/bin/Xvfb").exists() {
-        assert_ne!(std::env::var("RAINCHECK_REQUIRE_XVFB").as_deref(), Ok("1"), "Xvfb is required but not installed");
+        assert_ne!(
+            std::env::var("RAINCHECK_REQUIRE_XVFB").as_deref(),
+            Ok("1"),
+            "Xvfb is required but not installed"
+        );
         eprintln!("SKIPPED: Xvfb is not installed (apt-get install xvfb); this test needs a real X server");
         return None;
     }
-    let free = (50 + std::process::id() % 200..).find(|n| !std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists());
+    let free = (50 + std::process::id() % 200..)
+        .find(|n| !std::path::Path::new(&format!("/tmp/.X{n}-lock")).exists());
     let display = format!(":{}", free.expect("a free X display number"));
     let child = Command::new("/usr/bin/Xvfb")
-        .args([display.as_str(), "-screen", "0", "1280x720x24", "-nolisten", "tcp"])
+        .args([
+            display.as_str(),
+            "-screen",
+            "0",
+            "1280x720x24",
+            "-nolisten",
+            "tcp",
+        ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
@@ -63,8 +75,23 @@ async fn a_screen_window_shows_cash_only_and_publishes_its_thumbnail() {
         .expect("start the screen node");
 
     let mut observer = observer(&broker.url()).await;
-    wait_for(&mut observer, Duration::from_secs(20), "the screen node reports", all_confirmed(&["lobby-1"])).await;
-    let output = cli(&["incident", "start", "--broker", &broker.url(), "--venue", VENUE, "--wait", "10"]);
+    wait_for(
+        &mut observer,
+        Duration::from_secs(20),
+        "the screen node reports",
+        all_confirmed(&["lobby-1"]),
+    )
+    .await;
+    let output = cli(&[
+        "incident",
+        "start",
+        "--broker",
+        &broker.url(),
+        "--venue",
+        VENUE,
+        "--wait",
+        "10",
+    ]);
     assert!(output.status.success(), "{}", stderr_of(&output));
 
     // Read thumbnails until one shows the cash-only amber (earlier ones may show "normal").
@@ -72,7 +99,10 @@ async fn a_screen_window_shows_cash_only_and_publishes_its_thumbnail() {
     let mut options = rumqttc::MqttOptions::new("thumbnail-reader", "127.0.0.1", broker.port);
     options.set_max_packet_size(1 << 20, 1 << 20);
     let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
-    client.subscribe(&topic, rumqttc::QoS::AtMostOnce).await.unwrap();
+    client
+        .subscribe(&topic, rumqttc::QoS::AtMostOnce)
+        .await
+        .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
     let mut amber_share = 0.0;
     while amber_share < 0.5 {
@@ -81,7 +111,10 @@ async fn a_screen_window_shows_cash_only_and_publishes_its_thumbnail() {
             panic!("thumbnail reader lost the broker: {error}");
         }
         let Ok(Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(publish)))) = event else {
-            assert!(tokio::time::Instant::now() < deadline, "no cash-only thumbnail within 30 s");
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no cash-only thumbnail within 30 s"
+            );
             continue;
         };
         let decoder = png::Decoder::new(std::io::Cursor::new(publish.payload.to_vec()));
@@ -90,9 +123,17 @@ async fn a_screen_window_shows_cash_only_and_publishes_its_thumbnail() {
         let info = reader.next_frame(&mut pixels).expect("PNG frame");
         assert_eq!(info.width, 320, "thumbnails are 320 px wide");
         let rgb = &pixels[..info.buffer_size()];
-        let amber = rgb.chunks(3).filter(|p| p[0] > 0xf0 && (0xa8..0xbe).contains(&p[1]) && p[2] < 0x10).count();
+        let amber = rgb
+            .chunks(3)
+            .filter(|p| p[0] > 0xf0 && (0xa8..0xbe).contains(&p[1]) && p[2] < 0x10)
+            .count();
         amber_share = amber as f64 / (rgb.len() / 3) as f64;
-        eprintln!("thumbnail {}x{}: {:.0} % amber", info.width, info.height, amber_share * 100.0);
+        eprintln!(
+            "thumbnail {}x{}: {:.0} % amber",
+            info.width,
+            info.height,
+            amber_share * 100.0
+        );
     }
     let _ = node.kill();
     let _ = node.wait();

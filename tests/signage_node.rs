@@ -11,18 +11,33 @@ use raincheck::shutdown::shutdown_pair;
 use std::time::{Duration, Instant};
 
 fn share_of(frame: &Frame, colour: (u8, u8, u8)) -> f64 {
-    frame.pixels.iter().filter(|p| (p.r, p.g, p.b) == colour).count() as f64 / frame.pixels.len() as f64
+    frame
+        .pixels
+        .iter()
+        .filter(|p| (p.r, p.g, p.b) == colour)
+        .count() as f64
+        / frame.pixels.len() as f64
 }
 
 #[test]
 fn a_screen_node_switches_from_normal_to_cash_only_to_all_clear() {
     let Some(broker) = mosquitto("") else { return };
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let directory = tempfile::tempdir().unwrap();
-    let path = write_config(directory.path(), "lobby-1", &format!("[broker]\nurl = \"{}\"\n", broker.url()));
+    let path = write_config(
+        directory.path(),
+        "lobby-1",
+        &format!("[broker]\nurl = \"{}\"\n", broker.url()),
+    );
     let config = raincheck::config::load(&path).unwrap();
     let (trigger, shutdown) = shutdown_pair();
-    let node = runtime.block_on(async { start_node(&config, directory.path(), shutdown) }).unwrap();
+    let node = runtime
+        .block_on(async { start_node(&config, directory.path(), shutdown) })
+        .unwrap();
     let mut presentation = node.presentation.clone();
     let screen = OffscreenScreen::new(1920, 1080).unwrap();
     let mut draw = |what: &str, expected: ScreenMode| -> Frame {
@@ -30,7 +45,8 @@ fn a_screen_node_switches_from_normal_to_cash_only_to_all_clear() {
         loop {
             let current: Presentation = presentation.borrow_and_update().clone();
             let now = time::OffsetDateTime::now_utc();
-            let (content, _) = screen_content(&current, "Rialto", &config.display, &config.texts, now);
+            let (content, _) =
+                screen_content(&current, "Rialto", &config.display, &config.texts, now);
             if content.mode == expected {
                 screen.show(&content, "en");
                 return screen.render();
@@ -40,8 +56,9 @@ fn a_screen_node_switches_from_normal_to_cash_only_to_all_clear() {
                 "timed out waiting for the node to show {what}; it shows {:?}",
                 content.mode
             );
-            let _ = runtime
-                .block_on(async { tokio::time::timeout(Duration::from_millis(500), presentation.changed()).await });
+            let _ = runtime.block_on(async {
+                tokio::time::timeout(Duration::from_millis(500), presentation.changed()).await
+            });
         }
     };
 
@@ -50,23 +67,51 @@ fn a_screen_node_switches_from_normal_to_cash_only_to_all_clear() {
     let normal = draw("the normal screen", ScreenMode::Normal);
     assert!(share_of(&normal, (0xff, 0xb3, 0x00)) < 0.01);
 
-    let output =
-        cli(&["incident", "start", "--broker", &broker.url(), "--venue", VENUE, "--headline", "Cash only tonight"]);
+    let output = cli(&[
+        "incident",
+        "start",
+        "--broker",
+        &broker.url(),
+        "--venue",
+        VENUE,
+        "--headline",
+        "Cash only tonight",
+    ]);
     assert!(output.status.success(), "{}", stderr_of(&output));
     let cash = draw("cash only", ScreenMode::CashOnly);
-    assert!(share_of(&cash, (0xff, 0xb3, 0x00)) > 0.5, "the cash-only frame is amber");
-    let labels: Vec<String> =
-        i_slint_backend_testing::ElementHandle::find_by_element_type_name(&screen.component, "Text")
-            .filter_map(|e| e.accessible_label())
-            .map(|l| l.to_string())
-            .collect();
-    assert!(labels.contains(&"Cash only tonight".to_owned()), "{labels:?}");
+    assert!(
+        share_of(&cash, (0xff, 0xb3, 0x00)) > 0.5,
+        "the cash-only frame is amber"
+    );
+    let labels: Vec<String> = i_slint_backend_testing::ElementHandle::find_by_element_type_name(
+        &screen.component,
+        "Text",
+    )
+    .filter_map(|e| e.accessible_label())
+    .map(|l| l.to_string())
+    .collect();
+    assert!(
+        labels.contains(&"Cash only tonight".to_owned()),
+        "{labels:?}"
+    );
 
-    let output = cli(&["incident", "resolve", "--broker", &broker.url(), "--venue", VENUE]);
+    let output = cli(&[
+        "incident",
+        "resolve",
+        "--broker",
+        &broker.url(),
+        "--venue",
+        VENUE,
+    ]);
     assert!(output.status.success(), "{}", stderr_of(&output));
     let clear = draw("all clear", ScreenMode::AllClear);
-    assert!(share_of(&clear, (0x11, 0x70, 0x3f)) > 0.5, "the all-clear frame is green");
+    assert!(
+        share_of(&clear, (0x11, 0x70, 0x3f)) > 0.5,
+        "the all-clear frame is green"
+    );
 
     trigger.trigger();
-    runtime.block_on(async { tokio::time::timeout(Duration::from_secs(10), node.join()).await }).expect("node stops");
+    runtime
+        .block_on(async { tokio::time::timeout(Duration::from_secs(10), node.join()).await })
+        .expect("node stops");
 }

@@ -38,7 +38,9 @@ fn content(mode: ScreenMode) -> ScreenContent {
 
 fn cases() -> Vec<Case> {
     let mut cash = content(ScreenMode::CashOnly);
-    cash.offer = "Ask any member of staff for your raincheck: a free small popcorn on your next visit.".into();
+    cash.offer =
+        "Ask any member of staff for your raincheck: a free small popcorn on your next visit."
+            .into();
     cash.since_time = "19:42".into();
     let mut manager_words = cash.clone();
     manager_words.headline = "Cash only <b>tonight</b> & sorry!".into();
@@ -51,14 +53,20 @@ fn cases() -> Vec<Case> {
         Case {
             name: "booting",
             content: content(ScreenMode::Booting),
-            expected: vec![("en", vec!["Rialto Picture House"]), ("es", vec!["Rialto Picture House"])],
+            expected: vec![
+                ("en", vec!["Rialto Picture House"]),
+                ("es", vec!["Rialto Picture House"]),
+            ],
             colour: None,
         },
         Case {
             name: "normal",
             content: content(ScreenMode::Normal),
             expected: vec![
-                ("en", vec!["Rialto Picture House", "All payment methods accepted"]),
+                (
+                    "en",
+                    vec!["Rialto Picture House", "All payment methods accepted"],
+                ),
                 ("es", vec!["Aceptamos todos los medios de pago"]),
             ],
             colour: None,
@@ -73,7 +81,15 @@ fn cases() -> Vec<Case> {
             name: "cash-only",
             content: cash,
             expected: vec![
-                ("en", vec!["CASH ONLY", "Card payments are down", "Your raincheck", "Since 19:42"]),
+                (
+                    "en",
+                    vec![
+                        "CASH ONLY",
+                        "Card payments are down",
+                        "Your raincheck",
+                        "Since 19:42",
+                    ],
+                ),
                 (
                     "es",
                     vec![
@@ -91,7 +107,10 @@ fn cases() -> Vec<Case> {
             content: manager_words,
             expected: vec![
                 ("en", vec!["Cash only <b>tonight</b> & sorry!"]),
-                ("es", vec!["SOLO EFECTIVO", "Cash only <b>tonight</b> & sorry!"]),
+                (
+                    "es",
+                    vec!["SOLO EFECTIVO", "Cash only <b>tonight</b> & sorry!"],
+                ),
             ],
             colour: Some(AMBER),
         },
@@ -107,14 +126,21 @@ fn cases() -> Vec<Case> {
         Case {
             name: "all-clear",
             content: content(ScreenMode::AllClear),
-            expected: vec![("en", vec!["Card payments are back"]), ("es", vec!["Ya aceptamos pagos con tarjeta"])],
+            expected: vec![
+                ("en", vec!["Card payments are back"]),
+                ("es", vec!["Ya aceptamos pagos con tarjeta"]),
+            ],
             colour: Some(GREEN),
         },
     ]
 }
 
 fn share_of(frame: &Frame, colour: (u8, u8, u8)) -> f64 {
-    let matching = frame.pixels.iter().filter(|p| (p.r, p.g, p.b) == colour).count();
+    let matching = frame
+        .pixels
+        .iter()
+        .filter(|p| (p.r, p.g, p.b) == colour)
+        .count();
     matching as f64 / frame.pixels.len() as f64
 }
 
@@ -135,13 +161,22 @@ fn every_state_in_every_language_and_size() {
                 screen.show(&case.content, language);
                 let frame = screen.render();
                 let png = frame.to_png().expect("png");
-                std::fs::write(directory.join(format!("signage-{}-{language}-{width}x{height}.png", case.name)), png)
-                    .unwrap();
+                std::fs::write(
+                    directory.join(format!(
+                        "signage-{}-{language}-{width}x{height}.png",
+                        case.name
+                    )),
+                    png,
+                )
+                .unwrap();
 
                 let elements: Vec<ElementHandle> =
                     ElementHandle::find_by_element_type_name(&screen.component, "Text").collect();
-                let labels: Vec<String> =
-                    elements.iter().filter_map(|e| e.accessible_label()).map(|l| l.to_string()).collect();
+                let labels: Vec<String> = elements
+                    .iter()
+                    .filter_map(|e| e.accessible_label())
+                    .map(|l| l.to_string())
+                    .collect();
                 for text in texts {
                     assert!(
                         labels.iter().any(|l| l == text),
@@ -181,7 +216,11 @@ fn every_state_in_every_language_and_size() {
                     );
                 }
                 if case.name.starts_with("normal") || case.name == "booting" {
-                    assert!(share_of(&frame, AMBER) < 0.01, "{}: no outage colour on a calm screen", case.name);
+                    assert!(
+                        share_of(&frame, AMBER) < 0.01,
+                        "{}: no outage colour on a calm screen",
+                        case.name
+                    );
                 }
                 checked += 1;
             }

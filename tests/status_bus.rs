@@ -15,10 +15,23 @@ const WAIT: Duration = Duration::from_secs(20);
 
 /// Runs `raincheck incident ACTION`; returns its output and the revision it published.
 fn declare(url: &str, action: &str, extra: &[&str]) -> (String, u64) {
-    let mut args = vec!["incident", action, "--broker", url, "--venue", VENUE, "--timeout", "10"];
+    let mut args = vec![
+        "incident",
+        action,
+        "--broker",
+        url,
+        "--venue",
+        VENUE,
+        "--timeout",
+        "10",
+    ];
     args.extend_from_slice(extra);
     let output = cli(&args);
-    assert!(output.status.success(), "incident {action} failed: {}", stderr_of(&output));
+    assert!(
+        output.status.success(),
+        "incident {action} failed: {}",
+        stderr_of(&output)
+    );
     let out = stdout_of(&output);
     let revision = printed_revision(&out);
     (out, revision)
@@ -29,27 +42,73 @@ async fn an_incident_reaches_every_display_and_all_report_the_same_revision() {
     let Some(broker) = mosquitto("") else { return };
     let directory = tempfile::tempdir().unwrap();
     let names = ["lobby-1", "lobby-2", "box-office"];
-    let _nodes: Vec<_> = names.iter().map(|n| NodeProcess::start(directory.path(), n, &broker.url())).collect();
+    let _nodes: Vec<_> = names
+        .iter()
+        .map(|n| NodeProcess::start(directory.path(), n, &broker.url()))
+        .collect();
     let mut observer = observer(&broker.url()).await;
-    wait_for(&mut observer, WAIT, "three nodes online and confirmed", all_confirmed(&names)).await;
+    wait_for(
+        &mut observer,
+        WAIT,
+        "three nodes online and confirmed",
+        all_confirmed(&names),
+    )
+    .await;
 
-    let (out, revision) = declare(&broker.url(), "start", &["--headline", "Cash only <b>today</b>", "--wait", "15"]);
+    let (out, revision) = declare(
+        &broker.url(),
+        "start",
+        &["--headline", "Cash only <b>today</b>", "--wait", "15"],
+    );
     assert!(out.contains("3 of 3 nodes confirmed"), "{out}");
-    wait_for(&mut observer, WAIT, "every node shows cash only", confirmed_after(&names, revision)).await;
+    wait_for(
+        &mut observer,
+        WAIT,
+        "every node shows cash only",
+        confirmed_after(&names, revision),
+    )
+    .await;
     let view = observer.view();
     assert_eq!(view.mode, ViewMode::CashOnly);
-    assert_eq!(view.texts.headline.as_deref(), Some("Cash only <b>today</b>"), "text is carried verbatim");
-    let revisions: BTreeSet<_> = observer.state.displays.values().map(|r| (r.revision, r.digest.clone())).collect();
-    assert_eq!(revisions.len(), 1, "all nodes report one revision and digest: {revisions:?}");
+    assert_eq!(
+        view.texts.headline.as_deref(),
+        Some("Cash only <b>today</b>"),
+        "text is carried verbatim"
+    );
+    let revisions: BTreeSet<_> = observer
+        .state
+        .displays
+        .values()
+        .map(|r| (r.revision, r.digest.clone()))
+        .collect();
+    assert_eq!(
+        revisions.len(),
+        1,
+        "all nodes report one revision and digest: {revisions:?}"
+    );
 
-    let status = cli(&["status", "--json", "--broker", &broker.url(), "--venue", VENUE]);
-    let json: serde_json::Value = serde_json::from_slice(&status.stdout).expect("status --json is JSON");
+    let status = cli(&[
+        "status",
+        "--json",
+        "--broker",
+        &broker.url(),
+        "--venue",
+        VENUE,
+    ]);
+    let json: serde_json::Value =
+        serde_json::from_slice(&status.stdout).expect("status --json is JSON");
     assert_eq!(json["view"]["mode"], "cash_only");
     assert_eq!(json["confirmation"]["confirmed"], 3);
 
     let (out, revision) = declare(&broker.url(), "resolve", &["--wait", "15"]);
     assert!(out.contains("resolved incident"), "{out}");
-    wait_for(&mut observer, WAIT, "every node shows all clear", confirmed_after(&names, revision)).await;
+    wait_for(
+        &mut observer,
+        WAIT,
+        "every node shows all clear",
+        confirmed_after(&names, revision),
+    )
+    .await;
     assert_eq!(observer.view().mode, ViewMode::AllClear);
     observer.close().await;
 }
@@ -61,14 +120,33 @@ async fn a_restarted_display_shows_the_incident_from_retained_state_alone() {
     let mut node = NodeProcess::start(directory.path(), "lobby-1", &broker.url());
     let mut observer = observer(&broker.url()).await;
     let (_, revision) = declare(&broker.url(), "start", &[]);
-    wait_for(&mut observer, WAIT, "lobby-1 shows the incident", confirmed_after(&["lobby-1"], revision)).await;
+    wait_for(
+        &mut observer,
+        WAIT,
+        "lobby-1 shows the incident",
+        confirmed_after(&["lobby-1"], revision),
+    )
+    .await;
     node.kill_hard();
-    wait_for(&mut observer, WAIT, "lobby-1 marked offline by its last will", |s| {
-        s.displays.values().any(|r| r.node.as_str() == "lobby-1" && r.status == DisplayStatus::Offline)
-    })
+    wait_for(
+        &mut observer,
+        WAIT,
+        "lobby-1 marked offline by its last will",
+        |s| {
+            s.displays
+                .values()
+                .any(|r| r.node.as_str() == "lobby-1" && r.status == DisplayStatus::Offline)
+        },
+    )
     .await;
     node.restart();
-    wait_for(&mut observer, WAIT, "restarted lobby-1 shows the incident again", all_confirmed(&["lobby-1"])).await;
+    wait_for(
+        &mut observer,
+        WAIT,
+        "restarted lobby-1 shows the incident again",
+        all_confirmed(&["lobby-1"]),
+    )
+    .await;
     assert_eq!(observer.view().mode, ViewMode::CashOnly);
     observer.close().await;
 }
@@ -76,14 +154,25 @@ async fn a_restarted_display_shows_the_incident_from_retained_state_alone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_broker_killed_and_restarted_mid_incident_converges() {
     let persistence = tempfile::tempdir().unwrap();
-    let Some(mut broker) = persistent_mosquitto(persistence.path()) else { return };
+    let Some(mut broker) = persistent_mosquitto(persistence.path()) else {
+        return;
+    };
     let directory = tempfile::tempdir().unwrap();
     let names = ["lobby-1", "lobby-2"];
-    let _nodes: Vec<_> = names.iter().map(|n| NodeProcess::start(directory.path(), n, &broker.url())).collect();
+    let _nodes: Vec<_> = names
+        .iter()
+        .map(|n| NodeProcess::start(directory.path(), n, &broker.url()))
+        .collect();
     let mut first = observer(&broker.url()).await;
     wait_for(&mut first, WAIT, "nodes online", all_confirmed(&names)).await;
     let (_, revision) = declare(&broker.url(), "start", &[]);
-    wait_for(&mut first, WAIT, "nodes show the incident", confirmed_after(&names, revision)).await;
+    wait_for(
+        &mut first,
+        WAIT,
+        "nodes show the incident",
+        confirmed_after(&names, revision),
+    )
+    .await;
     let incident = first.view();
     first.close().await;
     // Give the once-a-second autosave its chance, as a venue broker would have had.
@@ -91,10 +180,27 @@ async fn a_broker_killed_and_restarted_mid_incident_converges() {
     broker.restart().expect("restart mosquitto");
 
     let mut second = observer(&broker.url()).await;
-    assert_eq!(second.view(), incident, "the declaration survived the broker's restart; log:\n{}", broker.log());
-    wait_for(&mut second, WAIT, "both nodes reconnected and confirm", all_confirmed(&names)).await;
+    assert_eq!(
+        second.view(),
+        incident,
+        "the declaration survived the broker's restart; log:\n{}",
+        broker.log()
+    );
+    wait_for(
+        &mut second,
+        WAIT,
+        "both nodes reconnected and confirm",
+        all_confirmed(&names),
+    )
+    .await;
     let (_, revision) = declare(&broker.url(), "resolve", &[]);
-    wait_for(&mut second, WAIT, "both nodes show all clear", confirmed_after(&names, revision)).await;
+    wait_for(
+        &mut second,
+        WAIT,
+        "both nodes show all clear",
+        confirmed_after(&names, revision),
+    )
+    .await;
     assert_eq!(second.view().mode, ViewMode::AllClear);
     second.close().await;
 }
@@ -104,14 +210,29 @@ async fn stale_duplicate_reordered_and_malformed_messages_leave_every_view_equal
     let Some(broker) = mosquitto("") else { return };
     let directory = tempfile::tempdir().unwrap();
     let names = ["lobby-1", "lobby-2"];
-    let _nodes: Vec<_> = names.iter().map(|n| NodeProcess::start(directory.path(), n, &broker.url())).collect();
+    let _nodes: Vec<_> = names
+        .iter()
+        .map(|n| NodeProcess::start(directory.path(), n, &broker.url()))
+        .collect();
     let mut observer = observer(&broker.url()).await;
     declare(&broker.url(), "start", &["--headline", "first"]);
     let (_, revision) = declare(&broker.url(), "update", &["--headline", "second"]);
-    wait_for(&mut observer, WAIT, "nodes show the update", confirmed_after(&names, revision)).await;
+    wait_for(
+        &mut observer,
+        WAIT,
+        "nodes show the update",
+        confirmed_after(&names, revision),
+    )
+    .await;
     let before = observer.view();
     let before_digest = before.digest();
-    let current = observer.state.declarations.values().next().expect("the declaration was seen").clone();
+    let current = observer
+        .state
+        .declarations
+        .values()
+        .next()
+        .expect("the declaration was seen")
+        .clone();
 
     let topic = format!("raincheck/v1/{VENUE}/incident/cli");
     let mut stale = current.clone();
@@ -131,29 +252,46 @@ async fn stale_duplicate_reordered_and_malformed_messages_leave_every_view_equal
         (topic.clone(), serde_json::to_vec(&wrong_type).unwrap()),
         (topic.clone(), serde_json::to_vec(&huge_revision).unwrap()),
         (topic.clone(), vec![b'x'; 64 * 1024]),
-        (format!("raincheck/v1/{VENUE}/incident/console"), serde_json::to_vec(&current).unwrap()),
-        (format!("raincheck/v1/{VENUE}/payments/pos-1"), b"[]".to_vec()),
+        (
+            format!("raincheck/v1/{VENUE}/incident/console"),
+            serde_json::to_vec(&current).unwrap(),
+        ),
+        (
+            format!("raincheck/v1/{VENUE}/payments/pos-1"),
+            b"[]".to_vec(),
+        ),
     ];
     // Not retained: a retained overwrite would erase the valid declaration at the broker
     // (only the broker's ACL keeps strangers off a source's topic, see config/mosquitto).
     for (topic, payload) in &junk {
         observer.publish_nowait(topic, payload.clone()).unwrap();
     }
-    observer.publish_retained_nowait(&format!("raincheck/v1/{VENUE}/payments/pos-2"), b"{\"v\":1}".to_vec()).unwrap();
+    observer
+        .publish_retained_nowait(
+            &format!("raincheck/v1/{VENUE}/payments/pos-2"),
+            b"{\"v\":1}".to_vec(),
+        )
+        .unwrap();
     // A flood of 10,000 non-retained garbage messages, as a broken integration might
     // send, from a client that reads nothing back.
     let (flooder, flooding) = raw_publisher(broker.port);
     for index in 0..10_000 {
         let topic = format!("raincheck/v1/{VENUE}/incident/flood-{}", index % 7);
         let payload = format!("{{\"v\":1,\"n\":{index}}}").into_bytes();
-        tokio::time::timeout(WAIT, flooder.publish(topic, rumqttc::QoS::AtMostOnce, false, payload))
-            .await
-            .expect("the flood is accepted by the broker in time")
-            .expect("flood publish");
+        tokio::time::timeout(
+            WAIT,
+            flooder.publish(topic, rumqttc::QoS::AtMostOnce, false, payload),
+        )
+        .await
+        .expect("the flood is accepted by the broker in time")
+        .expect("flood publish");
     }
     // Disconnecting after the flood means every flood packet has been written first.
     flooder.disconnect().await.expect("disconnect the flooder");
-    tokio::time::timeout(WAIT, flooding).await.expect("the flood is sent in time").expect("flooder task");
+    tokio::time::timeout(WAIT, flooding)
+        .await
+        .expect("the flood is sent in time")
+        .expect("flooder task");
     // The next valid declaration must be the only change any node shows.
     let reports_before: Vec<_> = observer.state.displays.values().cloned().collect();
     declare(&broker.url(), "update", &["--headline", "third"]);
@@ -163,7 +301,9 @@ async fn stale_duplicate_reordered_and_malformed_messages_leave_every_view_equal
         if let Some(raincheck::protocol::BusMessage::Display(report)) = &observer.last_applied {
             seen_digests.extend(report.digest.clone());
         }
-        if all_confirmed(&names)(&observer.state) && observer.view().texts.headline.as_deref() == Some("third") {
+        if all_confirmed(&names)(&observer.state)
+            && observer.view().texts.headline.as_deref() == Some("third")
+        {
             break;
         }
         assert!(
@@ -174,8 +314,13 @@ async fn stale_duplicate_reordered_and_malformed_messages_leave_every_view_equal
     let after_digest = observer.view().digest();
     seen_digests.remove(&before_digest);
     seen_digests.remove(&after_digest);
-    assert!(seen_digests.is_empty(), "a node showed something the junk produced: {seen_digests:?}");
-    assert!(reports_before.iter().all(|r| r.digest.as_deref() == Some(before_digest.as_str())));
+    assert!(
+        seen_digests.is_empty(),
+        "a node showed something the junk produced: {seen_digests:?}"
+    );
+    assert!(reports_before
+        .iter()
+        .all(|r| r.digest.as_deref() == Some(before_digest.as_str())));
     observer.close().await;
 }
 
@@ -184,35 +329,99 @@ async fn a_manager_outranks_automatic_detection() {
     let Some(broker) = mosquitto("") else { return };
     let directory = tempfile::tempdir().unwrap();
     let names = ["lobby-1", "till-2"];
-    let _nodes: Vec<_> = names.iter().map(|n| NodeProcess::start(directory.path(), n, &broker.url())).collect();
+    let _nodes: Vec<_> = names
+        .iter()
+        .map(|n| NodeProcess::start(directory.path(), n, &broker.url()))
+        .collect();
     let mut observer = observer(&broker.url()).await;
     let automatic: &[&str] = &["--source", "auto", "--authority", "automatic"];
 
     let (_, revision) = declare(&broker.url(), "start", automatic);
-    wait_for(&mut observer, WAIT, "automatic incident shown", confirmed_after(&names, revision)).await;
+    wait_for(
+        &mut observer,
+        WAIT,
+        "automatic incident shown",
+        confirmed_after(&names, revision),
+    )
+    .await;
     assert_eq!(observer.view().authority, Some(Authority::Automatic));
 
     let (_, revision) = declare(&broker.url(), "resolve", &["--source", "console"]);
-    wait_for(&mut observer, WAIT, "manager's resolve shown", confirmed_after(&names, revision)).await;
-    assert_eq!(observer.view().mode, ViewMode::AllClear, "a manager may end an automatic incident");
+    wait_for(
+        &mut observer,
+        WAIT,
+        "manager's resolve shown",
+        confirmed_after(&names, revision),
+    )
+    .await;
+    assert_eq!(
+        observer.view().mode,
+        ViewMode::AllClear,
+        "a manager may end an automatic incident"
+    );
 
-    let (_, revision) = declare(&broker.url(), "start", &["--source", "console", "--headline", "manager words"]);
-    wait_for(&mut observer, WAIT, "manager's incident shown", confirmed_after(&names, revision)).await;
+    let (_, revision) = declare(
+        &broker.url(),
+        "start",
+        &["--source", "console", "--headline", "manager words"],
+    );
+    wait_for(
+        &mut observer,
+        WAIT,
+        "manager's incident shown",
+        confirmed_after(&names, revision),
+    )
+    .await;
     let manager_view = observer.view();
-    assert_eq!(manager_view.texts.headline.as_deref(), Some("manager words"));
+    assert_eq!(
+        manager_view.texts.headline.as_deref(),
+        Some("manager words")
+    );
     // Automatic detection now reports recovery; it must not end the manager's incident.
-    let (out, revision) = declare(&broker.url(), "resolve", &["--source", "auto", "--authority", "automatic"]);
-    assert!(out.contains("takes precedence"), "the CLI says the declaration is outranked: {out}");
-    wait_for(&mut observer, WAIT, "nodes confirm", confirmed_after(&names, revision)).await;
-    assert_eq!(observer.view(), manager_view, "automatic resolve did not override the manager");
+    let (out, revision) = declare(
+        &broker.url(),
+        "resolve",
+        &["--source", "auto", "--authority", "automatic"],
+    );
+    assert!(
+        out.contains("takes precedence"),
+        "the CLI says the declaration is outranked: {out}"
+    );
+    wait_for(
+        &mut observer,
+        WAIT,
+        "nodes confirm",
+        confirmed_after(&names, revision),
+    )
+    .await;
+    assert_eq!(
+        observer.view(),
+        manager_view,
+        "automatic resolve did not override the manager"
+    );
 
     let (_, revision) = declare(&broker.url(), "resolve", &["--source", "console"]);
-    wait_for(&mut observer, WAIT, "all clear", confirmed_after(&names, revision)).await;
+    wait_for(
+        &mut observer,
+        WAIT,
+        "all clear",
+        confirmed_after(&names, revision),
+    )
+    .await;
     assert_eq!(observer.view().mode, ViewMode::AllClear);
     // A new failure after the manager's resolve does take over.
     let (_, revision) = declare(&broker.url(), "start", automatic);
-    wait_for(&mut observer, WAIT, "new automatic incident shown", confirmed_after(&names, revision)).await;
-    assert_eq!((observer.view().mode, observer.view().authority), (ViewMode::CashOnly, Some(Authority::Automatic)));
+    wait_for(
+        &mut observer,
+        WAIT,
+        "new automatic incident shown",
+        confirmed_after(&names, revision),
+    )
+    .await;
+    assert_eq!(
+        (observer.view().mode, observer.view().authority),
+        (ViewMode::CashOnly, Some(Authority::Automatic))
+    );
     observer.close().await;
 }
 
@@ -223,18 +432,43 @@ async fn the_last_will_marks_a_killed_node_offline_and_sigterm_says_goodbye() {
     let mut killed = NodeProcess::start(directory.path(), "lobby-1", &broker.url());
     let mut stopped = NodeProcess::start(directory.path(), "lobby-2", &broker.url());
     let mut observer = observer(&broker.url()).await;
-    wait_for(&mut observer, WAIT, "nodes online", all_confirmed(&["lobby-1", "lobby-2"])).await;
+    wait_for(
+        &mut observer,
+        WAIT,
+        "nodes online",
+        all_confirmed(&["lobby-1", "lobby-2"]),
+    )
+    .await;
     let offline = |node: &'static str| {
         move |s: &raincheck::model::VenueState| {
-            s.displays.get(&Identifier::parse(node).unwrap()).is_some_and(|r| r.status == DisplayStatus::Offline)
+            s.displays
+                .get(&Identifier::parse(node).unwrap())
+                .is_some_and(|r| r.status == DisplayStatus::Offline)
         }
     };
     killed.kill_hard();
-    wait_for(&mut observer, WAIT, "lobby-1 offline by last will", offline("lobby-1")).await;
+    wait_for(
+        &mut observer,
+        WAIT,
+        "lobby-1 offline by last will",
+        offline("lobby-1"),
+    )
+    .await;
     assert!(stopped.terminate(), "SIGTERM ends the node with status 0");
-    wait_for(&mut observer, WAIT, "lobby-2 offline by its own goodbye", offline("lobby-2")).await;
+    wait_for(
+        &mut observer,
+        WAIT,
+        "lobby-2 offline by its own goodbye",
+        offline("lobby-2"),
+    )
+    .await;
     let summary = observer.confirmations();
-    assert_eq!(summary.count(raincheck::model::NodeStanding::Offline), 2, "{}", summary.headline());
+    assert_eq!(
+        summary.count(raincheck::model::NodeStanding::Offline),
+        2,
+        "{}",
+        summary.headline()
+    );
     observer.close().await;
 }
 
@@ -275,14 +509,33 @@ async fn the_embedded_broker_serves_a_single_box_venue() {
             }
         }
     };
-    wait_for(&mut observer, WAIT, "both nodes online", all_confirmed(&["box", "lobby-1"])).await;
+    wait_for(
+        &mut observer,
+        WAIT,
+        "both nodes online",
+        all_confirmed(&["box", "lobby-1"]),
+    )
+    .await;
     let (_, revision) = declare(&url, "start", &[]);
-    wait_for(&mut observer, WAIT, "both show cash only", confirmed_after(&["box", "lobby-1"], revision)).await;
+    wait_for(
+        &mut observer,
+        WAIT,
+        "both show cash only",
+        confirmed_after(&["box", "lobby-1"], revision),
+    )
+    .await;
     assert_eq!(compute_view(&observer.state).mode, ViewMode::CashOnly);
     other.kill_hard();
-    wait_for(&mut observer, WAIT, "the embedded broker publishes the killed node's last will", |s| {
-        s.displays.get(&Identifier::parse("lobby-1").unwrap()).is_some_and(|r| r.status == DisplayStatus::Offline)
-    })
+    wait_for(
+        &mut observer,
+        WAIT,
+        "the embedded broker publishes the killed node's last will",
+        |s| {
+            s.displays
+                .get(&Identifier::parse("lobby-1").unwrap())
+                .is_some_and(|r| r.status == DisplayStatus::Offline)
+        },
+    )
     .await;
     other.restart();
     wait_for(

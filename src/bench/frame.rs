@@ -18,7 +18,9 @@ pub fn run(rounds: usize, width: u32, height: u32) -> Result<ExitCode> {
         venue_name: "Rialto Picture House".into(),
         headline: String::new(),
         body: String::new(),
-        offer: "Ask any member of staff for your raincheck: a free small popcorn on your next visit.".into(),
+        offer:
+            "Ask any member of staff for your raincheck: a free small popcorn on your next visit."
+                .into(),
         cash_points: String::new(),
         since_time: "19:42".into(),
         link_lost_since: String::new(),
@@ -31,7 +33,11 @@ pub fn run(rounds: usize, width: u32, height: u32) -> Result<ExitCode> {
     }
     let mut samples = Vec::with_capacity(rounds);
     for round in 0..rounds {
-        content.mode = if round.is_multiple_of(2) { ScreenMode::CashOnly } else { ScreenMode::Normal };
+        content.mode = if round.is_multiple_of(2) {
+            ScreenMode::CashOnly
+        } else {
+            ScreenMode::Normal
+        };
         let started = Instant::now();
         screen.show(&content, "en");
         let frame = screen.render();

@@ -11,8 +11,13 @@ use std::time::Duration;
 const WARM_UP: Duration = Duration::from_secs(5);
 
 pub fn run(seconds: u64, screen: bool) -> Result<ExitCode> {
-    if screen && std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() {
-        anyhow::bail!("--screen needs a display; run it under `xvfb-run -s \"-screen 0 1920x1080x24\"`");
+    if screen
+        && std::env::var_os("DISPLAY").is_none()
+        && std::env::var_os("WAYLAND_DISPLAY").is_none()
+    {
+        anyhow::bail!(
+            "--screen needs a display; run it under `xvfb-run -s \"-screen 0 1920x1080x24\"`"
+        );
     }
     let broker = MosquittoProcess::start("").context("start a private mosquitto")?;
     let directory = tempfile::tempdir()?;
@@ -57,17 +62,27 @@ pub fn run(seconds: u64, screen: bool) -> Result<ExitCode> {
 
 /// utime + stime of a process, in clock ticks.
 pub fn cpu_ticks(pid: u32) -> Result<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).context("read /proc/PID/stat")?;
+    let stat =
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).context("read /proc/PID/stat")?;
     // The command name may hold spaces; fields resume after its closing parenthesis.
-    let after = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or_default();
+    let after = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or_default();
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let field = |index: usize| fields.get(index).and_then(|f| f.parse::<u64>().ok()).unwrap_or(0);
+    let field = |index: usize| {
+        fields
+            .get(index)
+            .and_then(|f| f.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
     Ok(field(11) + field(12))
 }
 
 /// (VmRSS, VmHWM) in KiB.
 pub fn memory_kib(pid: u32) -> Result<(u64, u64)> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).context("read /proc/PID/status")?;
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).context("read /proc/PID/status")?;
     let value = |key: &str| {
         status
             .lines()

@@ -13,8 +13,16 @@ use std::process::ExitCode;
 
 pub fn run(which: BenchCommand) -> Result<ExitCode> {
     match which {
-        BenchCommand::Switch { displays, rounds, broker } => switch::run(displays, rounds, broker),
+        BenchCommand::Switch {
+            displays,
+            rounds,
+            broker,
+        } => switch::run(displays, rounds, broker),
         BenchCommand::Idle { seconds, screen } => idle::run(seconds, screen),
-        BenchCommand::Frame { rounds, width, height } => frame::run(rounds, width, height),
+        BenchCommand::Frame {
+            rounds,
+            width,
+            height,
+        } => frame::run(rounds, width, height),
     }
 }

@@ -15,8 +15,14 @@ pub fn percentiles(samples: &[Duration]) -> Option<Percentiles> {
     }
     let mut sorted = samples.to_vec();
     sorted.sort();
-    let rank = |p: f64| sorted[((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
-    Some(Percentiles { p50: rank(0.50), p99: rank(0.99), max: sorted[sorted.len() - 1], count: sorted.len() })
+    let rank =
+        |p: f64| sorted[((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1];
+    Some(Percentiles {
+        p50: rank(0.50),
+        p99: rank(0.99),
+        max: sorted[sorted.len() - 1],
+        count: sorted.len(),
+    })
 }
 
 impl std::fmt::Display for Percentiles {
@@ -43,7 +49,11 @@ mod tests {
         let p = percentiles(&samples).unwrap();
         assert_eq!(
             (p.p50, p.p99, p.max),
-            (Duration::from_millis(50), Duration::from_millis(99), Duration::from_millis(100))
+            (
+                Duration::from_millis(50),
+                Duration::from_millis(99),
+                Duration::from_millis(100)
+            )
         );
         assert!(percentiles(&[]).is_none());
     }

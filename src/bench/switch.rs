@@ -12,8 +12,8 @@ use crate::model::{compute_view, VenueState};
 use crate::mosquitto::MosquittoProcess;
 use crate::node::{start_node, NodeHandle};
 use crate::protocol::{
-    Authority, BusMessage, DeclarationState, DisplayStatus, Identifier, IncidentDeclaration, IncidentMode,
-    IncidentTexts, Scope, Topic, TopicKind, SCHEMA_VERSION,
+    Authority, BusMessage, DeclarationState, DisplayStatus, Identifier, IncidentDeclaration,
+    IncidentMode, IncidentTexts, Scope, Topic, TopicKind, SCHEMA_VERSION,
 };
 use crate::shutdown::shutdown_pair;
 use anyhow::{bail, Context, Result};
@@ -32,16 +32,31 @@ const ROUND_TIMEOUT: Duration = Duration::from_secs(60);
 pub fn run(displays: usize, rounds: usize, broker: Option<String>) -> Result<ExitCode> {
     let private_broker = match &broker {
         Some(_) => None,
-        None => Some(MosquittoProcess::start("").context("start a private mosquitto for the benchmark")?),
+        None => Some(
+            MosquittoProcess::start("").context("start a private mosquitto for the benchmark")?,
+        ),
     };
-    let url = broker.unwrap_or_else(|| private_broker.as_ref().map(MosquittoProcess::url).unwrap_or_default());
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let url = broker.unwrap_or_else(|| {
+        private_broker
+            .as_ref()
+            .map(MosquittoProcess::url)
+            .unwrap_or_default()
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
     runtime.block_on(measure(displays, rounds, url))
 }
 
 async fn measure(displays: usize, rounds: usize, url: String) -> Result<ExitCode> {
     let (trigger, shutdown) = shutdown_pair();
-    let args = BusArgs { broker: Some(url.clone()), venue: Some(VENUE.into()), timeout: 30, ..Default::default() };
+    let args = BusArgs {
+        broker: Some(url.clone()),
+        venue: Some(VENUE.into()),
+        timeout: 30,
+        ..Default::default()
+    };
     let mut observer = BusSession::open(BusTarget::from_args(&args)?, "bench").await?;
     let started = Instant::now();
     let mut nodes: Vec<NodeHandle> = Vec::with_capacity(displays);
@@ -53,14 +68,20 @@ async fn measure(displays: usize, rounds: usize, url: String) -> Result<ExitCode
         }
         wait_online(&mut observer, batch_end).await?;
     }
-    println!("{displays} display nodes online in {:.1} s", started.elapsed().as_secs_f64());
+    println!(
+        "{displays} display nodes online in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     let source = Identifier::parse("bench")?;
     let topic = Topic::venue(&observer.target.venue, TopicKind::Incident, &source).to_string();
     let mut samples = Vec::with_capacity(rounds);
     for round in 0..rounds {
         let declaration = declaration(&source, observer.state.max_revision() + 1, round);
         let mut expected_state: VenueState = observer.state.clone();
-        expected_state.apply(BusMessage::Declaration { scope: Scope::Venue, declaration: declaration.clone() });
+        expected_state.apply(BusMessage::Declaration {
+            scope: Scope::Venue,
+            declaration: declaration.clone(),
+        });
         let expected = compute_view(&expected_state).digest();
         let trigger_at = Instant::now();
         observer.publish_retained_nowait(&topic, serde_json::to_vec(&declaration)?)?;
@@ -94,7 +115,12 @@ async fn measure(displays: usize, rounds: usize, url: String) -> Result<ExitCode
 async fn wait_online(observer: &mut BusSession, count: usize) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let online = observer.state.displays.values().filter(|r| r.status == DisplayStatus::Online).count();
+        let online = observer
+            .state
+            .displays
+            .values()
+            .filter(|r| r.status == DisplayStatus::Online)
+            .count();
         if online >= count {
             return Ok(());
         }
@@ -108,7 +134,8 @@ fn display_config(url: &str, index: usize) -> Result<crate::config::NodeConfig> 
     let text = format!(
         "[node]\nvenue = \"{VENUE}\"\nid = \"screen-{index}\"\nroles = [\"signage\"]\n[broker]\nurl = \"{url}\"\n"
     );
-    crate::config::load_str(&text, Path::new("bench.toml")).map_err(|report| anyhow::anyhow!("{report}"))
+    crate::config::load_str(&text, Path::new("bench.toml"))
+        .map_err(|report| anyhow::anyhow!("{report}"))
 }
 
 fn declaration(source: &Identifier, revision: u64, round: usize) -> IncidentDeclaration {
@@ -118,10 +145,18 @@ fn declaration(source: &Identifier, revision: u64, round: usize) -> IncidentDecl
         source: source.clone(),
         authority: Authority::Manager,
         revision,
-        incident_id: Identifier::parse(&format!("bench-{}", round / 2)).unwrap_or_else(|_| source.clone()),
-        state: if round.is_multiple_of(2) { DeclarationState::Active } else { DeclarationState::Resolved },
+        incident_id: Identifier::parse(&format!("bench-{}", round / 2))
+            .unwrap_or_else(|_| source.clone()),
+        state: if round.is_multiple_of(2) {
+            DeclarationState::Active
+        } else {
+            DeclarationState::Resolved
+        },
         mode: IncidentMode::CashOnly,
-        texts: IncidentTexts { headline: Some("Cash only right now".into()), ..Default::default() },
+        texts: IncidentTexts {
+            headline: Some("Cash only right now".into()),
+            ..Default::default()
+        },
         offer_id: None,
         supersedes: Vec::new(),
         started_at: now,

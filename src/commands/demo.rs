@@ -12,8 +12,8 @@ use std::process::ExitCode;
 pub const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
 
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
-    let mut config =
-        crate::config::load_str(DEMO_CONFIG, Path::new("config/demo.toml")).map_err(|report| anyhow!("{report}"))?;
+    let mut config = crate::config::load_str(DEMO_CONFIG, Path::new("config/demo.toml"))
+        .map_err(|report| anyhow!("{report}"))?;
     config.broker.listen = SocketAddr::from(([127, 0, 0, 1], args.port));
     config.node.data_dir = std::env::temp_dir().join("raincheck-demo");
     std::fs::create_dir_all(&config.node.data_dir)?;

@@ -7,8 +7,8 @@ use super::target::BusTarget;
 use crate::cli::{AuthorityArg, DeclareArgs};
 use crate::model::{NodeStanding, VenueView};
 use crate::protocol::{
-    Authority, DeclarationState, Identifier, IncidentDeclaration, IncidentMode, IncidentTexts, Scope, Topic, TopicKind,
-    SCHEMA_VERSION,
+    Authority, DeclarationState, Identifier, IncidentDeclaration, IncidentMode, IncidentTexts,
+    Scope, Topic, TopicKind, SCHEMA_VERSION,
 };
 use anyhow::{anyhow, bail, Result};
 use rand::Rng;
@@ -36,9 +36,12 @@ enum Action {
 }
 
 async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
-    let source = Identifier::parse(&args.source).map_err(|error| anyhow!("--source {:?} {error}", args.source))?;
+    let source = Identifier::parse(&args.source)
+        .map_err(|error| anyhow!("--source {:?} {error}", args.source))?;
     let offer_id = match &args.texts.offer_id {
-        Some(id) => Some(Identifier::parse(id).map_err(|error| anyhow!("--offer-id {id:?} {error}"))?),
+        Some(id) => {
+            Some(Identifier::parse(id).map_err(|error| anyhow!("--offer-id {id:?} {error}"))?)
+        }
         None => None,
     };
     let manual_texts = IncidentTexts {
@@ -51,7 +54,11 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
         if let Some(text) = text {
             let chars = text.chars().count();
             if chars > IncidentTexts::MAX_CHARS {
-                bail!("--{} is {chars} characters; the limit is {}", field.replace('_', "-"), IncidentTexts::MAX_CHARS);
+                bail!(
+                    "--{} is {chars} characters; the limit is {}",
+                    field.replace('_', "-"),
+                    IncidentTexts::MAX_CHARS
+                );
             }
         }
     }
@@ -67,7 +74,11 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
         Action::Start if current.is_active() => {
             eprintln!(
                 "note: incident {} is already active; declaring it as yours with these texts",
-                current.incident_id.as_ref().map(ToString::to_string).unwrap_or_default()
+                current
+                    .incident_id
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default()
             );
             (
                 current.incident_id.clone(),
@@ -76,7 +87,12 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
                 fill(manual_texts, &session, &current),
             )
         }
-        Action::Start => (None, now, DeclarationState::Active, fill(manual_texts, &session, &VenueView::normal())),
+        Action::Start => (
+            None,
+            now,
+            DeclarationState::Active,
+            fill(manual_texts, &session, &VenueView::normal()),
+        ),
         Action::Update | Action::Resolve if !current.is_active() => {
             session.close().await;
             bail!(
@@ -91,9 +107,12 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
             merge(manual_texts, &current.texts),
         ),
         // The all-clear screen has its own wording: only what the operator typed now.
-        Action::Resolve => {
-            (current.incident_id.clone(), current.started_at.unwrap_or(now), DeclarationState::Resolved, manual_texts)
-        }
+        Action::Resolve => (
+            current.incident_id.clone(),
+            current.started_at.unwrap_or(now),
+            DeclarationState::Resolved,
+            manual_texts,
+        ),
     };
     let incident_id = incident_id.unwrap_or_else(|| new_incident_id(now));
     // A venue resolve answers for the chain incidents it can see (see model::view).
@@ -128,8 +147,15 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
     let published_at = Instant::now();
     session.publish_retained(&topic, payload).await?;
     let shown = session.view();
-    let verb = if state == DeclarationState::Resolved { "resolved" } else { "declared" };
-    println!("{verb} incident {incident_id} at revision {} as source {source}", declaration.revision);
+    let verb = if state == DeclarationState::Resolved {
+        "resolved"
+    } else {
+        "declared"
+    };
+    println!(
+        "{verb} incident {incident_id} at revision {} as source {source}",
+        declaration.revision
+    );
     if shown.revision != declaration.revision {
         println!(
             "note: screens keep showing {} (incident {}) because it takes precedence over this declaration",
@@ -141,7 +167,11 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
     if args.wait > 0 {
         let summary = session.wait_confirmed(Duration::from_secs(args.wait)).await;
         if summary.all_online_confirmed() {
-            println!("{} (in {} ms)", summary.headline(), published_at.elapsed().as_millis());
+            println!(
+                "{} (in {} ms)",
+                summary.headline(),
+                published_at.elapsed().as_millis()
+            );
         } else {
             println!("after {} s: {}", args.wait, summary.headline());
             if summary.count(NodeStanding::Lagging) > 0 {
@@ -157,14 +187,30 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
 /// the incident being adopted.
 fn fill(manual: IncidentTexts, session: &BusSession, current: &VenueView) -> IncidentTexts {
     let template = session.target.texts.as_ref().map(|t| &t.cash_only);
-    let pick = |given: Option<String>, from_current: &Option<String>, from_template: Option<&Option<String>>| {
-        given.or_else(|| from_current.clone()).or_else(|| from_template.cloned().flatten())
+    let pick = |given: Option<String>,
+                from_current: &Option<String>,
+                from_template: Option<&Option<String>>| {
+        given
+            .or_else(|| from_current.clone())
+            .or_else(|| from_template.cloned().flatten())
     };
     IncidentTexts {
-        headline: pick(manual.headline, &current.texts.headline, template.map(|t| &t.headline)),
+        headline: pick(
+            manual.headline,
+            &current.texts.headline,
+            template.map(|t| &t.headline),
+        ),
         body: pick(manual.body, &current.texts.body, template.map(|t| &t.body)),
-        offer: pick(manual.offer, &current.texts.offer, template.map(|t| &t.offer)),
-        cash_points: pick(manual.cash_points, &current.texts.cash_points, template.map(|t| &t.cash_points)),
+        offer: pick(
+            manual.offer,
+            &current.texts.offer,
+            template.map(|t| &t.offer),
+        ),
+        cash_points: pick(
+            manual.cash_points,
+            &current.texts.cash_points,
+            template.map(|t| &t.cash_points),
+        ),
     }
 }
 
@@ -189,5 +235,6 @@ pub fn new_incident_id(now: OffsetDateTime) -> Identifier {
         now.minute()
     );
     // Built only from digits, '-' and hex: always a valid identifier.
-    Identifier::parse(&text).unwrap_or_else(|_| unreachable!("incident ids are built from valid characters"))
+    Identifier::parse(&text)
+        .unwrap_or_else(|_| unreachable!("incident ids are built from valid characters"))
 }

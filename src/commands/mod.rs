@@ -17,7 +17,8 @@ use std::process::ExitCode;
 pub fn dispatch(cli: Cli) -> Result<ExitCode> {
     match cli.command {
         Command::Run { config } => {
-            let node_config = crate::config::load(&config).map_err(|report| anyhow::anyhow!("{report}"))?;
+            let node_config =
+                crate::config::load(&config).map_err(|report| anyhow::anyhow!("{report}"))?;
             let dir = config.parent().unwrap_or(Path::new(".")).to_owned();
             crate::node::run_daemon(node_config, &dir)?;
             Ok(ExitCode::SUCCESS)
@@ -31,9 +32,15 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                 IncidentAction::Resolve(args) => incident::resolve(args).await,
             }
         }),
-        Command::Payments { action: PaymentsAction::Report { status, source, detail, bus } } => {
-            block_on(payments::report(status, source, detail, bus))
-        }
+        Command::Payments {
+            action:
+                PaymentsAction::Report {
+                    status,
+                    source,
+                    detail,
+                    bus,
+                },
+        } => block_on(payments::report(status, source, detail, bus)),
         Command::Status { bus, json } => block_on(status::status(bus, json)),
         Command::Watch { bus } => block_on(status::watch(bus)),
         Command::Bench { which } => crate::bench::run(which),

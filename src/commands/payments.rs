@@ -9,8 +9,14 @@ use anyhow::{anyhow, bail, Result};
 use std::process::ExitCode;
 use time::OffsetDateTime;
 
-pub async fn report(status: HealthArg, source: String, detail: Option<String>, bus: BusArgs) -> Result<ExitCode> {
-    let source = Identifier::parse(&source).map_err(|error| anyhow!("--source {source:?} {error}"))?;
+pub async fn report(
+    status: HealthArg,
+    source: String,
+    detail: Option<String>,
+    bus: BusArgs,
+) -> Result<ExitCode> {
+    let source =
+        Identifier::parse(&source).map_err(|error| anyhow!("--source {source:?} {error}"))?;
     if detail.as_ref().is_some_and(|d| d.chars().count() > 200) {
         bail!("--detail is longer than 200 characters");
     }
@@ -34,10 +40,16 @@ pub async fn report(status: HealthArg, source: String, detail: Option<String>, b
         detail,
     };
     let topic = Topic::venue(&session.target.venue, TopicKind::Payments, &source).to_string();
-    session.publish_retained(&topic, serde_json::to_vec(&health)?).await?;
+    session
+        .publish_retained(&topic, serde_json::to_vec(&health)?)
+        .await?;
     println!(
         "payment source {source} reported {} at revision {}",
-        if status == PaymentStatus::Ok { "ok" } else { "down" },
+        if status == PaymentStatus::Ok {
+            "ok"
+        } else {
+            "down"
+        },
         health.revision
     );
     session.close().await;

@@ -46,13 +46,23 @@ impl BusSession {
         let suffix: u32 = rand::thread_rng().gen();
         let client_id = format!("raincheck-{label}-{}-{suffix:08x}", std::process::id());
         let barrier_topic = format!("{TOPIC_ROOT}/{}/sync/{client_id}", target.venue);
-        let identity = ClientIdentity { client_id, last_will: None, persistent_session: false };
+        let identity = ClientIdentity {
+            client_id,
+            last_will: None,
+            persistent_session: false,
+        };
         let options = client_options(&target.broker, identity, &target.config_dir)?;
         let mut subscriptions: Vec<Subscription> = Topic::status_filters(&target.venue)
             .into_iter()
-            .map(|filter| Subscription { filter, qos: QoS::AtLeastOnce })
+            .map(|filter| Subscription {
+                filter,
+                qos: QoS::AtLeastOnce,
+            })
             .collect();
-        subscriptions.push(Subscription { filter: barrier_topic.clone(), qos: QoS::AtLeastOnce });
+        subscriptions.push(Subscription {
+            filter: barrier_topic.clone(),
+            qos: QoS::AtLeastOnce,
+        });
         let settings = ConnectionSettings {
             subscriptions,
             backoff: Backoff::new(Duration::from_millis(100), Duration::from_millis(1000)),
@@ -102,7 +112,12 @@ impl BusSession {
     pub async fn sync(&mut self) -> Result<()> {
         let token = format!("{}", rand::thread_rng().gen::<u64>());
         self.client
-            .try_publish(self.barrier_topic.clone(), QoS::AtLeastOnce, false, token.clone().into_bytes())
+            .try_publish(
+                self.barrier_topic.clone(),
+                QoS::AtLeastOnce,
+                false,
+                token.clone().into_bytes(),
+            )
             .map_err(|error| anyhow!("cannot send to the broker: {error}"))?;
         let deadline = Instant::now() + self.target.timeout;
         loop {
@@ -120,7 +135,9 @@ impl BusSession {
                     bail!("lost the broker while reading the venue state: {reason}")
                 }
                 Ok(Some(BusEvent::LinkUp)) => {}
-                Ok(None) | Err(_) => bail!("the broker did not answer within {:?}", self.target.timeout),
+                Ok(None) | Err(_) => {
+                    bail!("the broker did not answer within {:?}", self.target.timeout)
+                }
             }
         }
     }
@@ -195,7 +212,9 @@ impl BusSession {
                         return Some(SessionChange::Status);
                     }
                 }
-                Ok(Some(BusEvent::LinkDown { reason })) => return Some(SessionChange::LinkLost(reason)),
+                Ok(Some(BusEvent::LinkDown { reason })) => {
+                    return Some(SessionChange::LinkLost(reason))
+                }
                 Ok(Some(BusEvent::LinkUp)) => return Some(SessionChange::LinkBack),
                 Ok(None) | Err(_) => return None,
             }

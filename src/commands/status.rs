@@ -47,7 +47,9 @@ pub async fn status(bus: BusArgs, as_json: bool) -> Result<ExitCode> {
                 "  {:<20} {:<10} revision {}",
                 node.node.to_string(),
                 standing_word(node.standing),
-                node.revision.map(|r| r.to_string()).unwrap_or_else(|| "-".into())
+                node.revision
+                    .map(|r| r.to_string())
+                    .unwrap_or_else(|| "-".into())
             );
         }
     }
@@ -70,7 +72,9 @@ pub async fn watch(bus: BusArgs) -> Result<ExitCode> {
         };
         match change {
             None => break,
-            Some(SessionChange::LinkLost(reason)) => println!("{} status link lost: {reason}", stamp()),
+            Some(SessionChange::LinkLost(reason)) => {
+                println!("{} status link lost: {reason}", stamp())
+            }
             Some(SessionChange::LinkBack) => println!("{} status link back", stamp()),
             Some(SessionChange::Status) => {
                 let view = session.view();
@@ -91,7 +95,11 @@ pub async fn watch(bus: BusArgs) -> Result<ExitCode> {
 }
 
 fn standings(summary: &ConfirmationSummary) -> Vec<(String, NodeStanding)> {
-    summary.nodes.iter().map(|n| (n.node.to_string(), n.standing)).collect()
+    summary
+        .nodes
+        .iter()
+        .map(|n| (n.node.to_string(), n.standing))
+        .collect()
 }
 
 fn stamp() -> String {
@@ -108,11 +116,19 @@ fn standing_word(standing: NodeStanding) -> &'static str {
 
 /// "CASH ONLY — incident inc-… (revision 7, manager via cli, since 19:42)"
 pub fn describe_view(view: &VenueView) -> String {
-    let incident = view.incident_id.as_ref().map(ToString::to_string).unwrap_or_default();
+    let incident = view
+        .incident_id
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     let who = match (view.authority, &view.source) {
         (Some(authority), Some(source)) => format!(
             "{} via {source}",
-            if authority == crate::protocol::Authority::Manager { "manager" } else { "automatic" }
+            if authority == crate::protocol::Authority::Manager {
+                "manager"
+            } else {
+                "automatic"
+            }
         ),
         _ => String::new(),
     };
@@ -123,7 +139,10 @@ pub fn describe_view(view: &VenueView) -> String {
             view.revision,
             view.started_at.map(hour_minute).unwrap_or_default()
         ),
-        ViewMode::AllClear => format!("all clear — incident {incident} resolved (revision {}, {who})", view.revision),
+        ViewMode::AllClear => format!(
+            "all clear — incident {incident} resolved (revision {}, {who})",
+            view.revision
+        ),
     }
 }
 

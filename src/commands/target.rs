@@ -47,6 +47,12 @@ impl BusTarget {
         let Some(venue) = venue else {
             bail!("which venue? pass --config FILE (or set RAINCHECK_CONFIG), or --venue ID with --broker URL");
         };
-        Ok(Self { broker, venue, config_dir, texts, timeout: Duration::from_secs(args.timeout.max(1)) })
+        Ok(Self {
+            broker,
+            venue,
+            config_dir,
+            texts,
+            timeout: Duration::from_secs(args.timeout.max(1)),
+        })
     }
 }

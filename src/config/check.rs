@@ -62,7 +62,10 @@ pub fn load(path: &Path) -> Result<NodeConfig, ConfigReport> {
 
 /// Checks config text; `origin` names it in reports and anchors relative paths.
 pub fn load_str(text: &str, origin: &Path) -> Result<NodeConfig, ConfigReport> {
-    let report = |problems| ConfigReport { file: origin.to_owned(), problems };
+    let report = |problems| ConfigReport {
+        file: origin.to_owned(),
+        problems,
+    };
     let document = match toml_edit::ImDocument::parse(text.to_owned()) {
         Ok(document) => document,
         Err(error) => {
@@ -77,11 +80,16 @@ pub fn load_str(text: &str, origin: &Path) -> Result<NodeConfig, ConfigReport> {
     let mut problems = Vec::new();
     for (key, item) in document.as_table().iter() {
         if !SECTIONS.contains(&key) {
-            let line = item.span().or_else(|| document.as_table().key(key).and_then(|k| k.span()));
+            let line = item
+                .span()
+                .or_else(|| document.as_table().key(key).and_then(|k| k.span()));
             problems.push(ConfigProblem {
                 key: key.to_owned(),
                 line: line.map(|span| line_of_offset(text, span.start)),
-                message: format!("unknown section or key; the sections are {}", SECTIONS.join(", ")),
+                message: format!(
+                    "unknown section or key; the sections are {}",
+                    SECTIONS.join(", ")
+                ),
             });
         }
     }
@@ -149,7 +157,13 @@ fn mask_by_section(text: &str) -> BTreeMap<String, String> {
         let kept: Vec<&str> = text
             .lines()
             .zip(&owners)
-            .map(|(line, owner)| if owner.as_deref() == Some(section) { line } else { "" })
+            .map(|(line, owner)| {
+                if owner.as_deref() == Some(section) {
+                    line
+                } else {
+                    ""
+                }
+            })
             .collect();
         masked.insert(section.to_owned(), kept.join("\n"));
     }
@@ -162,7 +176,9 @@ fn check_section<T: DeserializeOwned>(
     text: &str,
     problems: &mut Vec<ConfigProblem>,
 ) {
-    let Some(alone) = masked.get(section) else { return };
+    let Some(alone) = masked.get(section) else {
+        return;
+    };
     if alone.trim().is_empty() {
         if section == "node" {
             problems.push(ConfigProblem {
@@ -188,7 +204,11 @@ fn check_section<T: DeserializeOwned>(
             Some(line) if key_at_line(text, Some(line)).is_some() => Some(line),
             _ => line_of_key_text(text, &key).or(line),
         };
-        problems.push(ConfigProblem { key, line, message: error.message().to_owned() });
+        problems.push(ConfigProblem {
+            key,
+            line,
+            message: error.message().to_owned(),
+        });
     }
 }
 
@@ -197,7 +217,10 @@ fn semantic_problems(config: &NodeConfig, origin: &Path) -> Vec<(String, String)
     let mut problems = Vec::new();
     let mut push = |key: &str, message: String| problems.push((key.to_owned(), message));
     if config.node.roles.is_empty() {
-        push("node.roles", "no roles; list at least one of \"signage\", \"counter\", \"console\"".into());
+        push(
+            "node.roles",
+            "no roles; list at least one of \"signage\", \"counter\", \"console\"".into(),
+        );
     }
     let mut roles = config.node.roles.clone();
     roles.sort();
@@ -212,7 +235,10 @@ fn semantic_problems(config: &NodeConfig, origin: &Path) -> Vec<(String, String)
         }
     }
     if !(1..=3600).contains(&broker.keep_alive_secs) {
-        push("broker.keep_alive_secs", format!("{} is out of range; use 1 to 3600", broker.keep_alive_secs));
+        push(
+            "broker.keep_alive_secs",
+            format!("{} is out of range; use 1 to 3600", broker.keep_alive_secs),
+        );
     }
     if broker.watchdog_secs <= broker.keep_alive_secs {
         push(
@@ -224,51 +250,86 @@ fn semantic_problems(config: &NodeConfig, origin: &Path) -> Vec<(String, String)
         );
     }
     if broker.reconnect_min_ms == 0 || broker.reconnect_min_ms > broker.reconnect_max_ms {
-        push("broker.reconnect_min_ms", "must be at least 1 and at most reconnect_max_ms".into());
+        push(
+            "broker.reconnect_min_ms",
+            "must be at least 1 and at most reconnect_max_ms".into(),
+        );
     }
     let base = origin.parent().unwrap_or(Path::new("."));
-    for (key, path) in [("broker.password_file", &broker.password_file), ("broker.ca_file", &broker.ca_file)] {
+    for (key, path) in [
+        ("broker.password_file", &broker.password_file),
+        ("broker.ca_file", &broker.ca_file),
+    ] {
         if let Some(path) = path {
             let resolved = base.join(path);
             if !resolved.is_file() {
-                push(key, format!("{} does not exist or is not a file", resolved.display()));
+                push(
+                    key,
+                    format!("{} does not exist or is not a file", resolved.display()),
+                );
             }
         }
     }
     if broker.password_file.is_some() && broker.username.is_none() {
-        push("broker.username", "password_file is set but username is not".into());
+        push(
+            "broker.username",
+            "password_file is set but username is not".into(),
+        );
     }
     let texts = &config.texts;
-    for (mode, mode_texts) in
-        [("normal", &texts.normal), ("cash_only", &texts.cash_only), ("all_clear", &texts.all_clear)]
-    {
+    for (mode, mode_texts) in [
+        ("normal", &texts.normal),
+        ("cash_only", &texts.cash_only),
+        ("all_clear", &texts.all_clear),
+    ] {
         for (field, value) in mode_texts.fields() {
             let chars = value.as_deref().map(|v| v.chars().count()).unwrap_or(0);
             if chars > IncidentTexts::MAX_CHARS {
                 push(
                     &format!("texts.{mode}.{field}"),
-                    format!("{chars} characters; the limit is {}", IncidentTexts::MAX_CHARS),
+                    format!(
+                        "{chars} characters; the limit is {}",
+                        IncidentTexts::MAX_CHARS
+                    ),
                 );
             }
         }
     }
     let display = &config.display;
     if ![0, 90, 180, 270].contains(&display.rotation) {
-        push("display.rotation", format!("{} is not one of 0, 90, 180, 270", display.rotation));
+        push(
+            "display.rotation",
+            format!("{} is not one of 0, 90, 180, 270", display.rotation),
+        );
     }
     if display.languages.is_empty() {
-        push("display.languages", format!("no languages; list at least one of {:?}", SCREEN_LANGUAGES));
+        push(
+            "display.languages",
+            format!("no languages; list at least one of {:?}", SCREEN_LANGUAGES),
+        );
     }
     for language in &display.languages {
         if !SCREEN_LANGUAGES.contains(&language.as_str()) {
-            push("display.languages", format!("{language:?} has no bundled texts; use {:?}", SCREEN_LANGUAGES));
+            push(
+                "display.languages",
+                format!(
+                    "{language:?} has no bundled texts; use {:?}",
+                    SCREEN_LANGUAGES
+                ),
+            );
         }
     }
     if display.language_secs < 3 {
-        push("display.language_secs", "must be at least 3, or guests cannot finish reading".into());
+        push(
+            "display.language_secs",
+            "must be at least 3, or guests cannot finish reading".into(),
+        );
     }
     if !(80..=640).contains(&display.thumbnail_width) {
-        push("display.thumbnail_width", format!("{} is out of range; use 80 to 640", display.thumbnail_width));
+        push(
+            "display.thumbnail_width",
+            format!("{} is out of range; use 80 to 640", display.thumbnail_width),
+        );
     }
     if display.thumbnail_secs < 5 {
         push("display.thumbnail_secs", "must be at least 5".into());
@@ -296,7 +357,11 @@ fn line_of_key_text(text: &str, dotted: &str) -> Option<usize> {
         let trimmed = line.trim();
         if trimmed.starts_with('[') {
             in_section = trimmed.trim_matches(|c| c == '[' || c == ']').trim() == section;
-        } else if in_section && trimmed.split_once('=').is_some_and(|(k, _)| k.trim() == key) {
+        } else if in_section
+            && trimmed
+                .split_once('=')
+                .is_some_and(|(k, _)| k.trim() == key)
+        {
             return Some(index + 1);
         }
     }
@@ -304,7 +369,11 @@ fn line_of_key_text(text: &str, dotted: &str) -> Option<usize> {
 }
 
 /// The line where a dotted key is written, if it is written at all.
-fn line_of_key(document: &toml_edit::ImDocument<String>, text: &str, dotted: &str) -> Option<usize> {
+fn line_of_key(
+    document: &toml_edit::ImDocument<String>,
+    text: &str,
+    dotted: &str,
+) -> Option<usize> {
     let mut table: &dyn toml_edit::TableLike = document.as_table();
     let mut parts = dotted.split('.').peekable();
     while let Some(part) = parts.next() {
@@ -323,7 +392,9 @@ mod tests {
     use super::*;
 
     fn problems(text: &str) -> Vec<ConfigProblem> {
-        load_str(text, Path::new("test.toml")).expect_err("must be refused").problems
+        load_str(text, Path::new("test.toml"))
+            .expect_err("must be refused")
+            .problems
     }
 
     #[test]
@@ -341,9 +412,23 @@ mod tests {
         let text = "[node]\nvenue = \"rialto\"\nid = \"lobby-1\"\nroles = []\n[broker]\nurl = \"http://x\"\nwatchdog_secs = 2\n";
         let found = problems(text);
         let keys: Vec<_> = found.iter().map(|p| (p.key.as_str(), p.line)).collect();
-        assert_eq!(keys, vec![("node.roles", Some(4)), ("broker.url", Some(6)), ("broker.watchdog_secs", Some(7))]);
-        let shown = ConfigReport { file: "test.toml".into(), problems: found }.to_string();
-        assert!(shown.contains("test.toml:6: broker.url: scheme \"http\" is not supported"), "{shown}");
+        assert_eq!(
+            keys,
+            vec![
+                ("node.roles", Some(4)),
+                ("broker.url", Some(6)),
+                ("broker.watchdog_secs", Some(7))
+            ]
+        );
+        let shown = ConfigReport {
+            file: "test.toml".into(),
+            problems: found,
+        }
+        .to_string();
+        assert!(
+            shown.contains("test.toml:6: broker.url: scheme \"http\" is not supported"),
+            "{shown}"
+        );
     }
 
     #[test]
@@ -370,14 +455,19 @@ mod tests {
                 seen += 1;
             }
         }
-        assert!(seen >= 4, "expected an example per role plus demo.toml, found {seen}");
+        assert!(
+            seen >= 4,
+            "expected an example per role plus demo.toml, found {seen}"
+        );
     }
 
     #[test]
     fn the_signage_example_documents_every_field() {
         use crate::config::{BrokerSection, DisplaySection, ModeTexts};
-        let example =
-            std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("config/signage.toml")).unwrap();
+        let example = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("config/signage.toml"),
+        )
+        .unwrap();
         let mut fields: Vec<String> = Vec::new();
         for section in [
             serde_json::to_value(BrokerSection::default()).unwrap(),
@@ -388,15 +478,23 @@ mod tests {
         }
         fields.extend(["venue", "id", "name", "venue_name", "roles", "data_dir"].map(String::from));
         for field in fields {
-            let written =
-                example.lines().any(|line| line.trim_start_matches(['#', ' ']).starts_with(&format!("{field} =")));
-            assert!(written, "config/signage.toml does not show `{field}`; add it with a comment");
+            let written = example.lines().any(|line| {
+                line.trim_start_matches(['#', ' '])
+                    .starts_with(&format!("{field} ="))
+            });
+            assert!(
+                written,
+                "config/signage.toml does not show `{field}`; add it with a comment"
+            );
         }
     }
 
     #[test]
     fn broker_urls() {
-        assert_eq!(BrokerUrl::parse("mqtt://127.0.0.1:1883").unwrap().port, 1883);
+        assert_eq!(
+            BrokerUrl::parse("mqtt://127.0.0.1:1883").unwrap().port,
+            1883
+        );
         assert!(BrokerUrl::parse("mqtts://broker.local").unwrap().tls);
         assert_eq!(BrokerUrl::parse("mqtts://broker.local").unwrap().port, 8883);
         assert!(BrokerUrl::parse("broker.local").is_err());

@@ -8,6 +8,6 @@ mod sections;
 
 pub use check::{load, load_str, ConfigProblem, ConfigReport};
 pub use sections::{
-    BrokerMode, BrokerSection, BrokerUrl, DisplaySection, ModeTexts, NodeConfig, NodeSection, NormalStyle, Role,
-    ScreenBackend, TextsSection, SCREEN_LANGUAGES,
+    BrokerMode, BrokerSection, BrokerUrl, DisplaySection, ModeTexts, NodeConfig, NodeSection,
+    NormalStyle, Role, ScreenBackend, TextsSection, SCREEN_LANGUAGES,
 };

@@ -170,18 +170,24 @@ pub struct BrokerUrl {
 
 impl BrokerUrl {
     pub fn parse(url: &str) -> Result<Self, String> {
-        let (scheme, rest) = url
-            .split_once("://")
-            .ok_or_else(|| format!("{url:?} has no scheme; write mqtt://host:port or mqtts://host:port"))?;
+        let (scheme, rest) = url.split_once("://").ok_or_else(|| {
+            format!("{url:?} has no scheme; write mqtt://host:port or mqtts://host:port")
+        })?;
         let tls = match scheme {
             "mqtt" | "tcp" => false,
             "mqtts" | "ssl" => true,
-            other => return Err(format!("scheme {other:?} is not supported; use mqtt:// or mqtts://")),
+            other => {
+                return Err(format!(
+                    "scheme {other:?} is not supported; use mqtt:// or mqtts://"
+                ))
+            }
         };
         let rest = rest.trim_end_matches('/');
         let (host, port) = match rest.rsplit_once(':') {
             Some((host, port)) => {
-                let port = port.parse::<u16>().map_err(|_| format!("port {port:?} is not a number from 1 to 65535"))?;
+                let port = port
+                    .parse::<u16>()
+                    .map_err(|_| format!("port {port:?} is not a number from 1 to 65535"))?;
                 (host, port)
             }
             None => (rest, if tls { 8883 } else { 1883 }),
@@ -193,7 +199,11 @@ impl BrokerUrl {
         if port == 0 {
             return Err("port 0 is not valid".into());
         }
-        Ok(Self { tls, host: host.to_owned(), port })
+        Ok(Self {
+            tls,
+            host: host.to_owned(),
+            port,
+        })
     }
 }
 
@@ -218,7 +228,12 @@ pub struct ModeTexts {
 
 impl ModeTexts {
     pub fn fields(&self) -> [(&'static str, &Option<String>); 4] {
-        [("headline", &self.headline), ("body", &self.body), ("offer", &self.offer), ("cash_points", &self.cash_points)]
+        [
+            ("headline", &self.headline),
+            ("body", &self.body),
+            ("offer", &self.offer),
+            ("cash_points", &self.cash_points),
+        ]
     }
 }
 
@@ -344,6 +359,9 @@ impl NodeConfig {
 
     /// The node's human name, falling back to its id.
     pub fn display_name(&self) -> String {
-        self.node.name.clone().unwrap_or_else(|| self.node.id.to_string())
+        self.node
+            .name
+            .clone()
+            .unwrap_or_else(|| self.node.id.to_string())
     }
 }

@@ -52,7 +52,10 @@ impl ConfirmationSummary {
                 }
             })
             .collect();
-        Self { expected_digest: expected_digest.to_owned(), nodes }
+        Self {
+            expected_digest: expected_digest.to_owned(),
+            nodes,
+        }
     }
 
     pub fn count(&self, standing: NodeStanding) -> usize {
@@ -76,7 +79,11 @@ impl ConfirmationSummary {
             .take(5)
             .map(|n| {
                 let label = n.name.clone().unwrap_or_else(|| n.node.to_string());
-                let what = if n.standing == NodeStanding::Offline { "offline" } else { "lagging" };
+                let what = if n.standing == NodeStanding::Offline {
+                    "offline"
+                } else {
+                    "lagging"
+                };
                 format!("{label} {what}")
             })
             .collect();

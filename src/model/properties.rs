@@ -3,8 +3,8 @@
 
 use super::*;
 use crate::protocol::{
-    Authority, BusMessage, DeclarationState, Identifier, IncidentDeclaration, IncidentMode, IncidentTexts,
-    PaymentHealth, PaymentStatus, Scope, SCHEMA_VERSION,
+    Authority, BusMessage, DeclarationState, Identifier, IncidentDeclaration, IncidentMode,
+    IncidentTexts, PaymentHealth, PaymentStatus, Scope, SCHEMA_VERSION,
 };
 use proptest::prelude::*;
 use time::OffsetDateTime;
@@ -184,31 +184,86 @@ fn plain(
 #[test]
 fn a_new_automatic_failure_after_a_manager_resolve_takes_over() {
     let decl = |source: &str, authority, revision, state| {
-        plain(Scope::Venue, source, authority, revision, state, &format!("inc-{source}-{revision}"))
+        plain(
+            Scope::Venue,
+            source,
+            authority,
+            revision,
+            state,
+            &format!("inc-{source}-{revision}"),
+        )
     };
     let mut state = VenueState::default();
-    state.apply(decl("auto", Authority::Automatic, 1, DeclarationState::Active));
+    state.apply(decl(
+        "auto",
+        Authority::Automatic,
+        1,
+        DeclarationState::Active,
+    ));
     assert_eq!(compute_view(&state).mode, ViewMode::CashOnly);
-    state.apply(decl("console", Authority::Manager, 2, DeclarationState::Resolved));
-    assert_eq!(compute_view(&state).mode, ViewMode::AllClear, "the manager's resolve wins");
-    state.apply(decl("auto", Authority::Automatic, 3, DeclarationState::Active));
+    state.apply(decl(
+        "console",
+        Authority::Manager,
+        2,
+        DeclarationState::Resolved,
+    ));
+    assert_eq!(
+        compute_view(&state).mode,
+        ViewMode::AllClear,
+        "the manager's resolve wins"
+    );
+    state.apply(decl(
+        "auto",
+        Authority::Automatic,
+        3,
+        DeclarationState::Active,
+    ));
     let view = compute_view(&state);
-    assert_eq!((view.mode, view.revision), (ViewMode::CashOnly, 3), "a new failure after the resolve");
-    state.apply(decl("auto", Authority::Automatic, 4, DeclarationState::Resolved));
-    assert_eq!(compute_view(&state).mode, ViewMode::AllClear, "automatic ends what it started");
+    assert_eq!(
+        (view.mode, view.revision),
+        (ViewMode::CashOnly, 3),
+        "a new failure after the resolve"
+    );
+    state.apply(decl(
+        "auto",
+        Authority::Automatic,
+        4,
+        DeclarationState::Resolved,
+    ));
+    assert_eq!(
+        compute_view(&state).mode,
+        ViewMode::AllClear,
+        "automatic ends what it started"
+    );
 }
 
 #[test]
 fn chain_incident_shows_until_the_venue_manager_supersedes_it() {
-    let chain = plain(Scope::Chain, "hq", Authority::Manager, 1, DeclarationState::Active, "national");
+    let chain = plain(
+        Scope::Chain,
+        "hq",
+        Authority::Manager,
+        1,
+        DeclarationState::Active,
+        "national",
+    );
     let mut state = VenueState::default();
     state.apply(chain.clone());
     assert_eq!(compute_view(&state).scope, Some(Scope::Chain));
-    let BusMessage::Declaration { declaration: mut resolve, .. } = chain else { unreachable!() };
+    let BusMessage::Declaration {
+        declaration: mut resolve,
+        ..
+    } = chain
+    else {
+        unreachable!()
+    };
     resolve.source = id("console");
     resolve.revision = 2;
     resolve.state = DeclarationState::Resolved;
     resolve.supersedes = vec![id("national")];
-    state.apply(BusMessage::Declaration { scope: Scope::Venue, declaration: resolve });
+    state.apply(BusMessage::Declaration {
+        scope: Scope::Venue,
+        declaration: resolve,
+    });
     assert_eq!(compute_view(&state).mode, ViewMode::AllClear);
 }

@@ -3,7 +3,9 @@
 //! topic, the message with the highest revision (ties broken by the message's canonical
 //! bytes), so applying messages is commutative, associative and idempotent.
 
-use crate::protocol::{BusMessage, DisplayReport, Identifier, IncidentDeclaration, PaymentHealth, Scope};
+use crate::protocol::{
+    BusMessage, DisplayReport, Identifier, IncidentDeclaration, PaymentHealth, Scope,
+};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -36,10 +38,12 @@ impl VenueState {
             }
             // Display reports are not part of any view; the broker's order per topic is
             // the truth (a reconnecting node republishes after its own last will).
-            BusMessage::Display(report) => match self.displays.insert(report.node.clone(), report.clone()) {
-                Some(previous) if previous == report => ApplyOutcome::Unchanged,
-                _ => ApplyOutcome::Changed,
-            },
+            BusMessage::Display(report) => {
+                match self.displays.insert(report.node.clone(), report.clone()) {
+                    Some(previous) if previous == report => ApplyOutcome::Unchanged,
+                    _ => ApplyOutcome::Changed,
+                }
+            }
             BusMessage::DisplayRemoved(node) => match self.displays.remove(&node) {
                 Some(_) => ApplyOutcome::Changed,
                 None => ApplyOutcome::Unchanged,

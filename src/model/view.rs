@@ -10,7 +10,8 @@
 
 use super::venue_state::VenueState;
 use crate::protocol::{
-    Authority, DeclarationState, Identifier, IncidentDeclaration, IncidentMode, IncidentTexts, Scope,
+    Authority, DeclarationState, Identifier, IncidentDeclaration, IncidentMode, IncidentTexts,
+    Scope,
 };
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -94,7 +95,10 @@ impl VenueView {
     pub fn digest(&self) -> String {
         let bytes = serde_json::to_vec(self).unwrap_or_default();
         let hash = Sha256::digest(&bytes);
-        hash.iter().take(8).map(|byte| format!("{byte:02x}")).collect()
+        hash.iter()
+            .take(8)
+            .map(|byte| format!("{byte:02x}"))
+            .collect()
     }
 
     pub fn is_active(&self) -> bool {
@@ -111,28 +115,36 @@ fn latest(
         .declarations
         .iter()
         .filter(|((scope, _), declaration)| filter(scope, declaration))
-        .max_by(|((_, a_source), a), ((_, b_source), b)| (a.revision, a_source).cmp(&(b.revision, b_source)))
+        .max_by(|((_, a_source), a), ((_, b_source), b)| {
+            (a.revision, a_source).cmp(&(b.revision, b_source))
+        })
         .map(|((scope, _), declaration)| (scope, declaration))
 }
 
 /// Computes the view from the retained set; see the module docs for the rules.
 pub fn compute_view(state: &VenueState) -> VenueView {
-    let venue_manager = latest(state, |scope, d| *scope == Scope::Venue && d.authority == Authority::Manager);
+    let venue_manager = latest(state, |scope, d| {
+        *scope == Scope::Venue && d.authority == Authority::Manager
+    });
     let chain = latest(state, |scope, _| *scope == Scope::Chain);
-    let automatic = latest(state, |scope, d| *scope == Scope::Venue && d.authority == Authority::Automatic);
+    let automatic = latest(state, |scope, d| {
+        *scope == Scope::Venue && d.authority == Authority::Automatic
+    });
     let is_active = |d: &IncidentDeclaration| d.state == DeclarationState::Active;
 
     if let Some((scope, declaration)) = venue_manager.filter(|(_, d)| is_active(d)) {
         return VenueView::from_declaration(scope.clone(), declaration);
     }
     if let Some((scope, declaration)) = chain.filter(|(_, d)| is_active(d)) {
-        let superseded = venue_manager.is_some_and(|(_, m)| m.supersedes.contains(&declaration.incident_id));
+        let superseded =
+            venue_manager.is_some_and(|(_, m)| m.supersedes.contains(&declaration.incident_id));
         if !superseded {
             return VenueView::from_declaration(scope.clone(), declaration);
         }
     }
     if let Some((scope, declaration)) = automatic.filter(|(_, d)| is_active(d)) {
-        let newer_than_manager = venue_manager.is_none_or(|(_, m)| declaration.revision > m.revision);
+        let newer_than_manager =
+            venue_manager.is_none_or(|(_, m)| declaration.revision > m.revision);
         if newer_than_manager {
             return VenueView::from_declaration(scope.clone(), declaration);
         }

@@ -16,7 +16,12 @@ pub struct Backoff {
 impl Backoff {
     pub fn new(minimum: Duration, maximum: Duration) -> Self {
         let minimum = minimum.max(Duration::from_millis(1));
-        Self { minimum, maximum: maximum.max(minimum), next: minimum, failures: 0 }
+        Self {
+            minimum,
+            maximum: maximum.max(minimum),
+            next: minimum,
+            failures: 0,
+        }
     }
 
     /// The delay before the next attempt: the current step plus up to 50 % jitter; the
@@ -43,9 +48,15 @@ mod tests {
     fn doubles_up_to_the_cap_with_bounded_jitter() {
         let mut backoff = Backoff::new(Duration::from_millis(100), Duration::from_millis(1000));
         let delays: Vec<_> = (0..8).map(|_| backoff.next_delay()).collect();
-        for (delay, base) in delays.iter().zip([100, 200, 400, 800, 1000, 1000, 1000, 1000]) {
+        for (delay, base) in delays
+            .iter()
+            .zip([100, 200, 400, 800, 1000, 1000, 1000, 1000])
+        {
             let base = Duration::from_millis(base);
-            assert!(*delay >= base && *delay <= base + base / 2, "{delay:?} vs {base:?}");
+            assert!(
+                *delay >= base && *delay <= base + base / 2,
+                "{delay:?} vs {base:?}"
+            );
         }
         backoff.reset();
         assert!(backoff.next_delay() <= Duration::from_millis(150));

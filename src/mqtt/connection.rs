@@ -7,7 +7,9 @@
 
 use super::backoff::Backoff;
 use crate::shutdown::Shutdown;
-use rumqttc::{AsyncClient, ConnectReturnCode, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS};
+use rumqttc::{
+    AsyncClient, ConnectReturnCode, Event, EventLoop, MqttOptions, Outgoing, Packet, QoS,
+};
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
@@ -19,9 +21,7 @@ pub enum BusEvent {
     /// Connected (or reconnected) and subscriptions requested: republish own state.
     LinkUp,
     /// The link is gone; the consumer keeps showing the last known state.
-    LinkDown {
-        reason: String,
-    },
+    LinkDown { reason: String },
     Message {
         topic: String,
         payload: bytes::Bytes,
@@ -57,16 +57,30 @@ pub struct ConnectionSettings {
     pub label: String,
 }
 
-pub fn spawn_connection(options: MqttOptions, settings: ConnectionSettings, shutdown: Shutdown) -> Connection {
+pub fn spawn_connection(
+    options: MqttOptions,
+    settings: ConnectionSettings,
+    shutdown: Shutdown,
+) -> Connection {
     let (client, mut eventloop) = AsyncClient::new(options, REQUEST_CAPACITY);
     // Status messages are tiny and latency is the product: no Nagle delay.
     let mut network = eventloop.network_options();
     network.set_tcp_nodelay(true);
     eventloop.set_network_options(network);
     let (events_tx, events) = mpsc::channel(EVENT_CAPACITY);
-    let worker = ConnectionWorker { client: client.clone(), eventloop, settings, events_tx, shutdown };
+    let worker = ConnectionWorker {
+        client: client.clone(),
+        eventloop,
+        settings,
+        events_tx,
+        shutdown,
+    };
     let task = tokio::spawn(worker.run());
-    Connection { client, events, task }
+    Connection {
+        client,
+        events,
+        task,
+    }
 }
 
 struct ConnectionWorker {
@@ -92,7 +106,11 @@ impl ConnectionWorker {
             // Only a real watchdog expiry may interrupt a poll: cancelling rumqttc's poll
             // in the middle of a connect leaves a half-open session that the broker then
             // "takes over" when the next attempt uses the same client id.
-            let watchdog_at = if connected { last_incoming + self.settings.watchdog } else { far_future };
+            let watchdog_at = if connected {
+                last_incoming + self.settings.watchdog
+            } else {
+                far_future
+            };
             tokio::select! {
                 _ = self.shutdown.wait(), if stop_by.is_none() => {
                     stop_by = Some(Instant::now() + DISCONNECT_GRACE);
@@ -157,8 +175,11 @@ impl ConnectionWorker {
 
     /// Asks for every subscription without waiting; false if the request queue is full.
     fn request_subscriptions(&self) -> bool {
-        let filters =
-            self.settings.subscriptions.iter().map(|s| rumqttc::SubscribeFilter::new(s.filter.clone(), s.qos));
+        let filters = self
+            .settings
+            .subscriptions
+            .iter()
+            .map(|s| rumqttc::SubscribeFilter::new(s.filter.clone(), s.qos));
         if self.settings.subscriptions.is_empty() {
             return true;
         }

@@ -23,16 +23,24 @@ pub struct ClientIdentity {
 }
 
 /// Builds client options; `config_dir` anchors relative file paths.
-pub fn client_options(broker: &BrokerSection, identity: ClientIdentity, config_dir: &Path) -> Result<MqttOptions> {
+pub fn client_options(
+    broker: &BrokerSection,
+    identity: ClientIdentity,
+    config_dir: &Path,
+) -> Result<MqttOptions> {
     let (host, port, tls) = match broker.mode {
         BrokerMode::Embedded => (broker.listen.ip().to_string(), broker.listen.port(), false),
         BrokerMode::External => {
-            let url = BrokerUrl::parse(&broker.url).map_err(anyhow::Error::msg).context("broker.url")?;
+            let url = BrokerUrl::parse(&broker.url)
+                .map_err(anyhow::Error::msg)
+                .context("broker.url")?;
             (url.host, url.port, url.tls)
         }
     };
     let mut options = MqttOptions::new(identity.client_id, host, port);
-    options.set_keep_alive(Duration::from_secs(u64::from(broker.keep_alive_secs.max(1))));
+    options.set_keep_alive(Duration::from_secs(u64::from(
+        broker.keep_alive_secs.max(1),
+    )));
     options.set_max_packet_size(CLIENT_MAX_PACKET_BYTES, CLIENT_MAX_PACKET_BYTES);
     options.set_clean_session(!identity.persistent_session);
     options.set_inflight(100);
@@ -50,8 +58,13 @@ pub fn client_options(broker: &BrokerSection, identity: ClientIdentity, config_d
         let transport = match &broker.ca_file {
             Some(path) => {
                 let path = config_dir.join(path);
-                let ca = std::fs::read(&path).with_context(|| format!("read broker.ca_file {}", path.display()))?;
-                Transport::Tls(TlsConfiguration::Simple { ca, alpn: None, client_auth: None })
+                let ca = std::fs::read(&path)
+                    .with_context(|| format!("read broker.ca_file {}", path.display()))?;
+                Transport::Tls(TlsConfiguration::Simple {
+                    ca,
+                    alpn: None,
+                    client_auth: None,
+                })
             }
             None => Transport::tls_with_default_config(),
         };
@@ -63,10 +76,16 @@ pub fn client_options(broker: &BrokerSection, identity: ClientIdentity, config_d
 /// Reads a secret file's first line, refusing files other users can read.
 pub fn read_secret(path: &Path) -> Result<String> {
     use std::os::unix::fs::PermissionsExt;
-    let metadata = std::fs::metadata(path).with_context(|| format!("read secret file {}", path.display()))?;
+    let metadata =
+        std::fs::metadata(path).with_context(|| format!("read secret file {}", path.display()))?;
     if metadata.permissions().mode() & 0o077 != 0 {
-        bail!("secret file {} is readable by other users; run: chmod 600 {}", path.display(), path.display());
+        bail!(
+            "secret file {} is readable by other users; run: chmod 600 {}",
+            path.display(),
+            path.display()
+        );
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("read secret file {}", path.display()))?;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("read secret file {}", path.display()))?;
     Ok(text.lines().next().unwrap_or_default().to_owned())
 }

@@ -50,24 +50,37 @@ async fn futures_join(workers: Vec<JoinHandle<()>>) {
 }
 
 /// Starts the workers of one node on the current tokio runtime.
-pub fn start_node(config: &NodeConfig, config_dir: &Path, shutdown: Shutdown) -> Result<NodeHandle> {
+pub fn start_node(
+    config: &NodeConfig,
+    config_dir: &Path,
+    shutdown: Shutdown,
+) -> Result<NodeHandle> {
     let identity = NodeIdentity {
         venue: config.node.venue.clone(),
         node: config.node.id.clone(),
         name: config.node.name.clone(),
-        roles: config.node.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        roles: config
+            .node
+            .roles
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
     };
     let client_identity = ClientIdentity {
         client_id: format!("raincheck-{}-{}", identity.venue, identity.node),
         last_will: Some((identity.display_topic(), identity.offline_payload())),
         persistent_session: false,
     };
-    let options = client_options(&config.broker, client_identity, config_dir).context("broker settings")?;
+    let options =
+        client_options(&config.broker, client_identity, config_dir).context("broker settings")?;
     let settings = ConnectionSettings {
         subscriptions: Topic::view_filters(&identity.venue)
             .into_iter()
             .chain([identity.sync_topic()])
-            .map(|filter| Subscription { filter, qos: QoS::AtLeastOnce })
+            .map(|filter| Subscription {
+                filter,
+                qos: QoS::AtLeastOnce,
+            })
             .collect(),
         backoff: Backoff::new(
             Duration::from_millis(u64::from(config.broker.reconnect_min_ms)),
@@ -87,7 +100,12 @@ pub fn start_node(config: &NodeConfig, config_dir: &Path, shutdown: Shutdown) ->
         shutdown,
     };
     let status_task = tokio::spawn(status.run());
-    Ok(NodeHandle { presentation, client, identity, workers: vec![status_task, connection.task] })
+    Ok(NodeHandle {
+        presentation,
+        client,
+        identity,
+        workers: vec![status_task, connection.task],
+    })
 }
 
 /// `raincheck run`: the whole node until SIGTERM or Ctrl-C. A signage node gives the
@@ -152,7 +170,12 @@ fn spawn_thumbnail_publisher(
 ) -> (mpsc::Sender<Vec<u8>>, JoinHandle<()>) {
     let (sender, mut receiver) = mpsc::channel::<Vec<u8>>(2);
     let client = node.client.clone();
-    let topic = Topic::venue(&node.identity.venue, TopicKind::Thumbnails, &node.identity.node).to_string();
+    let topic = Topic::venue(
+        &node.identity.venue,
+        TopicKind::Thumbnails,
+        &node.identity.node,
+    )
+    .to_string();
     let task = runtime.spawn(async move {
         loop {
             tokio::select! {

@@ -29,6 +29,11 @@ pub struct Presentation {
 
 impl Presentation {
     pub fn booting(now: OffsetDateTime) -> Self {
-        Self { view: VenueView::normal(), has_state: false, link: LinkState::Connecting, shown_since: now }
+        Self {
+            view: VenueView::normal(),
+            has_state: false,
+            link: LinkState::Connecting,
+            shown_since: now,
+        }
     }
 }

@@ -12,7 +12,10 @@ pub struct RejectLog {
 
 impl RejectLog {
     pub fn new(window: Duration) -> Self {
-        Self { window, last: HashMap::new() }
+        Self {
+            window,
+            last: HashMap::new(),
+        }
     }
 
     /// Logs the refusal unless one of the same kind was logged within the window.

@@ -8,7 +8,9 @@ use super::presentation::{LinkState, Presentation};
 use super::reject_log::RejectLog;
 use crate::model::{compute_view, ApplyOutcome, VenueState};
 use crate::mqtt::BusEvent;
-use crate::protocol::{decode_message, DisplayReport, DisplayStatus, Identifier, Topic, TopicKind, SCHEMA_VERSION};
+use crate::protocol::{
+    decode_message, DisplayReport, DisplayStatus, Identifier, Topic, TopicKind, SCHEMA_VERSION,
+};
 use crate::shutdown::Shutdown;
 use rumqttc::{AsyncClient, QoS};
 use std::time::Duration;
@@ -31,11 +33,17 @@ impl NodeIdentity {
 
     /// The node's private sync-barrier topic (see docs/PROTOCOL.md, "Sync barrier").
     pub fn sync_topic(&self) -> String {
-        format!("{}/{}/sync/node-{}", crate::protocol::TOPIC_ROOT, self.venue, self.node)
+        format!(
+            "{}/{}/sync/node-{}",
+            crate::protocol::TOPIC_ROOT,
+            self.venue,
+            self.node
+        )
     }
 
     pub fn offline_payload(&self) -> Vec<u8> {
-        serde_json::to_vec(&DisplayReport::offline(&self.node, self.name.clone())).unwrap_or_default()
+        serde_json::to_vec(&DisplayReport::offline(&self.node, self.name.clone()))
+            .unwrap_or_default()
     }
 }
 
@@ -135,13 +143,25 @@ impl StatusWorker {
             since: Some(presentation.shown_since),
         };
         let payload = serde_json::to_vec(&report).unwrap_or_default();
-        self.client.try_publish(self.identity.display_topic(), QoS::AtLeastOnce, true, payload).is_ok()
+        self.client
+            .try_publish(
+                self.identity.display_topic(),
+                QoS::AtLeastOnce,
+                true,
+                payload,
+            )
+            .is_ok()
     }
 
     /// On a graceful stop the last will is not sent, so say "offline" ourselves.
     fn publish_offline_and_disconnect(&self) {
         let topic = self.identity.display_topic();
-        let _ = self.client.try_publish(topic, QoS::AtLeastOnce, true, self.identity.offline_payload());
+        let _ = self.client.try_publish(
+            topic,
+            QoS::AtLeastOnce,
+            true,
+            self.identity.offline_payload(),
+        );
         let _ = self.client.try_disconnect();
     }
 }

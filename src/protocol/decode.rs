@@ -42,7 +42,11 @@ pub enum RejectReason {
     #[error("revision {0} is out of range (1 to {MAX_REVISION})")]
     RevisionOutOfRange(u64),
     #[error("text field {field} is {chars} characters; the limit is {limit}")]
-    TextTooLong { field: &'static str, chars: usize, limit: usize },
+    TextTooLong {
+        field: &'static str,
+        chars: usize,
+        limit: usize,
+    },
     #[error("vouchers and thumbnails are not status messages")]
     NotStatus,
 }
@@ -53,9 +57,16 @@ struct VersionProbe {
 }
 
 /// Checks and decodes one publish addressed to `venue`'s status topics.
-pub fn decode_message(topic_name: &str, payload: &[u8], venue: &Identifier) -> Result<BusMessage, RejectReason> {
+pub fn decode_message(
+    topic_name: &str,
+    payload: &[u8],
+    venue: &Identifier,
+) -> Result<BusMessage, RejectReason> {
     if payload.len() > MAX_PAYLOAD_BYTES {
-        return Err(RejectReason::Oversized { bytes: payload.len(), limit: MAX_PAYLOAD_BYTES });
+        return Err(RejectReason::Oversized {
+            bytes: payload.len(),
+            limit: MAX_PAYLOAD_BYTES,
+        });
     }
     let topic = Topic::parse(topic_name).ok_or(RejectReason::UnknownTopic)?;
     if let Some(topic_venue) = &topic.venue {
@@ -73,22 +84,34 @@ pub fn decode_message(topic_name: &str, payload: &[u8], venue: &Identifier) -> R
     match probe.v {
         Some(SCHEMA_VERSION) => {}
         Some(other) => return Err(RejectReason::UnknownVersion(other)),
-        None => return Err(RejectReason::Malformed("missing field `v` (schema version)".into())),
+        None => {
+            return Err(RejectReason::Malformed(
+                "missing field `v` (schema version)".into(),
+            ))
+        }
     }
     match topic.kind {
         TopicKind::Incident => {
-            let declaration: IncidentDeclaration = serde_json::from_slice(payload).map_err(malformed)?;
+            let declaration: IncidentDeclaration =
+                serde_json::from_slice(payload).map_err(malformed)?;
             check_owner(&topic.owner, &declaration.source)?;
             check_revision(declaration.revision)?;
             for (field, text) in declaration.texts.fields() {
                 if let Some(text) = text {
                     let chars = text.chars().count();
                     if chars > super::IncidentTexts::MAX_CHARS {
-                        return Err(RejectReason::TextTooLong { field, chars, limit: super::IncidentTexts::MAX_CHARS });
+                        return Err(RejectReason::TextTooLong {
+                            field,
+                            chars,
+                            limit: super::IncidentTexts::MAX_CHARS,
+                        });
                     }
                 }
             }
-            Ok(BusMessage::Declaration { scope: topic.scope, declaration })
+            Ok(BusMessage::Declaration {
+                scope: topic.scope,
+                declaration,
+            })
         }
         TopicKind::Payments => {
             let health: PaymentHealth = serde_json::from_slice(payload).map_err(malformed)?;
@@ -113,7 +136,10 @@ fn check_owner(topic_owner: &Identifier, payload_owner: &Identifier) -> Result<(
     if topic_owner == payload_owner {
         Ok(())
     } else {
-        Err(RejectReason::OwnerMismatch { topic: topic_owner.to_string(), payload: payload_owner.to_string() })
+        Err(RejectReason::OwnerMismatch {
+            topic: topic_owner.to_string(),
+            payload: payload_owner.to_string(),
+        })
     }
 }
 
@@ -139,8 +165,19 @@ mod tests {
 
     #[test]
     fn accepts_a_declaration_and_ignores_unknown_fields() {
-        let message = decode_message("raincheck/v1/rialto/incident/cli", GOOD.as_bytes(), &venue()).unwrap();
-        assert!(matches!(message, BusMessage::Declaration { scope: Scope::Venue, .. }));
+        let message = decode_message(
+            "raincheck/v1/rialto/incident/cli",
+            GOOD.as_bytes(),
+            &venue(),
+        )
+        .unwrap();
+        assert!(matches!(
+            message,
+            BusMessage::Declaration {
+                scope: Scope::Venue,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -148,29 +185,57 @@ mod tests {
         let topic = "raincheck/v1/rialto/incident/cli";
         type Case<'a> = (&'a str, Vec<u8>, fn(&RejectReason) -> bool);
         let cases: Vec<Case> = vec![
-            (topic, vec![b' '; MAX_PAYLOAD_BYTES + 1], |r| matches!(r, RejectReason::Oversized { .. })),
-            ("raincheck/v1/rialto/nonsense/cli", GOOD.into(), |r| matches!(r, RejectReason::UnknownTopic)),
-            ("raincheck/v1/odeon/incident/cli", GOOD.into(), |r| matches!(r, RejectReason::ForeignVenue(_))),
-            (topic, Vec::new(), |r| matches!(r, RejectReason::EmptyPayload)),
-            (topic, b"{not json".to_vec(), |r| matches!(r, RejectReason::Malformed(_))),
-            (topic, GOOD.replace("\"v\":1", "\"v\":2").into(), |r| matches!(r, RejectReason::UnknownVersion(2))),
-            (topic, GOOD.replace("\"revision\":3", "\"revision\":\"3\"").into(), |r| {
+            (topic, vec![b' '; MAX_PAYLOAD_BYTES + 1], |r| {
+                matches!(r, RejectReason::Oversized { .. })
+            }),
+            ("raincheck/v1/rialto/nonsense/cli", GOOD.into(), |r| {
+                matches!(r, RejectReason::UnknownTopic)
+            }),
+            ("raincheck/v1/odeon/incident/cli", GOOD.into(), |r| {
+                matches!(r, RejectReason::ForeignVenue(_))
+            }),
+            (topic, Vec::new(), |r| {
+                matches!(r, RejectReason::EmptyPayload)
+            }),
+            (topic, b"{not json".to_vec(), |r| {
                 matches!(r, RejectReason::Malformed(_))
             }),
-            ("raincheck/v1/rialto/incident/console", GOOD.into(), |r| matches!(r, RejectReason::OwnerMismatch { .. })),
-            (topic, GOOD.replace("\"revision\":3", "\"revision\":0").into(), |r| {
-                matches!(r, RejectReason::RevisionOutOfRange(0))
+            (topic, GOOD.replace("\"v\":1", "\"v\":2").into(), |r| {
+                matches!(r, RejectReason::UnknownVersion(2))
             }),
-            (topic, GOOD.replace("\"revision\":3", "\"revision\":9007199254740992").into(), |r| {
-                matches!(r, RejectReason::RevisionOutOfRange(_))
+            (
+                topic,
+                GOOD.replace("\"revision\":3", "\"revision\":\"3\"").into(),
+                |r| matches!(r, RejectReason::Malformed(_)),
+            ),
+            ("raincheck/v1/rialto/incident/console", GOOD.into(), |r| {
+                matches!(r, RejectReason::OwnerMismatch { .. })
             }),
-            (topic, GOOD.replace("Cash only", &"x".repeat(501)).into(), |r| {
-                matches!(r, RejectReason::TextTooLong { .. })
-            }),
-            (topic, GOOD.replace("\"state\":\"active\"", "\"state\":\"paused\"").into(), |r| {
+            (
+                topic,
+                GOOD.replace("\"revision\":3", "\"revision\":0").into(),
+                |r| matches!(r, RejectReason::RevisionOutOfRange(0)),
+            ),
+            (
+                topic,
+                GOOD.replace("\"revision\":3", "\"revision\":9007199254740992")
+                    .into(),
+                |r| matches!(r, RejectReason::RevisionOutOfRange(_)),
+            ),
+            (
+                topic,
+                GOOD.replace("Cash only", &"x".repeat(501)).into(),
+                |r| matches!(r, RejectReason::TextTooLong { .. }),
+            ),
+            (
+                topic,
+                GOOD.replace("\"state\":\"active\"", "\"state\":\"paused\"")
+                    .into(),
+                |r| matches!(r, RejectReason::Malformed(_)),
+            ),
+            (topic, b"[1,2,3]".to_vec(), |r| {
                 matches!(r, RejectReason::Malformed(_))
             }),
-            (topic, b"[1,2,3]".to_vec(), |r| matches!(r, RejectReason::Malformed(_))),
         ];
         for (topic, payload, expected) in cases {
             let reason = decode_message(topic, &payload, &venue()).expect_err("must be refused");
@@ -181,7 +246,11 @@ mod tests {
 
     #[test]
     fn empty_display_payload_means_decommissioned() {
-        let message = decode_message("raincheck/v1/rialto/displays/lobby-1", b"", &venue()).unwrap();
-        assert_eq!(message, BusMessage::DisplayRemoved(Identifier::parse("lobby-1").unwrap()));
+        let message =
+            decode_message("raincheck/v1/rialto/displays/lobby-1", b"", &venue()).unwrap();
+        assert_eq!(
+            message,
+            BusMessage::DisplayRemoved(Identifier::parse("lobby-1").unwrap())
+        );
     }
 }

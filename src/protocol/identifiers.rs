@@ -32,8 +32,9 @@ impl Identifier {
         if text.len() > Self::MAX_LEN {
             return Err(IdentifierError::TooLong(text.chars().count()));
         }
-        if let Some(bad) =
-            text.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
+        if let Some(bad) = text
+            .chars()
+            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '-' || *c == '_'))
         {
             return Err(IdentifierError::BadCharacter(bad));
         }
@@ -57,7 +58,8 @@ impl fmt::Display for Identifier {
 impl<'de> Deserialize<'de> for Identifier {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Identifier::parse(&text).map_err(|error| serde::de::Error::custom(format!("{text:?} {error}")))
+        Identifier::parse(&text)
+            .map_err(|error| serde::de::Error::custom(format!("{text:?} {error}")))
     }
 }
 
@@ -69,7 +71,17 @@ mod tests {
     fn accepts_plain_ids_and_rejects_wildcards_and_separators() {
         assert!(Identifier::parse("lobby-1").is_ok());
         assert!(Identifier::parse("pos_2").is_ok());
-        for bad in ["", "+", "#", "a/b", "Lobby", "_chain", "-x", "é", &"a".repeat(65)] {
+        for bad in [
+            "",
+            "+",
+            "#",
+            "a/b",
+            "Lobby",
+            "_chain",
+            "-x",
+            "é",
+            &"a".repeat(65),
+        ] {
             assert!(Identifier::parse(bad).is_err(), "{bad:?} must be refused");
         }
     }

@@ -12,8 +12,8 @@ pub mod topics;
 pub use decode::{decode_message, BusMessage, RejectReason};
 pub use identifiers::{Identifier, IdentifierError};
 pub use payloads::{
-    Authority, DeclarationState, DisplayReport, DisplayStatus, IncidentDeclaration, IncidentMode, IncidentTexts,
-    PaymentHealth, PaymentStatus, SCHEMA_VERSION,
+    Authority, DeclarationState, DisplayReport, DisplayStatus, IncidentDeclaration, IncidentMode,
+    IncidentTexts, PaymentHealth, PaymentStatus, SCHEMA_VERSION,
 };
 pub use topics::{Scope, Topic, TopicKind};
 

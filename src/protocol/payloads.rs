@@ -51,7 +51,12 @@ impl IncidentTexts {
     pub const MAX_CHARS: usize = 500;
 
     pub fn fields(&self) -> [(&'static str, &Option<String>); 4] {
-        [("headline", &self.headline), ("body", &self.body), ("offer", &self.offer), ("cash_points", &self.cash_points)]
+        [
+            ("headline", &self.headline),
+            ("body", &self.body),
+            ("offer", &self.offer),
+            ("cash_points", &self.cash_points),
+        ]
     }
 }
 
@@ -138,7 +143,11 @@ pub struct DisplayReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub incident_id: Option<Identifier>,
     /// Since when this node shows this view (its own clock; informational).
-    #[serde(default, skip_serializing_if = "Option::is_none", with = "time::serde::rfc3339::option")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
     pub since: Option<OffsetDateTime>,
 }
 

@@ -11,7 +11,9 @@ use std::fmt;
 pub const CHAIN_SEGMENT: &str = "_chain";
 
 /// Whether a declaration concerns one venue or the whole chain.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     Venue,
@@ -64,11 +66,21 @@ pub struct Topic {
 
 impl Topic {
     pub fn venue(venue: &Identifier, kind: TopicKind, owner: &Identifier) -> Self {
-        Self { scope: Scope::Venue, venue: Some(venue.clone()), kind, owner: owner.clone() }
+        Self {
+            scope: Scope::Venue,
+            venue: Some(venue.clone()),
+            kind,
+            owner: owner.clone(),
+        }
     }
 
     pub fn chain_incident(owner: &Identifier) -> Self {
-        Self { scope: Scope::Chain, venue: None, kind: TopicKind::Incident, owner: owner.clone() }
+        Self {
+            scope: Scope::Chain,
+            venue: None,
+            kind: TopicKind::Incident,
+            owner: owner.clone(),
+        }
     }
 
     /// Parses a topic name; `None` when it is not a v1 topic this node understands.
@@ -114,7 +126,12 @@ impl fmt::Display for Topic {
             Some(venue) => venue.as_str(),
             None => CHAIN_SEGMENT,
         };
-        write!(f, "{TOPIC_ROOT}/{venue}/{}/{}", self.kind.segment(), self.owner)
+        write!(
+            f,
+            "{TOPIC_ROOT}/{venue}/{}/{}",
+            self.kind.segment(),
+            self.owner
+        )
     }
 }
 
@@ -128,9 +145,13 @@ mod tests {
 
     #[test]
     fn round_trips_every_kind() {
-        for kind in
-            [TopicKind::Incident, TopicKind::Payments, TopicKind::Displays, TopicKind::Thumbnails, TopicKind::Vouchers]
-        {
+        for kind in [
+            TopicKind::Incident,
+            TopicKind::Payments,
+            TopicKind::Displays,
+            TopicKind::Thumbnails,
+            TopicKind::Vouchers,
+        ] {
             let topic = Topic::venue(&id("rialto"), kind, &id("lobby-1"));
             assert_eq!(Topic::parse(&topic.to_string()), Some(topic));
         }

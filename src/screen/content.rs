@@ -51,7 +51,9 @@ pub fn screen_content(
         _ if !presentation.has_state => (ScreenMode::Booting, None),
         ViewMode::Normal => (ScreenMode::Normal, None),
         ViewMode::CashOnly => (ScreenMode::CashOnly, None),
-        ViewMode::AllClear if shown_for < all_clear_for => (ScreenMode::AllClear, Some(all_clear_for - shown_for)),
+        ViewMode::AllClear if shown_for < all_clear_for => {
+            (ScreenMode::AllClear, Some(all_clear_for - shown_for))
+        }
         ViewMode::AllClear => (ScreenMode::Normal, None),
     };
     let template = match mode {
@@ -92,7 +94,11 @@ pub fn screen_content(
 /// Texts are shown as text: control characters (other than line breaks) would only
 /// draw as boxes, so they become spaces; surrounding blanks are trimmed.
 fn clean(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() && c != '\n' { ' ' } else { c }).collect::<String>().trim().to_owned()
+    text.chars()
+        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
+        .collect::<String>()
+        .trim()
+        .to_owned()
 }
 
 #[cfg(test)]
@@ -104,28 +110,64 @@ mod tests {
     fn presentation(mode: ViewMode, shown_since: OffsetDateTime) -> Presentation {
         let mut view = VenueView::normal();
         view.mode = mode;
-        view.texts = IncidentTexts { headline: Some("Manager's <b>words</b>\u{7}".into()), ..Default::default() };
+        view.texts = IncidentTexts {
+            headline: Some("Manager's <b>words</b>\u{7}".into()),
+            ..Default::default()
+        };
         view.started_at = Some(shown_since);
-        Presentation { view, has_state: true, link: LinkState::Up, shown_since }
+        Presentation {
+            view,
+            has_state: true,
+            link: LinkState::Up,
+            shown_since,
+        }
     }
 
     #[test]
     fn all_clear_stays_for_the_configured_time_then_normal() {
         let start = OffsetDateTime::UNIX_EPOCH;
-        let display = DisplaySection { all_clear_secs: 60, ..Default::default() };
+        let display = DisplaySection {
+            all_clear_secs: 60,
+            ..Default::default()
+        };
         let texts = TextsSection::default();
         let p = presentation(ViewMode::AllClear, start);
-        let (content, recheck) = screen_content(&p, "Rialto", &display, &texts, start + Duration::from_secs(10));
-        assert_eq!((content.mode, recheck), (ScreenMode::AllClear, Some(Duration::from_secs(50))));
-        let (content, recheck) = screen_content(&p, "Rialto", &display, &texts, start + Duration::from_secs(60));
+        let (content, recheck) = screen_content(
+            &p,
+            "Rialto",
+            &display,
+            &texts,
+            start + Duration::from_secs(10),
+        );
+        assert_eq!(
+            (content.mode, recheck),
+            (ScreenMode::AllClear, Some(Duration::from_secs(50)))
+        );
+        let (content, recheck) = screen_content(
+            &p,
+            "Rialto",
+            &display,
+            &texts,
+            start + Duration::from_secs(60),
+        );
         assert_eq!((content.mode, recheck), (ScreenMode::Normal, None));
-        assert_eq!(content.headline, "", "incident texts do not leak onto the normal screen");
+        assert_eq!(
+            content.headline, "",
+            "incident texts do not leak onto the normal screen"
+        );
     }
 
     /// Content with default settings at the epoch.
     fn default_content(p: &Presentation) -> ScreenContent {
         let defaults = (DisplaySection::default(), TextsSection::default());
-        screen_content(p, "Rialto", &defaults.0, &defaults.1, OffsetDateTime::UNIX_EPOCH).0
+        screen_content(
+            p,
+            "Rialto",
+            &defaults.0,
+            &defaults.1,
+            OffsetDateTime::UNIX_EPOCH,
+        )
+        .0
     }
 
     #[test]
@@ -134,14 +176,19 @@ mod tests {
         let content = default_content(&p);
         assert_eq!(content.headline, "Manager's <b>words</b>");
         assert_eq!(content.since_time, "00:00");
-        assert_eq!(content.body, "", "no config template: the bundled wording is used");
+        assert_eq!(
+            content.body, "",
+            "no config template: the bundled wording is used"
+        );
     }
 
     #[test]
     fn booting_and_link_lost() {
         let mut p = Presentation::booting(OffsetDateTime::UNIX_EPOCH);
         assert_eq!(default_content(&p).mode, ScreenMode::Booting);
-        p.link = LinkState::Lost { since: OffsetDateTime::UNIX_EPOCH + Duration::from_secs(19 * 3600 + 50 * 60) };
+        p.link = LinkState::Lost {
+            since: OffsetDateTime::UNIX_EPOCH + Duration::from_secs(19 * 3600 + 50 * 60),
+        };
         assert_eq!(default_content(&p).link_lost_since, "19:50");
     }
 }

@@ -55,13 +55,24 @@ pub struct OffscreenScreen {
 impl OffscreenScreen {
     pub fn new(width: u32, height: u32) -> Result<Self> {
         install_offscreen_platform();
-        let component = SignageWindow::new().map_err(|error| anyhow!("cannot create the screen: {error}"))?;
+        let component =
+            SignageWindow::new().map_err(|error| anyhow!("cannot create the screen: {error}"))?;
         let window = LAST_WINDOW
             .with(|last| last.borrow_mut().take())
-            .ok_or_else(|| anyhow!("another Slint platform is active; offscreen rendering is unavailable"))?;
+            .ok_or_else(|| {
+                anyhow!("another Slint platform is active; offscreen rendering is unavailable")
+            })?;
         window.set_size(slint::PhysicalSize::new(width, height));
-        component.show().map_err(|error| anyhow!("cannot show the screen: {error}"))?;
-        Ok(Self { component, window, width, height, language: RefCell::new("en".into()) })
+        component
+            .show()
+            .map_err(|error| anyhow!("cannot show the screen: {error}"))?;
+        Ok(Self {
+            component,
+            window,
+            width,
+            height,
+            language: RefCell::new("en".into()),
+        })
     }
 
     pub fn show(&self, content: &ScreenContent, language: &str) {
@@ -81,14 +92,22 @@ impl OffscreenScreen {
         self.window.draw_if_needed(|renderer| {
             renderer.render(&mut pixels, self.width as usize);
         });
-        Frame { width: self.width, height: self.height, pixels }
+        Frame {
+            width: self.width,
+            height: self.height,
+            pixels,
+        }
     }
 }
 
 impl Frame {
     /// Encodes the frame as an 8-bit RGB PNG.
     pub fn to_png(&self) -> Result<Vec<u8>> {
-        encode_png(self.width, self.height, self.pixels.iter().flat_map(|p| [p.r, p.g, p.b]).collect())
+        encode_png(
+            self.width,
+            self.height,
+            self.pixels.iter().flat_map(|p| [p.r, p.g, p.b]).collect(),
+        )
     }
 
     /// The pixel at (x, y).

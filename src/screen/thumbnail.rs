@@ -7,7 +7,8 @@ use anyhow::Result;
 /// Scales an RGBA frame down to `target_width` (box filter) and encodes it as PNG.
 pub fn thumbnail_png(width: u32, height: u32, rgba: &[u8], target_width: u32) -> Result<Vec<u8>> {
     let target_width = target_width.clamp(1, width.max(1));
-    let target_height = ((u64::from(height) * u64::from(target_width)) / u64::from(width.max(1))).max(1) as u32;
+    let target_height =
+        ((u64::from(height) * u64::from(target_width)) / u64::from(width.max(1))).max(1) as u32;
     let mut rgb = Vec::with_capacity((target_width * target_height * 3) as usize);
     for ty in 0..target_height {
         let y0 = ty * height / target_height;
@@ -39,7 +40,9 @@ mod tests {
     #[test]
     fn scales_to_the_target_width_keeping_the_aspect() {
         let (width, height) = (1920u32, 1080u32);
-        let rgba: Vec<u8> = (0..width * height).flat_map(|_| [255, 179, 0, 255]).collect();
+        let rgba: Vec<u8> = (0..width * height)
+            .flat_map(|_| [255, 179, 0, 255])
+            .collect();
         let png = thumbnail_png(width, height, &rgba, 320).unwrap();
         let decoder = png::Decoder::new(std::io::Cursor::new(png));
         let reader = decoder.read_info().unwrap();

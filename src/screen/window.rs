@@ -80,7 +80,9 @@ pub fn run_window(setup: ScreenSetup) -> ScreenExit {
     if languages > 1 {
         let every = Duration::from_secs(u64::from(setup.config.display.language_secs.max(3)));
         language_timer.start(slint::TimerMode::Repeated, every, || {
-            with_ui(|ui| ui.language = (ui.language + 1) % ui.config.display.languages.len().max(1));
+            with_ui(|ui| {
+                ui.language = (ui.language + 1) % ui.config.display.languages.len().max(1)
+            });
             select_current_language();
         });
     }
@@ -97,13 +99,16 @@ fn select_backend(backend: ScreenBackend) -> Result<(), String> {
     let name = match backend {
         ScreenBackend::Headless => return Err("display.backend is \"headless\"".into()),
         ScreenBackend::Auto
-            if std::env::var_os("DISPLAY").is_none() && std::env::var_os("WAYLAND_DISPLAY").is_none() =>
+            if std::env::var_os("DISPLAY").is_none()
+                && std::env::var_os("WAYLAND_DISPLAY").is_none() =>
         {
             return Err("no display server (DISPLAY and WAYLAND_DISPLAY are unset)".into())
         }
         ScreenBackend::Auto | ScreenBackend::Winit => "winit",
         ScreenBackend::Kms if cfg!(feature = "kms") => "linuxkms",
-        ScreenBackend::Kms => return Err("this build has no KMS support; rebuild with `--features kms`".into()),
+        ScreenBackend::Kms => {
+            return Err("this build has no KMS support; rebuild with `--features kms`".into())
+        }
     };
     slint::BackendSelector::new()
         .backend_name(name.into())
@@ -116,7 +121,14 @@ fn with_ui<R>(action: impl FnOnce(&mut UiState) -> R) -> Option<R> {
 }
 
 fn select_current_language() {
-    let language = with_ui(|ui| ui.config.display.languages.get(ui.language).cloned().unwrap_or_default());
+    let language = with_ui(|ui| {
+        ui.config
+            .display
+            .languages
+            .get(ui.language)
+            .cloned()
+            .unwrap_or_default()
+    });
     if let Some(language) = language {
         bridge::select_language(&language);
     }
@@ -125,13 +137,22 @@ fn select_current_language() {
 /// Recomputes the content and hands it to the window; schedules the next recheck.
 fn refresh() {
     with_ui(|ui| {
-        let Some(window) = ui.window.upgrade() else { return };
+        let Some(window) = ui.window.upgrade() else {
+            return;
+        };
         let now = time::OffsetDateTime::now_utc();
-        let (content, recheck) =
-            screen_content(&ui.presentation, &ui.config.node.venue_name, &ui.config.display, &ui.config.texts, now);
+        let (content, recheck) = screen_content(
+            &ui.presentation,
+            &ui.config.node.venue_name,
+            &ui.config.display,
+            &ui.config.texts,
+            now,
+        );
         bridge::apply(&window, &content);
         match recheck {
-            Some(after) => ui.all_clear_timer.start(slint::TimerMode::SingleShot, after, refresh),
+            Some(after) => ui
+                .all_clear_timer
+                .start(slint::TimerMode::SingleShot, after, refresh),
             None => ui.all_clear_timer.stop(),
         }
         schedule_thumbnail(ui);
@@ -144,20 +165,35 @@ fn schedule_thumbnail(ui: &mut UiState) {
         return;
     }
     let pause = Duration::from_secs(u64::from(ui.config.display.thumbnail_secs.max(5)));
-    let wait = ui.last_thumbnail.map(|at| pause.saturating_sub(at.elapsed())).unwrap_or_default();
+    let wait = ui
+        .last_thumbnail
+        .map(|at| pause.saturating_sub(at.elapsed()))
+        .unwrap_or_default();
     // Let the frame with the new content be drawn first.
     let wait = wait.max(Duration::from_millis(200));
-    ui.thumbnail_timer.start(slint::TimerMode::SingleShot, wait, take_thumbnail);
+    ui.thumbnail_timer
+        .start(slint::TimerMode::SingleShot, wait, take_thumbnail);
 }
 
 fn take_thumbnail() {
     with_ui(|ui| {
-        let (Some(window), Some(sender)) = (ui.window.upgrade(), ui.thumbnails.clone()) else { return };
+        let (Some(window), Some(sender)) = (ui.window.upgrade(), ui.thumbnails.clone()) else {
+            return;
+        };
         ui.last_thumbnail = Some(Instant::now());
         match window.window().take_snapshot() {
             Ok(snapshot) => {
-                let rgba: Vec<u8> = snapshot.as_slice().iter().flat_map(|p| [p.r, p.g, p.b, p.a]).collect();
-                match thumbnail_png(snapshot.width(), snapshot.height(), &rgba, ui.config.display.thumbnail_width) {
+                let rgba: Vec<u8> = snapshot
+                    .as_slice()
+                    .iter()
+                    .flat_map(|p| [p.r, p.g, p.b, p.a])
+                    .collect();
+                match thumbnail_png(
+                    snapshot.width(),
+                    snapshot.height(),
+                    &rgba,
+                    ui.config.display.thumbnail_width,
+                ) {
                     Ok(png) => {
                         let _ = sender.try_send(png);
                     }

@@ -86,7 +86,12 @@ pub struct VoucherSecret {
 impl fmt::Debug for VoucherSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // Never print the key, whatever logs this.
-        write!(f, "VoucherSecret {{ venue: {:?}, key: <{} bytes> }}", self.venue, self.key.len())
+        write!(
+            f,
+            "VoucherSecret {{ venue: {:?}, key: <{} bytes> }}",
+            self.venue,
+            self.key.len()
+        )
     }
 }
 
@@ -96,7 +101,10 @@ impl VoucherSecret {
         if key.len() < 16 {
             return Err(CodeError::WeakSecret);
         }
-        Ok(Self { venue: venue.to_owned(), key: key.to_vec() })
+        Ok(Self {
+            venue: venue.to_owned(),
+            key: key.to_vec(),
+        })
     }
 
     fn venue_tag(&self) -> u64 {
@@ -145,7 +153,8 @@ impl VoucherCode {
         let bits = fields.pack();
         let tag = secret.venue_tag();
         // 75 bits: more than a u64 holds.
-        let value = ((u128::from((bits << TAG_BITS) | tag)) << MAC_BITS) | u128::from(secret.mac(bits, tag));
+        let value = ((u128::from((bits << TAG_BITS) | tag)) << MAC_BITS)
+            | u128::from(secret.mac(bits, tag));
         let mut symbols = [0u8; 16];
         for (index, symbol) in symbols.iter_mut().take(PAYLOAD_SYMBOLS).enumerate() {
             let shift = 5 * (PAYLOAD_SYMBOLS - 1 - index);
@@ -174,16 +183,24 @@ impl VoucherCode {
             }
             symbols.push(normalised as u8);
         }
-        let [payload @ .., check] = symbols.as_slice() else { return Err(CodeError::NotAVoucher) };
+        let [payload @ .., check] = symbols.as_slice() else {
+            return Err(CodeError::NotAVoucher);
+        };
         if payload.len() != PAYLOAD_SYMBOLS {
             return Err(CodeError::NotAVoucher);
         }
         let mut value = 0u128;
         for symbol in payload {
-            let digit = ALPHABET.iter().position(|a| a == symbol).ok_or(CodeError::NotAVoucher)?;
+            let digit = ALPHABET
+                .iter()
+                .position(|a| a == symbol)
+                .ok_or(CodeError::NotAVoucher)?;
             value = (value << 5) | digit as u128;
         }
-        let check = CHECK_ALPHABET.iter().position(|a| a == check).ok_or(CodeError::NotAVoucher)?;
+        let check = CHECK_ALPHABET
+            .iter()
+            .position(|a| a == check)
+            .ok_or(CodeError::NotAVoucher)?;
         if value % 37 != check as u128 {
             return Err(CodeError::CheckTheCode);
         }
@@ -202,7 +219,10 @@ impl VoucherCode {
         let mut canonical = [0u8; 16];
         canonical[..15].copy_from_slice(payload);
         canonical[15] = CHECK_ALPHABET[check];
-        Ok(Self { fields, symbols: canonical })
+        Ok(Self {
+            fields,
+            symbols: canonical,
+        })
     }
 
     /// The 16 symbols without separators: the QR payload and the store key.
@@ -215,7 +235,14 @@ impl fmt::Display for VoucherCode {
     /// `XXXX-XXXX-XXXX-XXXX`, as printed and read aloud.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let compact = self.compact();
-        write!(f, "{}-{}-{}-{}", &compact[0..4], &compact[4..8], &compact[8..12], &compact[12..16])
+        write!(
+            f,
+            "{}-{}-{}-{}",
+            &compact[0..4],
+            &compact[4..8],
+            &compact[8..12],
+            &compact[12..16]
+        )
     }
 }
 
@@ -229,7 +256,12 @@ mod tests {
     }
 
     fn sample(serial: u32) -> VoucherFields {
-        VoucherFields { offer: 3, terminal: 12, serial, expiry_day: 700 }
+        VoucherFields {
+            offer: 3,
+            terminal: 12,
+            serial,
+            expiry_day: 700,
+        }
     }
 
     #[test]
@@ -237,7 +269,12 @@ mod tests {
         let code = VoucherCode::issue(sample(4711), &secret()).unwrap();
         let printed = code.to_string();
         assert_eq!(printed.len(), 19);
-        for form in [printed.clone(), printed.to_lowercase(), printed.replace('-', " "), code.compact()] {
+        for form in [
+            printed.clone(),
+            printed.to_lowercase(),
+            printed.replace('-', " "),
+            code.compact(),
+        ] {
             assert_eq!(VoucherCode::parse(&form, &secret()), Ok(code), "{form}");
         }
         let confusable = code.compact().replace('1', "l").replace('0', "O");
@@ -248,10 +285,16 @@ mod tests {
     fn every_single_symbol_typo_and_neighbour_swap_is_caught_as_a_typo() {
         let secret = secret();
         for serial in [0, 1, 99, 65_535, VoucherFields::MAX_SERIAL] {
-            let code = VoucherCode::issue(sample(serial), &secret).unwrap().compact();
+            let code = VoucherCode::issue(sample(serial), &secret)
+                .unwrap()
+                .compact();
             let bytes = code.as_bytes();
             for position in 0..16 {
-                let alphabet: &[u8] = if position == 15 { CHECK_ALPHABET } else { ALPHABET };
+                let alphabet: &[u8] = if position == 15 {
+                    CHECK_ALPHABET
+                } else {
+                    ALPHABET
+                };
                 for &replacement in alphabet {
                     if replacement == bytes[position] {
                         continue;
@@ -259,7 +302,11 @@ mod tests {
                     let mut typo = bytes.to_vec();
                     typo[position] = replacement;
                     let typo = String::from_utf8(typo).unwrap();
-                    assert_eq!(VoucherCode::parse(&typo, &secret), Err(CodeError::CheckTheCode), "{code} → {typo}");
+                    assert_eq!(
+                        VoucherCode::parse(&typo, &secret),
+                        Err(CodeError::CheckTheCode),
+                        "{code} → {typo}"
+                    );
                 }
             }
             for position in 0..14 {
@@ -269,7 +316,11 @@ mod tests {
                 let mut swapped = bytes.to_vec();
                 swapped.swap(position, position + 1);
                 let swapped = String::from_utf8(swapped).unwrap();
-                assert_eq!(VoucherCode::parse(&swapped, &secret), Err(CodeError::CheckTheCode), "{code} → {swapped}");
+                assert_eq!(
+                    VoucherCode::parse(&swapped, &secret),
+                    Err(CodeError::CheckTheCode),
+                    "{code} → {swapped}"
+                );
             }
         }
     }
@@ -280,7 +331,9 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(7);
         let mut refused_as_typo = 0;
         for _ in 0..1_000_000 {
-            let text: String = (0..16).map(|_| CHECK_ALPHABET[rng.gen_range(0..32)] as char).collect();
+            let text: String = (0..16)
+                .map(|_| CHECK_ALPHABET[rng.gen_range(0..32)] as char)
+                .collect();
             match VoucherCode::parse(&text, &secret) {
                 Ok(code) => panic!("random text {text} was accepted as {code:?}"),
                 Err(CodeError::CheckTheCode) => refused_as_typo += 1,
@@ -295,12 +348,19 @@ mod tests {
     fn other_venues_and_forgeries_get_their_own_answers() {
         let code = VoucherCode::issue(sample(5), &secret()).unwrap().compact();
         let other_venue = VoucherSecret::new("odeon", b"0123456789abcdef-venue-secret").unwrap();
-        let same_venue_other_key = VoucherSecret::new("rialto", b"another-key-of-16-bytes!").unwrap();
+        let same_venue_other_key =
+            VoucherSecret::new("rialto", b"another-key-of-16-bytes!").unwrap();
         let tag_differs = secret().venue_tag() != other_venue.venue_tag();
         if tag_differs {
-            assert_eq!(VoucherCode::parse(&code, &other_venue), Err(CodeError::NotForThisVenue));
+            assert_eq!(
+                VoucherCode::parse(&code, &other_venue),
+                Err(CodeError::NotForThisVenue)
+            );
         }
-        assert_eq!(VoucherCode::parse(&code, &same_venue_other_key), Err(CodeError::NotAVoucher));
+        assert_eq!(
+            VoucherCode::parse(&code, &same_venue_other_key),
+            Err(CodeError::NotAVoucher)
+        );
     }
 
     #[test]
@@ -320,23 +380,54 @@ mod tests {
             "ZZZZ-ZZZZ-ZZZZ-ZZZ",
         ] {
             let answer = VoucherCode::parse(junk, &secret);
-            assert!(matches!(answer, Err(CodeError::NotAVoucher | CodeError::CheckTheCode)), "{junk:?}: {answer:?}");
+            assert!(
+                matches!(
+                    answer,
+                    Err(CodeError::NotAVoucher | CodeError::CheckTheCode)
+                ),
+                "{junk:?}: {answer:?}"
+            );
         }
     }
 
     #[test]
     fn fields_round_trip_and_ranges_are_enforced() {
         let secret = secret();
-        let extremes = VoucherFields { offer: 31, terminal: 127, serial: VoucherFields::MAX_SERIAL, expiry_day: 4095 };
+        let extremes = VoucherFields {
+            offer: 31,
+            terminal: 127,
+            serial: VoucherFields::MAX_SERIAL,
+            expiry_day: 4095,
+        };
         let code = VoucherCode::issue(extremes, &secret).unwrap();
-        assert_eq!(VoucherCode::parse(&code.to_string(), &secret).unwrap().fields, extremes);
+        assert_eq!(
+            VoucherCode::parse(&code.to_string(), &secret)
+                .unwrap()
+                .fields,
+            extremes
+        );
         for bad in [
-            VoucherFields { offer: 0, ..extremes },
-            VoucherFields { terminal: 128, ..extremes },
-            VoucherFields { serial: VoucherFields::MAX_SERIAL + 1, ..extremes },
+            VoucherFields {
+                offer: 0,
+                ..extremes
+            },
+            VoucherFields {
+                terminal: 128,
+                ..extremes
+            },
+            VoucherFields {
+                serial: VoucherFields::MAX_SERIAL + 1,
+                ..extremes
+            },
         ] {
-            assert_eq!(VoucherCode::issue(bad, &secret), Err(CodeError::FieldOutOfRange));
+            assert_eq!(
+                VoucherCode::issue(bad, &secret),
+                Err(CodeError::FieldOutOfRange)
+            );
         }
-        assert!(format!("{secret:?}").contains("<29 bytes>"), "the key is never printed");
+        assert!(
+            format!("{secret:?}").contains("<29 bytes>"),
+            "the key is never printed"
+        );
     }
 }

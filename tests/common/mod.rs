@@ -32,7 +32,8 @@ pub fn mosquitto(extra: &str) -> Option<MosquittoProcess> {
 pub fn persistent_mosquitto(directory: &Path) -> Option<MosquittoProcess> {
     // Started as root, mosquitto drops to its own user, which must be able to write here.
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(directory, std::fs::Permissions::from_mode(0o777)).expect("chmod persistence dir");
+    std::fs::set_permissions(directory, std::fs::Permissions::from_mode(0o777))
+        .expect("chmod persistence dir");
     mosquitto(&format!(
         "persistence true\npersistence_location {}/\nautosave_interval 1\nautosave_on_changes true\n",
         directory.display()
@@ -45,7 +46,11 @@ pub fn binary() -> &'static str {
 
 /// Runs the CLI to completion (bounded by its own --timeout flags).
 pub fn cli(args: &[&str]) -> Output {
-    Command::new(binary()).args(args).env_remove("RUST_LOG").output().expect("run raincheck")
+    Command::new(binary())
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run raincheck")
 }
 
 pub fn write_config(directory: &Path, node: &str, broker_section: &str) -> PathBuf {
@@ -85,7 +90,11 @@ impl NodeProcess {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("start node");
-        Self { node: node.to_owned(), config, child: Some(child) }
+        Self {
+            node: node.to_owned(),
+            config,
+            child: Some(child),
+        }
     }
 
     pub fn pid(&self) -> u32 {
@@ -102,8 +111,12 @@ impl NodeProcess {
 
     /// SIGTERM and wait (bounded) for a clean exit; returns the exit status success.
     pub fn terminate(&mut self) -> bool {
-        let Some(mut child) = self.child.take() else { return false };
-        let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+        let Some(mut child) = self.child.take() else {
+            return false;
+        };
+        let _ = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status();
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
             if let Ok(Some(status)) = child.try_wait() {
@@ -131,12 +144,24 @@ impl Drop for NodeProcess {
 }
 
 pub async fn observer(url: &str) -> BusSession {
-    let args = BusArgs { broker: Some(url.to_owned()), venue: Some(VENUE.into()), timeout: 10, ..Default::default() };
-    BusSession::open(BusTarget::from_args(&args).expect("target"), "test").await.expect("observer connects")
+    let args = BusArgs {
+        broker: Some(url.to_owned()),
+        venue: Some(VENUE.into()),
+        timeout: 10,
+        ..Default::default()
+    };
+    BusSession::open(BusTarget::from_args(&args).expect("target"), "test")
+        .await
+        .expect("observer connects")
 }
 
 /// Waits until `condition` holds for the observer's state, or fails with `what`.
-pub async fn wait_for(session: &mut BusSession, within: Duration, what: &str, condition: impl Fn(&VenueState) -> bool) {
+pub async fn wait_for(
+    session: &mut BusSession,
+    within: Duration,
+    what: &str,
+    condition: impl Fn(&VenueState) -> bool,
+) {
     let deadline = Instant::now() + within;
     while !condition(&session.state) {
         if session.next_change(deadline).await.is_none() {
@@ -155,15 +180,21 @@ pub fn all_confirmed<'a>(nodes: &'a [&'a str]) -> impl Fn(&VenueState) -> bool +
     move |state: &VenueState| {
         let digest = compute_view(state).digest();
         let summary = raincheck::model::ConfirmationSummary::compute(state, &digest);
-        nodes
-            .iter()
-            .all(|node| summary.nodes.iter().any(|n| n.node.as_str() == *node && n.standing == NodeStanding::Confirmed))
+        nodes.iter().all(|node| {
+            summary
+                .nodes
+                .iter()
+                .any(|n| n.node.as_str() == *node && n.standing == NodeStanding::Confirmed)
+        })
     }
 }
 
 /// Like [`all_confirmed`], once the observer has seen revision `revision` (so a state
 /// from before a declaration cannot satisfy it).
-pub fn confirmed_after<'a>(nodes: &'a [&'a str], revision: u64) -> impl Fn(&VenueState) -> bool + 'a {
+pub fn confirmed_after<'a>(
+    nodes: &'a [&'a str],
+    revision: u64,
+) -> impl Fn(&VenueState) -> bool + 'a {
     move |state: &VenueState| state.max_revision() >= revision && all_confirmed(nodes)(state)
 }
 
@@ -188,7 +219,8 @@ pub fn stderr_of(output: &Output) -> String {
 /// A bare MQTT client with no subscriptions, its event loop polled in the background:
 /// for flooding the broker without reading anything back.
 pub fn raw_publisher(port: u16) -> (rumqttc::AsyncClient, tokio::task::JoinHandle<()>) {
-    let mut options = rumqttc::MqttOptions::new(format!("raw-{}", std::process::id()), "127.0.0.1", port);
+    let mut options =
+        rumqttc::MqttOptions::new(format!("raw-{}", std::process::id()), "127.0.0.1", port);
     options.set_max_packet_size(1 << 20, 1 << 20);
     let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 1000);
     let task = tokio::spawn(async move {

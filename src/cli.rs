@@ -81,8 +81,8 @@ pub struct BusArgs {
     /// Venue id; overrides the config's.
     #[arg(long)]
     pub venue: Option<String>,
-    /// Give up reaching the broker after this many seconds.
-    #[arg(long, default_value_t = 10)]
+    /// Give up reaching the broker after this many seconds (1-3600).
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub timeout: u64,
 }
 
@@ -129,8 +129,8 @@ pub struct DeclareArgs {
     /// Who is acting (shown in the console and audit).
     #[arg(long)]
     pub actor: Option<String>,
-    /// Wait up to this many seconds for every online node to confirm, and report.
-    #[arg(long, default_value_t = 0)]
+    /// Wait up to this many seconds for every online node to confirm, and report (0-3600).
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub wait: u64,
 }
 

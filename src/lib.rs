@@ -16,4 +16,5 @@ pub mod node;
 pub mod protocol;
 pub mod screen;
 pub mod shutdown;
+pub mod text;
 pub mod voucher;

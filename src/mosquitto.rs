@@ -73,7 +73,16 @@ impl MosquittoProcess {
             .spawn()
             .context("start mosquitto")?;
         self.child = Some(child);
-        wait_until_listening(self.port, Duration::from_secs(10))
+        wait_until_listening(self.port, Duration::from_secs(10))?;
+        // Something answered on the port; make sure it is this broker, not another's.
+        match self.child.as_mut().map(Child::try_wait) {
+            Some(Ok(None)) => Ok(()),
+            _ => bail!(
+                "mosquitto exited at start (port {} taken?); log:\n{}",
+                self.port,
+                self.log()
+            ),
+        }
     }
 
     pub fn url(&self) -> String {

@@ -68,6 +68,7 @@ async fn a_node_that_loses_its_broker_keeps_the_last_view_and_says_so() {
         "an empty venue is normal once the broker has answered"
     );
 
+    let declared_at = std::time::SystemTime::now();
     let output = cli(&[
         "incident",
         "start",
@@ -83,7 +84,7 @@ async fn a_node_that_loses_its_broker_keeps_the_last_view_and_says_so() {
     .await;
     assert!(shown.has_state);
 
-    tokio::time::sleep(Duration::from_millis(1200)).await; // let the once-a-second autosave run
+    wait_for_autosave(persistence.path(), declared_at);
     broker.kill();
     let lost = wait_presentation(&mut presentation, "link lost noted", |p| {
         matches!(p.link, LinkState::Lost { .. })

@@ -6,16 +6,13 @@
 mod common;
 
 use common::*;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-struct Xvfb(Child, String);
-
-impl Drop for Xvfb {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
+/// A private X server, stopped when dropped.
+struct Xvfb {
+    _server: KillOnDrop,
+    display: String,
 }
 
 fn xvfb() -> Option<Xvfb> {
@@ -50,13 +47,16 @@ fn xvfb() -> Option<Xvfb> {
         assert!(Instant::now() < deadline, "Xvfb did not start");
         std::thread::sleep(Duration::from_millis(20));
     }
-    Some(Xvfb(child, display))
+    Some(Xvfb {
+        _server: KillOnDrop(child),
+        display,
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_screen_window_shows_cash_only_and_publishes_its_thumbnail() {
     let Some(broker) = mosquitto("") else { return };
-    let Some(x) = xvfb() else { return };
+    let Some(x_server) = xvfb() else { return };
     let directory = tempfile::tempdir().unwrap();
     let config = write_config(
         directory.path(),
@@ -66,13 +66,15 @@ async fn a_screen_window_shows_cash_only_and_publishes_its_thumbnail() {
             broker.url()
         ),
     );
-    let mut node = Command::new(binary())
-        .args(["run", "--config"])
-        .arg(&config)
-        .env("DISPLAY", &x.1)
-        .env("RUST_LOG", "warn")
-        .spawn()
-        .expect("start the screen node");
+    let _node = KillOnDrop(
+        Command::new(binary())
+            .args(["run", "--config"])
+            .arg(&config)
+            .env("DISPLAY", &x_server.display)
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .expect("start the screen node"),
+    );
 
     let mut observer = observer(&broker.url()).await;
     wait_for(
@@ -135,7 +137,5 @@ async fn a_screen_window_shows_cash_only_and_publishes_its_thumbnail() {
             amber_share * 100.0
         );
     }
-    let _ = node.kill();
-    let _ = node.wait();
     observer.close().await;
 }

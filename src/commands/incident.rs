@@ -127,11 +127,12 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
     } else {
         Vec::new()
     };
+    let revision = next_revision(&session)?;
     let declaration = IncidentDeclaration {
         v: SCHEMA_VERSION,
         source: source.clone(),
         authority,
-        revision: session.state.max_revision() + 1,
+        revision,
         incident_id: incident_id.clone(),
         state,
         mode: IncidentMode::CashOnly,
@@ -181,6 +182,17 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
     }
     session.close().await;
     Ok(code)
+}
+
+/// One more than every revision the session has seen, or a clear refusal when a faulty
+/// publisher has used up the revision range.
+pub fn next_revision(session: &BusSession) -> Result<u64> {
+    session.state.next_revision().map_err(|holder| {
+        anyhow!(
+            "the retained message on {holder} carries the largest possible revision, so nothing newer can be \
+             published; find and fix the publisher of that topic, then clear it on the broker"
+        )
+    })
 }
 
 /// Operator texts where given, else the config's cash-only template, else the texts of

@@ -31,11 +31,12 @@ pub async fn report(
         Some(previous) if previous.status == status => previous.since,
         _ => OffsetDateTime::now_utc(),
     };
+    let revision = super::incident::next_revision(&session)?;
     let health = PaymentHealth {
         v: SCHEMA_VERSION,
         source: source.clone(),
         status,
-        revision: session.state.max_revision() + 1,
+        revision,
         since,
         detail,
     };

@@ -88,15 +88,22 @@ impl BusSession {
 
     async fn wait_connected(&mut self) -> Result<()> {
         let deadline = Instant::now() + self.target.timeout;
+        let mut last_failure = None;
         loop {
             match timeout_at(deadline, self.events.recv()).await {
                 Ok(Some(BusEvent::LinkUp)) => return Ok(()),
+                Ok(Some(BusEvent::LinkDown { reason })) => last_failure = Some(reason),
                 Ok(Some(_)) => {}
-                Ok(None) | Err(_) => bail!(
-                    "cannot reach the broker at {} within {:?}; is it running, and are the address and credentials right?",
-                    self.broker_address(),
-                    self.target.timeout
-                ),
+                Ok(None) | Err(_) => {
+                    let why = last_failure
+                        .map(|reason| format!(" ({reason})"))
+                        .unwrap_or_default();
+                    bail!(
+                        "cannot reach the broker at {} within {:?}{why}; is it running, and are the address and credentials right?",
+                        self.broker_address(),
+                        self.target.timeout
+                    )
+                }
             }
         }
     }
@@ -189,9 +196,16 @@ impl BusSession {
             match timeout_at(deadline, self.events.recv()).await {
                 Ok(Some(BusEvent::Message { topic: got, payload: body })) => {
                     let ours = got == topic && body.as_ref() == payload.as_slice();
-                    self.apply(&got, &body);
-                    if ours {
+                    let accepted = self.apply(&got, &body);
+                    if ours && accepted {
                         return Ok(());
+                    }
+                    if ours {
+                        let reason = decode_message(&got, &body, &self.target.venue).err();
+                        bail!(
+                            "the broker took the message but every node would ignore it: {}",
+                            reason.map(|r| r.to_string()).unwrap_or_default()
+                        );
                     }
                 }
                 Ok(Some(_)) => {}
@@ -236,8 +250,17 @@ impl BusSession {
     }
 
     pub async fn close(self) {
-        let _ = self.client.try_disconnect();
-        self.trigger.trigger();
-        let _ = tokio::time::timeout(Duration::from_secs(3), self.task).await;
+        let Self {
+            client,
+            events,
+            trigger,
+            task,
+            ..
+        } = self;
+        // Unread events must not hold the connection worker while it says goodbye.
+        drop(events);
+        let _ = client.try_disconnect();
+        trigger.trigger();
+        let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
     }
 }

@@ -38,7 +38,7 @@ pub async fn status(bus: BusArgs, as_json: bool) -> Result<ExitCode> {
     } else {
         println!("venue {}: {}", session.target.venue, describe_view(&view));
         if let Some(headline) = &view.texts.headline {
-            println!("  headline: {headline}");
+            println!("  headline: {}", crate::text::one_line(headline));
         }
         println!("payments: {}", describe_payments(&session));
         println!("nodes: {}", summary.headline());

@@ -500,5 +500,7 @@ mod tests {
         assert!(BrokerUrl::parse("broker.local").is_err());
         assert!(BrokerUrl::parse("mqtt://:1883").is_err());
         assert!(BrokerUrl::parse("mqtt://h:99999").is_err());
+        let with_password = BrokerUrl::parse("mqtt://user:hunter22@h:1883").unwrap_err();
+        assert!(!with_password.contains("hunter22"), "{with_password}");
     }
 }

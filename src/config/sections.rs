@@ -183,6 +183,10 @@ impl BrokerUrl {
             }
         };
         let rest = rest.trim_end_matches('/');
+        if rest.contains('@') {
+            // Never echo the URL here: the part before '@' is likely a password.
+            return Err("credentials do not belong in the broker URL; use broker.username and broker.password_file".into());
+        }
         let (host, port) = match rest.rsplit_once(':') {
             Some((host, port)) => {
                 let port = port

@@ -78,7 +78,11 @@ impl ConfirmationSummary {
             .filter(|n| n.standing != NodeStanding::Confirmed)
             .take(5)
             .map(|n| {
-                let label = n.name.clone().unwrap_or_else(|| n.node.to_string());
+                let label = n
+                    .name
+                    .as_deref()
+                    .map(crate::text::one_line)
+                    .unwrap_or_else(|| n.node.to_string());
                 let what = if n.standing == NodeStanding::Offline {
                     "offline"
                 } else {

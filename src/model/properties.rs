@@ -267,3 +267,58 @@ fn chain_incident_shows_until_the_venue_manager_supersedes_it() {
     });
     assert_eq!(compute_view(&state).mode, ViewMode::AllClear);
 }
+
+#[test]
+fn one_detector_recovering_does_not_hide_another_detectors_failure() {
+    let mut state = VenueState::default();
+    state.apply(plain(
+        Scope::Venue,
+        "auto-pos",
+        Authority::Automatic,
+        1,
+        DeclarationState::Active,
+        "pos-down",
+    ));
+    state.apply(plain(
+        Scope::Venue,
+        "auto-probe",
+        Authority::Automatic,
+        2,
+        DeclarationState::Resolved,
+        "probe-ok",
+    ));
+    let view = compute_view(&state);
+    assert_eq!((view.mode, view.revision), (ViewMode::CashOnly, 1));
+}
+
+#[test]
+fn the_newest_resolve_is_shown_so_revisions_never_go_backwards() {
+    let mut state = VenueState::default();
+    state.apply(plain(
+        Scope::Venue,
+        "console",
+        Authority::Manager,
+        2,
+        DeclarationState::Resolved,
+        "first",
+    ));
+    state.apply(plain(
+        Scope::Venue,
+        "auto",
+        Authority::Automatic,
+        3,
+        DeclarationState::Active,
+        "second",
+    ));
+    assert_eq!(compute_view(&state).mode, ViewMode::CashOnly);
+    state.apply(plain(
+        Scope::Venue,
+        "auto",
+        Authority::Automatic,
+        4,
+        DeclarationState::Resolved,
+        "second",
+    ));
+    let view = compute_view(&state);
+    assert_eq!((view.mode, view.revision), (ViewMode::AllClear, 4));
+}

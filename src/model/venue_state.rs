@@ -51,12 +51,48 @@ impl VenueState {
         }
     }
 
-    /// The highest Lamport revision seen in declarations and payment reports; a publisher
-    /// uses one more than this so its message orders after everything it has seen.
+    /// The highest Lamport revision seen in declarations, payment reports and display
+    /// reports; a publisher uses one more than this so its message orders after
+    /// everything it has seen. Display reports count because they carry what screens
+    /// show even when the broker has lost the declaration itself.
     pub fn max_revision(&self) -> u64 {
         let declarations = self.declarations.values().map(|d| d.revision);
         let payments = self.payments.values().map(|p| p.revision);
-        declarations.chain(payments).max().unwrap_or(0)
+        let displays = self.displays.values().filter_map(|r| r.revision);
+        declarations
+            .chain(payments)
+            .chain(displays)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// The revision a new declaration should carry, or the topic owner whose revision
+    /// has used up the range (only a faulty or hostile publisher can do that).
+    pub fn next_revision(&self) -> Result<u64, String> {
+        let next = self.max_revision() + 1;
+        if next <= crate::protocol::MAX_REVISION {
+            return Ok(next);
+        }
+        let holder = self
+            .declarations
+            .values()
+            .filter(|d| d.revision >= crate::protocol::MAX_REVISION)
+            .map(|d| format!("incident/{}", d.source))
+            .chain(
+                self.payments
+                    .values()
+                    .filter(|p| p.revision >= crate::protocol::MAX_REVISION)
+                    .map(|p| format!("payments/{}", p.source)),
+            )
+            .chain(
+                self.displays
+                    .values()
+                    .filter(|r| r.revision >= Some(crate::protocol::MAX_REVISION))
+                    .map(|r| format!("displays/{}", r.node)),
+            )
+            .next()
+            .unwrap_or_default();
+        Err(holder)
     }
 }
 

@@ -3,10 +3,11 @@
 //! 1. the venue manager's latest declaration, if active, is shown;
 //! 2. else an active chain (head office) declaration, unless the venue manager's latest
 //!    resolve names it in `supersedes`;
-//! 3. else an active automatic declaration, but only if it is newer (higher Lamport
-//!    revision) than the venue manager's latest declaration — a manager's resolve holds
-//!    until a new failure is reported after it;
-//! 4. else the latest resolve (all clear), or normal if nothing was ever declared.
+//! 3. else the newest *active* automatic declaration (detectors are independent), but only
+//!    if it is newer (higher Lamport revision) than the venue manager's latest declaration —
+//!    a manager's resolve holds until a new failure is reported after it;
+//! 4. else the newest resolve of any source (all clear), or normal if nothing was ever
+//!    declared.
 
 use super::venue_state::VenueState;
 use crate::protocol::{
@@ -123,14 +124,16 @@ fn latest(
 
 /// Computes the view from the retained set; see the module docs for the rules.
 pub fn compute_view(state: &VenueState) -> VenueView {
+    let is_active = |d: &IncidentDeclaration| d.state == DeclarationState::Active;
     let venue_manager = latest(state, |scope, d| {
         *scope == Scope::Venue && d.authority == Authority::Manager
     });
     let chain = latest(state, |scope, _| *scope == Scope::Chain);
-    let automatic = latest(state, |scope, d| {
-        *scope == Scope::Venue && d.authority == Authority::Automatic
+    // Detectors are independent sources: one detector's recovery must not hide another
+    // detector's failure, so the newest *active* automatic declaration is the candidate.
+    let automatic_active = latest(state, |scope, d| {
+        *scope == Scope::Venue && d.authority == Authority::Automatic && is_active(d)
     });
-    let is_active = |d: &IncidentDeclaration| d.state == DeclarationState::Active;
 
     if let Some((scope, declaration)) = venue_manager.filter(|(_, d)| is_active(d)) {
         return VenueView::from_declaration(scope.clone(), declaration);
@@ -142,17 +145,16 @@ pub fn compute_view(state: &VenueState) -> VenueView {
             return VenueView::from_declaration(scope.clone(), declaration);
         }
     }
-    if let Some((scope, declaration)) = automatic.filter(|(_, d)| is_active(d)) {
+    if let Some((scope, declaration)) = automatic_active {
         let newer_than_manager =
             venue_manager.is_none_or(|(_, m)| declaration.revision > m.revision);
         if newer_than_manager {
             return VenueView::from_declaration(scope.clone(), declaration);
         }
     }
-    [venue_manager, chain, automatic]
-        .into_iter()
-        .flatten()
-        .find(|(_, d)| d.state == DeclarationState::Resolved)
+    // Nothing active is in force: show the newest resolve, so the revision shown never
+    // goes backwards, or normal if nothing was ever declared.
+    latest(state, |_, d| d.state == DeclarationState::Resolved)
         .map(|(scope, declaration)| VenueView::from_declaration(scope.clone(), declaration))
         .unwrap_or_else(VenueView::normal)
 }

@@ -149,8 +149,10 @@ impl ConnectionWorker {
                     Ok(Event::Outgoing(Outgoing::Disconnect)) if stop_by.is_some() => break,
                     Ok(Event::Outgoing(_)) => {}
                     Err(error) => {
-                        if connected {
-                            emit(&self.events_tx, BusEvent::LinkDown { reason: error.to_string() }).await;
+                        // Also the first failure of a streak while never connected, so a
+                        // waiting client can say *why* ("connection refused", "not authorised").
+                        if connected || self.settings.backoff.failures == 0 {
+                            emit(&self.events_tx, BusEvent::LinkDown { reason: describe(&error) }).await;
                         }
                         connected = false;
                         if stop_by.is_some() {
@@ -190,6 +192,16 @@ impl ConnectionWorker {
                 false
             }
         }
+    }
+}
+
+/// A connection error in words for operators (rumqttc's Display is terse for refusals).
+fn describe(error: &rumqttc::ConnectionError) -> String {
+    match error {
+        rumqttc::ConnectionError::ConnectionRefused(code) => {
+            format!("the broker refused the connection: {code:?}")
+        }
+        other => other.to_string(),
     }
 }
 

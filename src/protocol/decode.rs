@@ -92,8 +92,11 @@ pub fn decode_message(
     }
     match topic.kind {
         TopicKind::Incident => {
-            let declaration: IncidentDeclaration =
+            let mut declaration: IncidentDeclaration =
                 serde_json::from_slice(payload).map_err(malformed)?;
+            // One instant written with two offsets must be one message, not two.
+            declaration.started_at = declaration.started_at.to_offset(time::UtcOffset::UTC);
+            declaration.declared_at = declaration.declared_at.to_offset(time::UtcOffset::UTC);
             check_owner(&topic.owner, &declaration.source)?;
             check_revision(declaration.revision)?;
             for (field, text) in declaration.texts.fields() {
@@ -114,13 +117,17 @@ pub fn decode_message(
             })
         }
         TopicKind::Payments => {
-            let health: PaymentHealth = serde_json::from_slice(payload).map_err(malformed)?;
+            let mut health: PaymentHealth = serde_json::from_slice(payload).map_err(malformed)?;
+            health.since = health.since.to_offset(time::UtcOffset::UTC);
             check_owner(&topic.owner, &health.source)?;
             check_revision(health.revision)?;
             Ok(BusMessage::Payment(health))
         }
         TopicKind::Displays => {
-            let report: DisplayReport = serde_json::from_slice(payload).map_err(malformed)?;
+            let mut report: DisplayReport = serde_json::from_slice(payload).map_err(malformed)?;
+            report.since = report
+                .since
+                .map(|since| since.to_offset(time::UtcOffset::UTC));
             check_owner(&topic.owner, &report.node)?;
             Ok(BusMessage::Display(report))
         }
@@ -129,7 +136,14 @@ pub fn decode_message(
 }
 
 fn malformed(error: serde_json::Error) -> RejectReason {
-    RejectReason::Malformed(error.to_string())
+    // serde quotes the offending value, which may be kilobytes long; logs need the gist.
+    let text = error.to_string();
+    let short: String = text.chars().take(200).collect();
+    RejectReason::Malformed(if short.len() < text.len() {
+        format!("{short}…")
+    } else {
+        short
+    })
 }
 
 fn check_owner(topic_owner: &Identifier, payload_owner: &Identifier) -> Result<(), RejectReason> {
@@ -242,6 +256,23 @@ mod tests {
             assert!(expected(&reason), "{topic}: unexpected reason {reason}");
             assert!(!reason.to_string().is_empty());
         }
+    }
+
+    #[test]
+    fn the_same_instant_with_another_offset_decodes_to_the_same_message() {
+        let shifted = GOOD.replace("2026-11-22T19:42:00Z", "2026-11-22T20:42:00+01:00");
+        let topic = "raincheck/v1/rialto/incident/cli";
+        assert_eq!(
+            decode_message(topic, GOOD.as_bytes(), &venue()),
+            decode_message(topic, shifted.as_bytes(), &venue())
+        );
+        let Ok(BusMessage::Declaration { declaration, .. }) =
+            decode_message(topic, shifted.as_bytes(), &venue())
+        else {
+            panic!("decodes")
+        };
+        let json = serde_json::to_string(&declaration).unwrap();
+        assert!(json.contains("19:42:00Z"), "{json}");
     }
 
     #[test]

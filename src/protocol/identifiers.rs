@@ -58,8 +58,11 @@ impl fmt::Display for Identifier {
 impl<'de> Deserialize<'de> for Identifier {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;
-        Identifier::parse(&text)
-            .map_err(|error| serde::de::Error::custom(format!("{text:?} {error}")))
+        Identifier::parse(&text).map_err(|error| {
+            // The value may be kilobytes of junk; the log needs only its start.
+            let shown: String = text.chars().take(70).collect();
+            serde::de::Error::custom(format!("{shown:?} {error}"))
+        })
     }
 }
 

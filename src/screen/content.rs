@@ -7,6 +7,7 @@ use crate::clock::hour_minute;
 use crate::config::{DisplaySection, NormalStyle, TextsSection};
 use crate::model::ViewMode;
 use crate::node::{LinkState, Presentation};
+use crate::text::printable;
 use std::time::Duration;
 use time::OffsetDateTime;
 
@@ -46,7 +47,11 @@ pub fn screen_content(
 ) -> (ScreenContent, Option<Duration>) {
     let view = &presentation.view;
     let all_clear_for = Duration::from_secs(u64::from(display.all_clear_secs));
-    let shown_for = Duration::try_from(now - presentation.shown_since).unwrap_or(Duration::ZERO);
+    // Timed from the resolve's own timestamp, not from when this screen heard it, so a
+    // screen that restarts after the resolve does not show "all clear" longer than its
+    // neighbours. A publisher clock ahead of ours counts as "just now" (skew margin).
+    let resolved_at = view.declared_at.unwrap_or(presentation.shown_since);
+    let shown_for = Duration::try_from(now - resolved_at).unwrap_or(Duration::ZERO);
     let (mode, recheck) = match view.mode {
         _ if !presentation.has_state => (ScreenMode::Booting, None),
         ViewMode::Normal => (ScreenMode::Normal, None),
@@ -68,13 +73,13 @@ pub fn screen_content(
             .then(|| from_incident.clone())
             .flatten()
             .or_else(|| from_template.clone())
-            .map(|text| clean(&text))
+            .map(|text| printable(&text))
             .unwrap_or_default()
     };
     let content = ScreenContent {
         mode,
         normal_style: display.normal_style,
-        venue_name: clean(venue_name),
+        venue_name: printable(venue_name),
         headline: pick(&view.texts.headline, &template.headline),
         body: pick(&view.texts.body, &template.body),
         offer: pick(&view.texts.offer, &template.offer),
@@ -91,16 +96,6 @@ pub fn screen_content(
     (content, recheck)
 }
 
-/// Texts are shown as text: control characters (other than line breaks) would only
-/// draw as boxes, so they become spaces; surrounding blanks are trimmed.
-fn clean(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() && c != '\n' { ' ' } else { c })
-        .collect::<String>()
-        .trim()
-        .to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -115,6 +110,7 @@ mod tests {
             ..Default::default()
         };
         view.started_at = Some(shown_since);
+        view.declared_at = Some(shown_since);
         Presentation {
             view,
             has_state: true,
@@ -168,6 +164,28 @@ mod tests {
             OffsetDateTime::UNIX_EPOCH,
         )
         .0
+    }
+
+    #[test]
+    fn a_screen_that_restarts_after_the_resolve_does_not_prolong_all_clear() {
+        let resolved = OffsetDateTime::UNIX_EPOCH;
+        let display = DisplaySection {
+            all_clear_secs: 60,
+            ..Default::default()
+        };
+        let mut p = presentation(ViewMode::AllClear, resolved);
+        p.shown_since = resolved + Duration::from_secs(50); // this screen rebooted late
+        let (content, recheck) = screen_content(
+            &p,
+            "Rialto",
+            &display,
+            &TextsSection::default(),
+            resolved + Duration::from_secs(55),
+        );
+        assert_eq!(
+            (content.mode, recheck),
+            (ScreenMode::AllClear, Some(Duration::from_secs(5)))
+        );
     }
 
     #[test]

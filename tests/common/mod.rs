@@ -233,3 +233,34 @@ pub fn raw_publisher(port: u16) -> (rumqttc::AsyncClient, tokio::task::JoinHandl
     });
     (client, task)
 }
+
+/// Waits (bounded) until Mosquitto has saved its database after `after`, so a hard kill
+/// cannot lose what was published before.
+pub fn wait_for_autosave(persistence: &Path, after: std::time::SystemTime) {
+    let database = persistence.join("mosquitto.db");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let saved = std::fs::metadata(&database)
+            .and_then(|m| m.modified())
+            .is_ok_and(|modified| modified > after);
+        if saved {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "mosquitto did not save {} within 10 s",
+            database.display()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A child process killed when dropped, so a failing test leaves nothing running.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

@@ -55,6 +55,14 @@ pub enum Command {
         #[command(flatten)]
         bus: BusArgs,
     },
+    /// Issue, redeem, void and inspect raincheck vouchers in this terminal's store.
+    Voucher {
+        /// The counter terminal's config file.
+        #[arg(long, short, env = "RAINCHECK_CONFIG", global = true)]
+        config: Option<PathBuf>,
+        #[command(subcommand)]
+        action: VoucherAction,
+    },
     /// Measure performance (see docs/BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -199,5 +207,56 @@ pub enum BenchCommand {
         width: u32,
         #[arg(long, default_value_t = 1080)]
         height: u32,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VoucherAction {
+    /// Issue vouchers; each code is printed once it is safe on disk.
+    Issue {
+        /// Offer id from the config ("popcorn").
+        #[arg(long)]
+        offer: String,
+        /// The incident the vouchers make up for.
+        #[arg(long)]
+        incident: Option<String>,
+        /// Who issues them.
+        #[arg(long)]
+        staff: Option<String>,
+        /// How many to issue (1-100000).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        count: u32,
+        /// Also print a receipt on the configured printer.
+        #[arg(long)]
+        print: bool,
+    },
+    /// Check and redeem a code.
+    Redeem {
+        code: String,
+        #[arg(long)]
+        staff: Option<String>,
+        /// Decide as a terminal cut off from the venue would (counter.offline_redemption).
+        #[arg(long)]
+        offline: bool,
+    },
+    /// Void a voucher (a manager's decision), with the reason.
+    Void {
+        code: String,
+        #[arg(long)]
+        reason: String,
+        #[arg(long)]
+        manager: Option<String>,
+    },
+    /// Everything this terminal knows about a code.
+    Show { code: String },
+    /// Every voucher this terminal knows.
+    List,
+    /// Vouchers redeemed more than once (during a partition).
+    Conflicts,
+    /// Every voucher as CSV, for the office.
+    Export {
+        /// CSV (the only format so far).
+        #[arg(long, required = true)]
+        csv: bool,
     },
 }

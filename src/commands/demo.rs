@@ -12,11 +12,16 @@ use std::process::ExitCode;
 pub const DEMO_CONFIG: &str = include_str!("../../config/demo.toml");
 
 pub fn run(args: DemoArgs) -> Result<ExitCode> {
-    let mut config = crate::config::load_str(DEMO_CONFIG, Path::new("config/demo.toml"))
-        .map_err(|report| anyhow!("{report}"))?;
+    let mut config =
+        crate::config::load_str_without_file_checks(DEMO_CONFIG, Path::new("config/demo.toml"))
+            .map_err(|report| anyhow!("{report}"))?;
     config.broker.listen = SocketAddr::from(([127, 0, 0, 1], args.port));
     config.node.data_dir = std::env::temp_dir().join("raincheck-demo");
     std::fs::create_dir_all(&config.node.data_dir)?;
+    if let Some(counter) = config.counter.as_mut() {
+        counter.secret_file = config.node.data_dir.join("voucher-secret");
+        write_demo_secret(&counter.secret_file)?;
+    }
     let venue = config.node.venue.clone();
     let broker = format!("mqtt://127.0.0.1:{}", args.port);
     println!("raincheck demo venue \"{venue}\" is starting (embedded broker on {broker}).");
@@ -27,4 +32,23 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     println!("Stop with Ctrl-C.");
     crate::node::run_daemon(config, Path::new("."))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// A random voucher secret for the demo venue, private to this user, made once.
+fn write_demo_secret(path: &Path) -> Result<()> {
+    use rand::RngCore;
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if path.exists() {
+        return Ok(());
+    }
+    let mut secret = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut secret);
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(&secret)?;
+    Ok(())
 }

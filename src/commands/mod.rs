@@ -8,6 +8,7 @@ pub mod payments;
 pub mod session;
 pub mod status;
 pub mod target;
+pub mod voucher;
 
 use crate::cli::{Cli, Command, IncidentAction, PaymentsAction};
 use anyhow::{Context, Result};
@@ -43,6 +44,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         } => block_on(payments::report(status, source, detail, bus)),
         Command::Status { bus, json } => block_on(status::status(bus, json)),
         Command::Watch { bus } => block_on(status::watch(bus)),
+        Command::Voucher { config, action } => voucher::run(config, action),
         Command::Bench { which } => crate::bench::run(which),
     }
 }

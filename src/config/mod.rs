@@ -6,8 +6,9 @@
 mod check;
 mod sections;
 
-pub use check::{load, load_str, ConfigProblem, ConfigReport};
+pub use check::{load, load_str, load_str_without_file_checks, ConfigProblem, ConfigReport};
 pub use sections::{
-    BrokerMode, BrokerSection, BrokerUrl, DisplaySection, ModeTexts, NodeConfig, NodeSection,
-    NormalStyle, Role, ScreenBackend, TextsSection, SCREEN_LANGUAGES,
+    BrokerMode, BrokerSection, BrokerUrl, CounterSection, DisplaySection, ModeTexts, NodeConfig,
+    NodeSection, NormalStyle, OfferConfig, OfflineRedemption, Role, ScreenBackend, TextsSection,
+    SCREEN_LANGUAGES,
 };

@@ -21,6 +21,9 @@ pub struct NodeConfig {
     /// Screen settings for the `signage` and `counter` roles.
     #[serde(default)]
     pub display: DisplaySection,
+    /// Voucher settings for the `counter` role (required there).
+    #[serde(default)]
+    pub counter: Option<CounterSection>,
 }
 
 /// What a node does; any combination is allowed.
@@ -354,6 +357,61 @@ impl Default for DisplaySection {
             thumbnail_secs: default_thumbnail_secs(),
         }
     }
+}
+
+/// Whether a terminal cut off from the venue's broker may redeem a voucher it has no
+/// record of being redeemed elsewhere.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OfflineRedemption {
+    /// Redeem; a double redemption during the partition is reported as a conflict later.
+    #[default]
+    Allow,
+    /// Only the terminal that issued the voucher redeems it while offline.
+    IssuingTerminalOnly,
+    /// No redemptions while offline.
+    Deny,
+}
+
+/// One raincheck offer the venue gives.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct OfferConfig {
+    /// Stable id ("popcorn"), used by the console and in declarations.
+    pub id: Identifier,
+    /// Number 1-31 carried inside every code; never reuse a number for another offer.
+    pub number: u8,
+    /// What guests get, as printed ("A free small popcorn").
+    pub title: String,
+    /// Conditions, as printed ("On your next visit. One per guest.").
+    #[serde(default)]
+    pub terms: String,
+    /// Days a voucher stays valid after the day it is issued (1-3650).
+    pub validity_days: u16,
+    /// At most this many of this offer per incident per terminal; unset means no cap.
+    #[serde(default)]
+    pub per_incident_cap: Option<u32>,
+}
+
+/// Settings of a counter terminal.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct CounterSection {
+    /// This terminal's number in the venue (1-127), carried inside every code it issues;
+    /// unique per venue, never reused.
+    pub terminal: u8,
+    /// File holding the venue's voucher secret (the same file on every terminal of the
+    /// venue, at least 16 bytes, chmod 600). Any terminal verifies any voucher with it.
+    pub secret_file: PathBuf,
+    /// While cut off from the broker: "allow" (default), "issuing-terminal-only" or "deny".
+    #[serde(default)]
+    pub offline_redemption: OfflineRedemption,
+    /// Receipt printer: "tcp://192.168.1.50:9100" or "/dev/usb/lp0"; unset means codes are
+    /// shown on screen as text and QR only.
+    #[serde(default)]
+    pub printer: Option<String>,
+    /// The offers staff can issue.
+    pub offers: Vec<OfferConfig>,
 }
 
 impl NodeConfig {

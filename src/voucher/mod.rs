@@ -1,6 +1,11 @@
-//! Raincheck vouchers (issue 4, in progress): the code format is done; the sled store,
-//! lifecycle, sync and the counter screen build on it.
+//! Raincheck vouchers: the code format (`code`), events and records (`events`), the
+//! redemption decision (`lifecycle`), the sled store (`store`) and receipts (`printer`).
+//! Sync between terminals and the counter screen build on these.
 
 pub mod code;
+pub mod events;
+pub mod lifecycle;
+pub mod printer;
+pub mod store;
 
 pub use code::{CodeError, VoucherCode, VoucherFields, VoucherSecret};

@@ -1,0 +1,356 @@
+//! `raincheck voucher …`: the counter's voucher operations on this terminal's own store,
+//! with the same answers as the counter screen. The store is opened directly, so these
+//! commands run while the terminal's node is stopped (sled allows one process at a time).
+
+use crate::cli::VoucherAction;
+use crate::config::{CounterSection, NodeConfig};
+use crate::voucher::events::VoucherRecord;
+use crate::voucher::lifecycle::{RedeemAnswer, RedeemContext};
+use crate::voucher::store::{voucher_day, IssueRequest, VoucherStore};
+use crate::voucher::VoucherSecret;
+use anyhow::{anyhow, bail, Context, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use time::OffsetDateTime;
+
+/// Exit status of a redemption that was refused (the code was read fine).
+const REFUSED: u8 = 4;
+
+pub fn run(config: Option<PathBuf>, action: VoucherAction) -> Result<ExitCode> {
+    let path = config
+        .ok_or_else(|| anyhow!("which terminal? pass --config FILE (or set RAINCHECK_CONFIG)"))?;
+    let config = crate::config::load(&path).map_err(|report| anyhow!("{report}"))?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let store = open_store(&config, base)?;
+    let counter = config
+        .counter
+        .as_ref()
+        .ok_or_else(|| anyhow!("{} has no [counter] section", path.display()))?;
+    let now = OffsetDateTime::now_utc();
+    match action {
+        VoucherAction::Issue {
+            offer,
+            incident,
+            staff,
+            count,
+            print,
+        } => {
+            let offer = counter
+                .offers
+                .iter()
+                .find(|o| o.id.as_str() == offer)
+                .ok_or_else(|| {
+                    anyhow!("no offer {offer:?}; the offers are {}", offer_ids(counter))
+                })?;
+            let incident = incident
+                .map(|id| {
+                    crate::protocol::Identifier::parse(&id)
+                        .map_err(|error| anyhow!("--incident {id:?} {error}"))
+                })
+                .transpose()?;
+            let printer = print.then(|| printer_target(counter)).transpose()?;
+            let mut stdout = std::io::stdout().lock();
+            for _ in 0..count {
+                let request = IssueRequest {
+                    offer,
+                    incident: incident.clone(),
+                    staff: staff.clone(),
+                    now: OffsetDateTime::now_utc(),
+                };
+                let issued = store.issue(request)?;
+                // Only now, with the voucher on disk, may anyone see the code.
+                writeln!(
+                    stdout,
+                    "issued {}  {}  valid until {}",
+                    issued.code,
+                    offer.title,
+                    last_day_text(issued.code.fields.expiry_day)
+                )?;
+                stdout.flush()?;
+                if let Some(target) = &printer {
+                    print_receipt(&config, offer, &issued.code, target)?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        VoucherAction::Redeem {
+            code,
+            staff,
+            offline,
+        } => {
+            let context = RedeemContext {
+                today: voucher_day(now),
+                online: !offline,
+                policy: counter.offline_redemption,
+                this_terminal: counter.terminal,
+            };
+            let (answer, _) = store.redeem(&code, staff, context, now)?;
+            println!("{}", describe_answer(&answer));
+            Ok(if answer == RedeemAnswer::Valid {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(REFUSED)
+            })
+        }
+        VoucherAction::Void {
+            code,
+            reason,
+            manager,
+        } => {
+            if reason.trim().is_empty() {
+                bail!("--reason is empty; say why the voucher is void");
+            }
+            store.void(&code, &reason, manager, now)?;
+            println!("voided {}", code.trim());
+            Ok(ExitCode::SUCCESS)
+        }
+        VoucherAction::Show { code } => {
+            let (parsed, record) = store.lookup(&code)?;
+            let parsed = parsed.map_err(|error| anyhow!("{error}"))?;
+            println!(
+                "code {parsed}: offer number {}, terminal {}, serial {}, valid until {}",
+                parsed.fields.offer,
+                parsed.fields.terminal,
+                parsed.fields.serial,
+                last_day_text(parsed.fields.expiry_day)
+            );
+            match record {
+                None => println!(
+                    "this terminal has no record of it yet (issued elsewhere and not synced)"
+                ),
+                Some(record) => println!("{}", describe_record(&record)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        VoucherAction::List => {
+            for record in store.records()? {
+                println!("{}", describe_record(&record));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        VoucherAction::Conflicts => {
+            let conflicts: Vec<_> = store
+                .records()?
+                .into_iter()
+                .filter(VoucherRecord::is_conflict)
+                .collect();
+            if conflicts.is_empty() {
+                println!("no conflicts");
+            }
+            for record in conflicts {
+                println!("{}", describe_record(&record));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        VoucherAction::Export { .. } => {
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "code,offer,incident,issued_at,issued_by,redeemed_at,redeemed_by,redemptions,voided_reason")?;
+            for record in store.records()? {
+                let first = record.redemptions.first();
+                let fields = [
+                    record.code.clone(),
+                    record
+                        .offer_id
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    record
+                        .incident_id
+                        .as_ref()
+                        .map(ToString::to_string)
+                        .unwrap_or_default(),
+                    record
+                        .issued
+                        .as_ref()
+                        .map(|m| m.at.to_string())
+                        .unwrap_or_default(),
+                    record
+                        .issued
+                        .as_ref()
+                        .map(|m| m.origin.to_string())
+                        .unwrap_or_default(),
+                    first.map(|m| m.at.to_string()).unwrap_or_default(),
+                    first.map(|m| m.origin.to_string()).unwrap_or_default(),
+                    record.redemptions.len().to_string(),
+                    record
+                        .voided
+                        .as_ref()
+                        .map(|(_, reason)| reason.clone())
+                        .unwrap_or_default(),
+                ];
+                writeln!(
+                    out,
+                    "{}",
+                    fields
+                        .iter()
+                        .map(|f| csv_field(f))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                )?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Opens this terminal's store with the venue secret from the config.
+pub fn open_store(config: &NodeConfig, base: &Path) -> Result<VoucherStore> {
+    let counter = config
+        .counter
+        .as_ref()
+        .ok_or_else(|| anyhow!("this node has no [counter] section"))?;
+    let secret = read_voucher_secret(&base.join(&counter.secret_file), config.node.venue.as_str())?;
+    Ok(VoucherStore::open(
+        &config.node.data_dir,
+        &config.node.venue,
+        &config.node.id,
+        counter.terminal,
+        secret,
+    )?)
+}
+
+/// The venue secret: a private file of at least 16 bytes (never logged).
+pub fn read_voucher_secret(path: &Path, venue: &str) -> Result<VoucherSecret> {
+    use std::os::unix::fs::PermissionsExt;
+    let metadata = std::fs::metadata(path)
+        .with_context(|| format!("read counter.secret_file {}", path.display()))?;
+    if metadata.permissions().mode() & 0o077 != 0 {
+        bail!(
+            "secret file {} is readable by other users; run: chmod 600 {}",
+            path.display(),
+            path.display()
+        );
+    }
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("read counter.secret_file {}", path.display()))?;
+    VoucherSecret::new(venue, &bytes).map_err(|error| anyhow!("{}: {error}", path.display()))
+}
+
+fn offer_ids(counter: &CounterSection) -> String {
+    counter
+        .offers
+        .iter()
+        .map(|o| o.id.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn printer_target(counter: &CounterSection) -> Result<crate::voucher::printer::PrinterTarget> {
+    let text = counter
+        .printer
+        .as_deref()
+        .ok_or_else(|| anyhow!("--print needs counter.printer in the config"))?;
+    crate::voucher::printer::PrinterTarget::parse(text)
+        .map_err(|message| anyhow!("counter.printer: {message}"))
+}
+
+fn print_receipt(
+    config: &NodeConfig,
+    offer: &crate::config::OfferConfig,
+    code: &crate::voucher::VoucherCode,
+    target: &crate::voucher::printer::PrinterTarget,
+) -> Result<()> {
+    use crate::voucher::printer::{receipt_bytes, send_to_printer, Receipt};
+    let receipt = Receipt {
+        venue_name: config.node.venue_name.clone(),
+        offer_title: offer.title.clone(),
+        terms: offer.terms.clone(),
+        valid_until: format!("valid until {}", last_day_text(code.fields.expiry_day)),
+        code: code.to_string(),
+        qr_payload: code.compact(),
+        issued: format!(
+            "{} {}",
+            crate::clock::hour_minute(OffsetDateTime::now_utc()),
+            config.display_name()
+        ),
+    };
+    send_to_printer(
+        target,
+        &receipt_bytes(&receipt),
+        std::time::Duration::from_secs(5),
+    )
+    .map_err(|error| {
+        anyhow!("the voucher is issued and saved, but the receipt did not print: {error}")
+    })
+}
+
+/// "2027-02-20" for a voucher day (days since 2025-01-01).
+pub fn last_day_text(day: u16) -> String {
+    let date = time::Date::from_julian_day(
+        time::macros::date!(2025 - 01 - 01).to_julian_day() + i32::from(day),
+    );
+    date.map(|d| d.to_string())
+        .unwrap_or_else(|_| format!("day {day}"))
+}
+
+pub fn describe_answer(answer: &RedeemAnswer) -> String {
+    let detail = match answer {
+        RedeemAnswer::Valid => "redeemed now: give the guest the offer".to_owned(),
+        RedeemAnswer::AlreadyRedeemed { first } => format!(
+            "at {} by {} on {}",
+            crate::clock::hour_minute(first.at),
+            first.origin,
+            first.at.date()
+        ),
+        RedeemAnswer::Expired { last_day } => {
+            format!("it was valid until {}", last_day_text(*last_day))
+        }
+        RedeemAnswer::Voided { reason } => format!("voided: {reason}"),
+        RedeemAnswer::NotForThisVenue => "this is another venue's voucher".to_owned(),
+        RedeemAnswer::CheckTheCode => {
+            "a symbol is mistyped or two are swapped; read it again".to_owned()
+        }
+        RedeemAnswer::NotAVoucher => "this is not one of our vouchers".to_owned(),
+        RedeemAnswer::NotWhileOffline { why } => why.clone(),
+    };
+    format!("{}: {detail}", answer.headline())
+}
+
+fn describe_record(record: &VoucherRecord) -> String {
+    let issued = record
+        .issued
+        .as_ref()
+        .map(|m| format!("issued {} by {}", m.at, m.origin))
+        .unwrap_or_else(|| "issue not synced yet".into());
+    let redeemed = match record.redemptions.as_slice() {
+        [] => "not redeemed".to_owned(),
+        [one] => format!("redeemed {} by {}", one.at, one.origin),
+        many => format!(
+            "CONFLICT: redeemed {} times ({})",
+            many.len(),
+            many.iter()
+                .map(|m| format!("{} by {}", m.at, m.origin))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ),
+    };
+    let voided = record
+        .voided
+        .as_ref()
+        .map(|(m, reason)| format!(", voided by {}: {reason}", m.origin))
+        .unwrap_or_default();
+    format!(
+        "{}  {}  {issued}, {redeemed}{voided}",
+        record.code,
+        record
+            .offer_id
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default()
+    )
+}
+
+fn csv_field(text: &str) -> String {
+    // Quote everything that could break a row, and neutralise spreadsheet formulas.
+    let text = if text.starts_with(['=', '+', '-', '@']) {
+        format!("'{text}")
+    } else {
+        text.to_owned()
+    };
+    if text.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", text.replace('"', "\"\""))
+    } else {
+        text
+    }
+}

@@ -1,0 +1,193 @@
+//! Voucher events and the per-voucher record they build. Every change to a voucher is an
+//! event keyed by (origin terminal, sequence); a record is the merge of all events about
+//! one code. Merging is idempotent and order-independent (a set of events per record), so
+//! replays and resyncs never count twice, and two redemptions of one code are both kept:
+//! a conflict is reported, never merged away (brief, invariant 5).
+
+use crate::protocol::Identifier;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+pub const EVENT_VERSION: u32 = 1;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum VoucherChange {
+    Issued {
+        code: String,
+        offer_id: Identifier,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        incident_id: Option<Identifier>,
+    },
+    Redeemed {
+        code: String,
+    },
+    Voided {
+        code: String,
+        reason: String,
+    },
+}
+
+impl VoucherChange {
+    pub fn code(&self) -> &str {
+        match self {
+            VoucherChange::Issued { code, .. }
+            | VoucherChange::Redeemed { code }
+            | VoucherChange::Voided { code, .. } => code,
+        }
+    }
+}
+
+/// One change, as stored and as published on `…/vouchers/{origin}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherEvent {
+    pub v: u32,
+    pub origin: Identifier,
+    /// 1, 2, 3… per origin, without gaps.
+    pub seq: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff: Option<String>,
+    #[serde(flatten)]
+    pub change: VoucherChange,
+}
+
+/// Where and when something happened to a voucher.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct EventMark {
+    pub origin: Identifier,
+    pub seq: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff: Option<String>,
+}
+
+impl EventMark {
+    fn of(event: &VoucherEvent) -> Self {
+        Self {
+            origin: event.origin.clone(),
+            seq: event.seq,
+            at: event.at,
+            staff: event.staff.clone(),
+        }
+    }
+}
+
+/// Everything known about one code.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherRecord {
+    pub code: String,
+    #[serde(default)]
+    pub offer_id: Option<Identifier>,
+    #[serde(default)]
+    pub incident_id: Option<Identifier>,
+    #[serde(default)]
+    pub issued: Option<EventMark>,
+    /// More than one means the voucher was redeemed twice (during a partition): a conflict.
+    #[serde(default)]
+    pub redemptions: Vec<EventMark>,
+    #[serde(default)]
+    pub voided: Option<(EventMark, String)>,
+}
+
+impl VoucherRecord {
+    /// Merges one event in; false when it was already known.
+    pub fn apply(&mut self, event: &VoucherEvent) -> bool {
+        let mark = EventMark::of(event);
+        self.code = event.change.code().to_owned();
+        match &event.change {
+            VoucherChange::Issued {
+                offer_id,
+                incident_id,
+                ..
+            } => {
+                if self
+                    .issued
+                    .as_ref()
+                    .is_some_and(|m| (&m.origin, m.seq) <= (&mark.origin, mark.seq))
+                {
+                    return false;
+                }
+                self.issued = Some(mark);
+                self.offer_id = Some(offer_id.clone());
+                self.incident_id = incident_id.clone();
+                true
+            }
+            VoucherChange::Redeemed { .. } => {
+                if self
+                    .redemptions
+                    .iter()
+                    .any(|m| m.origin == mark.origin && m.seq == mark.seq)
+                {
+                    return false;
+                }
+                self.redemptions.push(mark);
+                self.redemptions.sort();
+                true
+            }
+            VoucherChange::Voided { reason, .. } => {
+                // Keep the first void by (origin, seq) so every terminal keeps the same one.
+                if self
+                    .voided
+                    .as_ref()
+                    .is_some_and(|(m, _)| (&m.origin, m.seq) <= (&mark.origin, mark.seq))
+                {
+                    return false;
+                }
+                self.voided = Some((mark, reason.clone()));
+                true
+            }
+        }
+    }
+
+    pub fn is_conflict(&self) -> bool {
+        self.redemptions.len() > 1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(origin: &str, seq: u64, change: VoucherChange) -> VoucherEvent {
+        VoucherEvent {
+            v: EVENT_VERSION,
+            origin: Identifier::parse(origin).unwrap(),
+            seq,
+            at: OffsetDateTime::UNIX_EPOCH,
+            staff: None,
+            change,
+        }
+    }
+
+    #[test]
+    fn merging_is_idempotent_order_independent_and_keeps_double_redemptions() {
+        let code = "ABCD".to_owned();
+        let events = vec![
+            event(
+                "till-1",
+                1,
+                VoucherChange::Issued {
+                    code: code.clone(),
+                    offer_id: Identifier::parse("popcorn").unwrap(),
+                    incident_id: None,
+                },
+            ),
+            event("till-1", 2, VoucherChange::Redeemed { code: code.clone() }),
+            event("till-2", 7, VoucherChange::Redeemed { code: code.clone() }),
+        ];
+        let mut forward = VoucherRecord::default();
+        for e in &events {
+            forward.apply(e);
+        }
+        let mut backward = VoucherRecord::default();
+        for e in events.iter().rev().chain(events.iter()) {
+            backward.apply(e);
+        }
+        assert_eq!(forward, backward);
+        assert!(forward.is_conflict(), "two redemptions are both kept");
+        assert!(!forward.apply(&events[1]), "a replay changes nothing");
+    }
+}

@@ -1,0 +1,108 @@
+//! What a terminal answers when staff scan or type a code: a pure decision from the
+//! parsed code, the local record, today's date and the link state. Each answer is
+//! specific, so staff know what to tell the guest.
+
+use super::code::{CodeError, VoucherCode};
+use super::events::{EventMark, VoucherRecord};
+use crate::config::OfflineRedemption;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedeemAnswer {
+    Valid,
+    AlreadyRedeemed {
+        first: EventMark,
+    },
+    /// Last valid day, in days since 2025-01-01.
+    Expired {
+        last_day: u16,
+    },
+    Voided {
+        reason: String,
+    },
+    NotForThisVenue,
+    CheckTheCode,
+    NotAVoucher,
+    /// Policy forbids this redemption while the venue link is down.
+    NotWhileOffline {
+        why: String,
+    },
+}
+
+impl RedeemAnswer {
+    /// The words on screen and on the CLI, in capitals first so they read at a glance.
+    pub fn headline(&self) -> &'static str {
+        match self {
+            RedeemAnswer::Valid => "VALID",
+            RedeemAnswer::AlreadyRedeemed { .. } => "ALREADY REDEEMED",
+            RedeemAnswer::Expired { .. } => "EXPIRED",
+            RedeemAnswer::Voided { .. } => "VOIDED",
+            RedeemAnswer::NotForThisVenue => "NOT FOR THIS VENUE",
+            RedeemAnswer::CheckTheCode => "CHECK THE CODE",
+            RedeemAnswer::NotAVoucher => "NOT A VOUCHER",
+            RedeemAnswer::NotWhileOffline { .. } => "NOT WHILE OFFLINE",
+        }
+    }
+}
+
+/// Where the decision is taken.
+#[derive(Clone, Copy, Debug)]
+pub struct RedeemContext {
+    /// Days since 2025-01-01, from this terminal's clock.
+    pub today: u16,
+    /// Whether the link to the venue broker is up.
+    pub online: bool,
+    pub policy: OfflineRedemption,
+    pub this_terminal: u8,
+}
+
+pub fn judge_redemption(
+    parsed: Result<&VoucherCode, CodeError>,
+    record: Option<&VoucherRecord>,
+    context: RedeemContext,
+) -> RedeemAnswer {
+    let code = match parsed {
+        Ok(code) => code,
+        Err(CodeError::CheckTheCode) => return RedeemAnswer::CheckTheCode,
+        Err(CodeError::NotForThisVenue) => return RedeemAnswer::NotForThisVenue,
+        Err(_) => return RedeemAnswer::NotAVoucher,
+    };
+    if let Some((_, reason)) = record.and_then(|r| r.voided.as_ref()) {
+        return RedeemAnswer::Voided {
+            reason: reason.clone(),
+        };
+    }
+    if let Some(first) = record.and_then(|r| r.redemptions.first()) {
+        return RedeemAnswer::AlreadyRedeemed {
+            first: first.clone(),
+        };
+    }
+    // A voucher is good through its last day; a day's grain is the clock-skew margin.
+    if context.today > code.fields.expiry_day {
+        return RedeemAnswer::Expired {
+            last_day: code.fields.expiry_day,
+        };
+    }
+    if !context.online {
+        match context.policy {
+            OfflineRedemption::Allow => {}
+            OfflineRedemption::Deny => {
+                return RedeemAnswer::NotWhileOffline {
+                    why: "redemptions wait until this terminal is back in touch with the venue"
+                        .into(),
+                }
+            }
+            OfflineRedemption::IssuingTerminalOnly
+                if code.fields.terminal != context.this_terminal =>
+            {
+                return RedeemAnswer::NotWhileOffline {
+                    why: format!(
+                        "while the venue link is down, only terminal {} can redeem it",
+                        code.fields.terminal
+                    ),
+                }
+            }
+            OfflineRedemption::IssuingTerminalOnly => {}
+        }
+    }
+    RedeemAnswer::Valid
+}

@@ -1,0 +1,510 @@
+//! The voucher store: sled on the terminal's disk. Trees: `meta` (format version, venue,
+//! node, next serial and sequence, per-origin watermarks, per-incident caps), `vouchers`
+//! (compact code → record) and `events` (origin, sequence → event). Every issue, redeem
+//! and void is one sled transaction followed by a flush, and only then reported
+//! (invariant 4): a `kill -9` at any instant loses nothing that was reported, and since
+//! the serial is taken in the same transaction that stores the voucher, no two vouchers
+//! ever share a code. Calls block on the disk; async callers use `spawn_blocking`.
+
+use super::code::{CodeError, VoucherCode, VoucherFields, VoucherSecret};
+use super::events::{VoucherChange, VoucherEvent, VoucherRecord, EVENT_VERSION};
+use super::lifecycle::{judge_redemption, RedeemAnswer, RedeemContext};
+use crate::config::OfferConfig;
+use crate::protocol::Identifier;
+use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
+use sled::Transactional;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use time::OffsetDateTime;
+
+/// The on-disk format this build reads and writes.
+pub const STORE_FORMAT: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the voucher store at {path}: {reason}; is another raincheck using it, and is the disk writable?")]
+    Open { path: PathBuf, reason: String },
+    #[error("the voucher store at {path} {detail}; it was not changed. Point node.data_dir at this node's own store")]
+    Foreign { path: PathBuf, detail: String },
+    #[error("the voucher store is format {0}, newer than this build reads ({STORE_FORMAT}); upgrade raincheck")]
+    UnsupportedFormat(u32),
+    #[error(
+        "the voucher store is damaged ({0}); restore it from a backup or another terminal's sync"
+    )]
+    Corrupt(String),
+    #[error(
+        "this terminal has issued every serial its codes can hold; give it a new terminal number"
+    )]
+    SerialsExhausted,
+    #[error(
+        "the cap of {cap} vouchers of offer {offer} for this incident is reached on this terminal"
+    )]
+    CapReached { offer: String, cap: u32 },
+    #[error("{0}")]
+    Code(CodeError),
+    #[error("storage error: {0}; check the disk")]
+    Storage(#[from] sled::Error),
+}
+
+/// A voucher just issued and durable on disk.
+#[derive(Clone, Debug)]
+pub struct IssuedVoucher {
+    pub code: VoucherCode,
+    pub event: VoucherEvent,
+}
+
+/// What to issue.
+pub struct IssueRequest<'a> {
+    pub offer: &'a OfferConfig,
+    pub incident: Option<Identifier>,
+    pub staff: Option<String>,
+    pub now: OffsetDateTime,
+}
+
+pub struct VoucherStore {
+    db: sled::Db,
+    meta: sled::Tree,
+    vouchers: sled::Tree,
+    events: sled::Tree,
+    node: Identifier,
+    terminal: u8,
+    secret: VoucherSecret,
+}
+
+/// Days since 2025-01-01 (UTC) of an instant: the unit of voucher expiry.
+pub fn voucher_day(now: OffsetDateTime) -> u16 {
+    let days = now.unix_timestamp().div_euclid(86_400) - super::code::EXPIRY_EPOCH_DAY;
+    days.clamp(0, i64::from(u16::MAX)) as u16
+}
+
+/// Opens the sled database, waiting up to two seconds for the file lock: a store that was
+/// just closed (or whose process was just killed and restarted) may hold it a moment.
+fn open_with_patience(path: &Path) -> Result<sled::Db, StoreError> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match sled::Config::new().path(path).open() {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(error))
+                if error.kind() == std::io::ErrorKind::WouldBlock
+                    || error.to_string().contains("lock") =>
+            {
+                if std::time::Instant::now() > deadline {
+                    return Err(StoreError::Open {
+                        path: path.to_owned(),
+                        reason: error.to_string(),
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(error) => {
+                return Err(StoreError::Open {
+                    path: path.to_owned(),
+                    reason: error.to_string(),
+                })
+            }
+        }
+    }
+}
+
+fn event_key(origin: &str, seq: u64) -> Vec<u8> {
+    let mut key = origin.as_bytes().to_vec();
+    key.push(0);
+    key.extend_from_slice(&seq.to_be_bytes());
+    key
+}
+
+fn read_u64(value: Option<sled::IVec>) -> u64 {
+    value
+        .and_then(|bytes| <[u8; 8]>::try_from(bytes.as_ref()).ok())
+        .map(u64::from_be_bytes)
+        .unwrap_or(0)
+}
+
+type TransactionResult<T> = Result<T, ConflictableTransactionError<StoreError>>;
+
+fn abort<T>(error: StoreError) -> TransactionResult<T> {
+    Err(ConflictableTransactionError::Abort(error))
+}
+
+fn flatten<T>(result: Result<T, TransactionError<StoreError>>) -> Result<T, StoreError> {
+    result.map_err(|error| match error {
+        TransactionError::Abort(error) => error,
+        TransactionError::Storage(error) => StoreError::Storage(error),
+    })
+}
+
+fn record_in(vouchers: &TransactionalTree, code: &str) -> TransactionResult<Option<VoucherRecord>> {
+    match vouchers.get(code.as_bytes())? {
+        None => Ok(None),
+        Some(bytes) => match serde_json::from_slice(&bytes) {
+            Ok(record) => Ok(Some(record)),
+            Err(error) => abort(StoreError::Corrupt(format!("record of {code}: {error}"))),
+        },
+    }
+}
+
+fn put_json<T: serde::Serialize>(
+    tree: &TransactionalTree,
+    key: &[u8],
+    value: &T,
+) -> TransactionResult<()> {
+    let bytes = serde_json::to_vec(value)
+        .map_err(|e| ConflictableTransactionError::Abort(StoreError::Corrupt(e.to_string())))?;
+    tree.insert(key, bytes)?;
+    Ok(())
+}
+
+impl VoucherStore {
+    /// Opens (or creates) the store in `data_dir`, refusing another venue's or node's.
+    pub fn open(
+        data_dir: &Path,
+        venue: &Identifier,
+        node: &Identifier,
+        terminal: u8,
+        secret: VoucherSecret,
+    ) -> Result<Self, StoreError> {
+        let path = data_dir.join("vouchers.sled");
+        let db = open_with_patience(&path)?;
+        let foreign = |detail: String| StoreError::Foreign {
+            path: path.clone(),
+            detail,
+        };
+        // Look before creating any tree, so a foreign database is not written to.
+        let names = db.tree_names();
+        let ours = names.iter().any(|name| name.as_ref() == b"meta");
+        if !ours && (names.len() > 1 || !db.is_empty()) {
+            return Err(foreign("is not a raincheck voucher store".into()));
+        }
+        let meta = db.open_tree("meta")?;
+        let vouchers = db.open_tree("vouchers")?;
+        let events = db.open_tree("events")?;
+        match meta.get("format")? {
+            None if vouchers.is_empty() && events.is_empty() => {
+                meta.insert("format", &STORE_FORMAT.to_be_bytes())?;
+                meta.insert("venue", venue.as_str().as_bytes())?;
+                meta.insert("node", node.as_str().as_bytes())?;
+                db.flush()?;
+            }
+            None => return Err(foreign("holds vouchers but no format marker".into())),
+            Some(format) => {
+                let format = <[u8; 4]>::try_from(format.as_ref())
+                    .map(u32::from_be_bytes)
+                    .map_err(|_| foreign("has an unreadable format marker".into()))?;
+                if format != STORE_FORMAT {
+                    return Err(StoreError::UnsupportedFormat(format));
+                }
+                let stored_venue = meta
+                    .get("venue")?
+                    .map(|v| String::from_utf8_lossy(&v).into_owned())
+                    .unwrap_or_default();
+                if stored_venue != venue.as_str() {
+                    return Err(foreign(format!(
+                        "belongs to venue {stored_venue:?}, not {venue:?}"
+                    )));
+                }
+                let stored_node = meta
+                    .get("node")?
+                    .map(|v| String::from_utf8_lossy(&v).into_owned())
+                    .unwrap_or_default();
+                if stored_node != node.as_str() {
+                    return Err(foreign(format!(
+                        "belongs to node {stored_node:?}, not {node:?}"
+                    )));
+                }
+            }
+        }
+        Ok(Self {
+            db,
+            meta,
+            vouchers,
+            events,
+            node: node.clone(),
+            terminal,
+            secret,
+        })
+    }
+
+    pub fn secret(&self) -> &VoucherSecret {
+        &self.secret
+    }
+
+    /// Issues one voucher; returns once it is durable.
+    pub fn issue(&self, request: IssueRequest<'_>) -> Result<IssuedVoucher, StoreError> {
+        let today = voucher_day(request.now);
+        let expiry_day = (u32::from(today) + u32::from(request.offer.validity_days))
+            .min(u32::from(VoucherFields::MAX_EXPIRY_DAY)) as u16;
+        let cap_key = request
+            .incident
+            .as_ref()
+            .map(|incident| format!("cap/{incident}/{}", request.offer.id));
+        let issued = flatten((&self.meta, &self.vouchers, &self.events).transaction(
+            |(meta, vouchers, events)| {
+                let serial = read_u64(meta.get("next_serial")?).max(1);
+                let Ok(serial32) = u32::try_from(serial) else {
+                    return abort(StoreError::SerialsExhausted);
+                };
+                if serial32 > VoucherFields::MAX_SERIAL {
+                    return abort(StoreError::SerialsExhausted);
+                }
+                if let (Some(key), Some(cap)) = (&cap_key, request.offer.per_incident_cap) {
+                    let count = read_u64(meta.get(key.as_bytes())?);
+                    if count >= u64::from(cap) {
+                        return abort(StoreError::CapReached {
+                            offer: request.offer.id.to_string(),
+                            cap,
+                        });
+                    }
+                    meta.insert(key.as_bytes(), &(count + 1).to_be_bytes())?;
+                }
+                let fields = VoucherFields {
+                    offer: request.offer.number,
+                    terminal: self.terminal,
+                    serial: serial32,
+                    expiry_day,
+                };
+                let code = match VoucherCode::issue(fields, &self.secret) {
+                    Ok(code) => code,
+                    Err(error) => return abort(StoreError::Code(error)),
+                };
+                let compact = code.compact();
+                if vouchers.get(compact.as_bytes())?.is_some() {
+                    // Only a terminal number shared by two terminals can cause this.
+                    return abort(StoreError::Corrupt(format!(
+                        "code {code} exists already; is terminal {} configured twice?",
+                        self.terminal
+                    )));
+                }
+                let seq = read_u64(meta.get("next_seq")?).max(1);
+                let event = VoucherEvent {
+                    v: EVENT_VERSION,
+                    origin: self.node.clone(),
+                    seq,
+                    at: request.now,
+                    staff: request.staff.clone(),
+                    change: VoucherChange::Issued {
+                        code: compact.clone(),
+                        offer_id: request.offer.id.clone(),
+                        incident_id: request.incident.clone(),
+                    },
+                };
+                let mut record = VoucherRecord::default();
+                record.apply(&event);
+                put_json(vouchers, compact.as_bytes(), &record)?;
+                put_json(events, &event_key(self.node.as_str(), seq), &event)?;
+                meta.insert("next_serial", &(serial + 1).to_be_bytes())?;
+                meta.insert("next_seq", &(seq + 1).to_be_bytes())?;
+                meta.insert(format!("wm/{}", self.node).as_bytes(), &seq.to_be_bytes())?;
+                Ok(IssuedVoucher { code, event })
+            },
+        ))?;
+        self.db.flush()?;
+        Ok(issued)
+    }
+
+    /// Verifies and, if valid, redeems a typed or scanned code; durable before it returns.
+    pub fn redeem(
+        &self,
+        text: &str,
+        staff: Option<String>,
+        context: RedeemContext,
+        now: OffsetDateTime,
+    ) -> Result<(RedeemAnswer, Option<VoucherEvent>), StoreError> {
+        let parsed = VoucherCode::parse(text, &self.secret);
+        let Ok(code) = parsed else {
+            return Ok((
+                judge_redemption(parsed.as_ref().map_err(|error| *error), None, context),
+                None,
+            ));
+        };
+        let compact = code.compact();
+        let outcome = flatten((&self.meta, &self.vouchers, &self.events).transaction(
+            |(meta, vouchers, events)| {
+                let record = record_in(vouchers, &compact)?;
+                let answer = judge_redemption(Ok(&code), record.as_ref(), context);
+                if answer != RedeemAnswer::Valid {
+                    return Ok((answer, None));
+                }
+                let event = self.own_event(
+                    meta,
+                    VoucherChange::Redeemed {
+                        code: compact.clone(),
+                    },
+                    staff.clone(),
+                    now,
+                )?;
+                let mut record = record.unwrap_or_default();
+                record.apply(&event);
+                put_json(vouchers, compact.as_bytes(), &record)?;
+                put_json(events, &event_key(self.node.as_str(), event.seq), &event)?;
+                Ok((answer, Some(event)))
+            },
+        ))?;
+        if outcome.1.is_some() {
+            self.db.flush()?;
+        }
+        Ok(outcome)
+    }
+
+    /// Voids a voucher (a manager's decision); durable before it returns.
+    pub fn void(
+        &self,
+        text: &str,
+        reason: &str,
+        manager: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<VoucherEvent, StoreError> {
+        let code = VoucherCode::parse(text, &self.secret).map_err(StoreError::Code)?;
+        let compact = code.compact();
+        let reason: String = crate::text::one_line(reason).chars().take(200).collect();
+        let event = flatten((&self.meta, &self.vouchers, &self.events).transaction(
+            |(meta, vouchers, events)| {
+                let event = self.own_event(
+                    meta,
+                    VoucherChange::Voided {
+                        code: compact.clone(),
+                        reason: reason.clone(),
+                    },
+                    manager.clone(),
+                    now,
+                )?;
+                let mut record = record_in(vouchers, &compact)?.unwrap_or_default();
+                record.apply(&event);
+                put_json(vouchers, compact.as_bytes(), &record)?;
+                put_json(events, &event_key(self.node.as_str(), event.seq), &event)?;
+                Ok(event)
+            },
+        ))?;
+        self.db.flush()?;
+        Ok(event)
+    }
+
+    fn own_event(
+        &self,
+        meta: &TransactionalTree,
+        change: VoucherChange,
+        staff: Option<String>,
+        now: OffsetDateTime,
+    ) -> TransactionResult<VoucherEvent> {
+        let seq = read_u64(meta.get("next_seq")?).max(1);
+        meta.insert("next_seq", &(seq + 1).to_be_bytes())?;
+        meta.insert(format!("wm/{}", self.node).as_bytes(), &seq.to_be_bytes())?;
+        Ok(VoucherEvent {
+            v: EVENT_VERSION,
+            origin: self.node.clone(),
+            seq,
+            at: now,
+            staff,
+            change,
+        })
+    }
+
+    /// Applies other terminals' events, skipping any already known and any whose code is
+    /// not a valid code of this venue; one flush for the batch. Returns how many were new.
+    pub fn apply_remote(&self, batch: &[VoucherEvent]) -> Result<usize, StoreError> {
+        let valid: Vec<&VoucherEvent> = batch
+            .iter()
+            .filter(|event| {
+                event.v == EVENT_VERSION
+                    && VoucherCode::parse(event.change.code(), &self.secret).is_ok()
+            })
+            .collect();
+        let applied = flatten((&self.meta, &self.vouchers, &self.events).transaction(
+            |(meta, vouchers, events)| {
+                let mut applied = 0;
+                for event in &valid {
+                    let key = event_key(event.origin.as_str(), event.seq);
+                    if events.get(&key)?.is_some() {
+                        continue;
+                    }
+                    put_json(events, &key, event)?;
+                    let code = event.change.code();
+                    let mut record = record_in(vouchers, code)?.unwrap_or_default();
+                    record.apply(event);
+                    put_json(vouchers, code.as_bytes(), &record)?;
+                    // Advance the origin's watermark over every contiguous event now present.
+                    let watermark_key = format!("wm/{}", event.origin);
+                    let mut watermark = read_u64(meta.get(watermark_key.as_bytes())?);
+                    while events
+                        .get(event_key(event.origin.as_str(), watermark + 1))?
+                        .is_some()
+                    {
+                        watermark += 1;
+                    }
+                    meta.insert(watermark_key.as_bytes(), &watermark.to_be_bytes())?;
+                    applied += 1;
+                }
+                Ok(applied)
+            },
+        ))?;
+        if applied > 0 {
+            self.db.flush()?;
+        }
+        Ok(applied)
+    }
+
+    /// The parsed code and what this terminal knows of it.
+    pub fn lookup(
+        &self,
+        text: &str,
+    ) -> Result<(Result<VoucherCode, CodeError>, Option<VoucherRecord>), StoreError> {
+        let parsed = VoucherCode::parse(text, &self.secret);
+        let record = match &parsed {
+            Ok(code) => match self.vouchers.get(code.compact().as_bytes())? {
+                Some(bytes) => Some(
+                    serde_json::from_slice(&bytes)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
+                ),
+                None => None,
+            },
+            Err(_) => None,
+        };
+        Ok((parsed, record))
+    }
+
+    /// Every record, in code order.
+    pub fn records(&self) -> Result<Vec<VoucherRecord>, StoreError> {
+        self.vouchers
+            .iter()
+            .map(|entry| {
+                let (_, bytes) = entry?;
+                serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// Events of `origin` with a sequence above `after`, in order, at most `limit`.
+    pub fn events_after(
+        &self,
+        origin: &Identifier,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<VoucherEvent>, StoreError> {
+        let start = event_key(origin.as_str(), after.saturating_add(1));
+        let end = event_key(origin.as_str(), u64::MAX);
+        self.events
+            .range(start..=end)
+            .take(limit)
+            .map(|entry| {
+                let (_, bytes) = entry?;
+                serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+            })
+            .collect()
+    }
+
+    /// Per origin, the highest sequence up to which every event is present.
+    pub fn watermarks(&self) -> Result<BTreeMap<String, u64>, StoreError> {
+        self.meta
+            .scan_prefix("wm/")
+            .map(|entry| {
+                let (key, value) = entry?;
+                let origin = String::from_utf8_lossy(&key[3..]).into_owned();
+                Ok((origin, read_u64(Some(value))))
+            })
+            .collect()
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        Ok(self.db.size_on_disk()?)
+    }
+}

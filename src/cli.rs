@@ -198,6 +198,15 @@ pub enum BenchCommand {
         #[arg(long)]
         screen: bool,
     },
+    /// The voucher store: durable issue, verify + look-up, catch-up, bytes per voucher.
+    Vouchers {
+        /// Vouchers in the store for the look-up measurement.
+        #[arg(long, default_value_t = 1_000_000)]
+        stored: usize,
+        /// Durable issues to time.
+        #[arg(long, default_value_t = 2000)]
+        issues: usize,
+    },
     /// State change → new frame rendered, with the software renderer, offscreen.
     Frame {
         /// How many state changes to time.

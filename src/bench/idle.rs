@@ -26,7 +26,7 @@ pub fn run(seconds: u64, screen: bool) -> Result<ExitCode> {
         &config,
         format!(
             "[node]\nvenue = \"bench\"\nid = \"idle-node\"\nroles = [\"{}\"]\ndata_dir = \"{}\"\n[broker]\nurl = \"{}\"\n[display]\nfullscreen = true\nbackend = \"winit\"\n",
-            if screen { "signage" } else { "counter" },
+            if screen { "signage" } else { "console" },
             directory.path().display(),
             broker.url()
         ),

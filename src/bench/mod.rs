@@ -6,6 +6,7 @@ pub mod frame;
 pub mod idle;
 pub mod stats;
 pub mod switch;
+pub mod vouchers;
 
 use crate::cli::BenchCommand;
 use anyhow::Result;
@@ -19,6 +20,7 @@ pub fn run(which: BenchCommand) -> Result<ExitCode> {
             broker,
         } => switch::run(displays, rounds, broker),
         BenchCommand::Idle { seconds, screen } => idle::run(seconds, screen),
+        BenchCommand::Vouchers { stored, issues } => vouchers::run(stored, issues),
         BenchCommand::Frame {
             rounds,
             width,

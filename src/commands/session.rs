@@ -68,6 +68,7 @@ impl BusSession {
             backoff: Backoff::new(Duration::from_millis(100), Duration::from_millis(1000)),
             watchdog: Duration::from_secs(u64::from(target.broker.watchdog_secs)),
             label: label.to_owned(),
+            manual_acks: false,
         };
         let (trigger, shutdown) = shutdown_pair();
         let connection = spawn_connection(options, settings, shutdown);
@@ -129,7 +130,7 @@ impl BusSession {
         let deadline = Instant::now() + self.target.timeout;
         loop {
             match timeout_at(deadline, self.events.recv()).await {
-                Ok(Some(BusEvent::Message { topic, payload })) => {
+                Ok(Some(BusEvent::Message { topic, payload, .. })) => {
                     if topic == self.barrier_topic {
                         if payload.as_ref() == token.as_bytes() {
                             return Ok(());
@@ -194,7 +195,7 @@ impl BusSession {
         let deadline = Instant::now() + self.target.timeout;
         loop {
             match timeout_at(deadline, self.events.recv()).await {
-                Ok(Some(BusEvent::Message { topic: got, payload: body })) => {
+                Ok(Some(BusEvent::Message { topic: got, payload: body, .. })) => {
                     let ours = got == topic && body.as_ref() == payload.as_slice();
                     let accepted = self.apply(&got, &body);
                     if ours && accepted {
@@ -221,7 +222,7 @@ impl BusSession {
     pub async fn next_change(&mut self, until: Instant) -> Option<SessionChange> {
         loop {
             match timeout_at(until, self.events.recv()).await {
-                Ok(Some(BusEvent::Message { topic, payload })) => {
+                Ok(Some(BusEvent::Message { topic, payload, .. })) => {
                     if topic != self.barrier_topic && self.apply(&topic, &payload) {
                         return Some(SessionChange::Status);
                     }

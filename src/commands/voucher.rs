@@ -6,9 +6,8 @@ use crate::cli::VoucherAction;
 use crate::config::{CounterSection, NodeConfig};
 use crate::voucher::events::VoucherRecord;
 use crate::voucher::lifecycle::{RedeemAnswer, RedeemContext};
-use crate::voucher::store::{voucher_day, IssueRequest, VoucherStore};
-use crate::voucher::VoucherSecret;
-use anyhow::{anyhow, bail, Context, Result};
+use crate::voucher::store::{voucher_day, IssueRequest};
+use anyhow::{anyhow, bail, Result};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -22,7 +21,7 @@ pub fn run(config: Option<PathBuf>, action: VoucherAction) -> Result<ExitCode> {
         .ok_or_else(|| anyhow!("which terminal? pass --config FILE (or set RAINCHECK_CONFIG)"))?;
     let config = crate::config::load(&path).map_err(|report| anyhow!("{report}"))?;
     let base = path.parent().unwrap_or(Path::new("."));
-    let store = open_store(&config, base)?;
+    let store = crate::voucher::open::open_store(&config, base)?;
     let counter = config
         .counter
         .as_ref()
@@ -192,39 +191,6 @@ pub fn run(config: Option<PathBuf>, action: VoucherAction) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// Opens this terminal's store with the venue secret from the config.
-pub fn open_store(config: &NodeConfig, base: &Path) -> Result<VoucherStore> {
-    let counter = config
-        .counter
-        .as_ref()
-        .ok_or_else(|| anyhow!("this node has no [counter] section"))?;
-    let secret = read_voucher_secret(&base.join(&counter.secret_file), config.node.venue.as_str())?;
-    Ok(VoucherStore::open(
-        &config.node.data_dir,
-        &config.node.venue,
-        &config.node.id,
-        counter.terminal,
-        secret,
-    )?)
-}
-
-/// The venue secret: a private file of at least 16 bytes (never logged).
-pub fn read_voucher_secret(path: &Path, venue: &str) -> Result<VoucherSecret> {
-    use std::os::unix::fs::PermissionsExt;
-    let metadata = std::fs::metadata(path)
-        .with_context(|| format!("read counter.secret_file {}", path.display()))?;
-    if metadata.permissions().mode() & 0o077 != 0 {
-        bail!(
-            "secret file {} is readable by other users; run: chmod 600 {}",
-            path.display(),
-            path.display()
-        );
-    }
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("read counter.secret_file {}", path.display()))?;
-    VoucherSecret::new(venue, &bytes).map_err(|error| anyhow!("{}: {error}", path.display()))
 }
 
 fn offer_ids(counter: &CounterSection) -> String {

@@ -25,8 +25,14 @@ pub enum BusEvent {
     Message {
         topic: String,
         payload: bytes::Bytes,
+        /// With manual acks, the publish to acknowledge once the message is safe.
+        ack: Option<AckHandle>,
     },
 }
+
+/// A received QoS 1 publish still waiting for its acknowledgement (manual-ack sessions).
+#[derive(Debug)]
+pub struct AckHandle(pub rumqttc::Publish);
 
 #[derive(Clone, Debug)]
 pub struct Subscription {
@@ -55,6 +61,8 @@ pub struct ConnectionSettings {
     pub watchdog: Duration,
     /// For log lines: which node or tool this connection belongs to.
     pub label: String,
+    /// Acknowledge publishes only when the consumer says so (after its durable write).
+    pub manual_acks: bool,
 }
 
 pub fn spawn_connection(
@@ -141,7 +149,8 @@ impl ConnectionWorker {
                                 emit(&self.events_tx, BusEvent::LinkUp).await;
                             }
                             Packet::Publish(publish) => {
-                                emit(&self.events_tx, BusEvent::Message { topic: publish.topic, payload: publish.payload }).await;
+                                let ack = self.settings.manual_acks.then(|| AckHandle(publish.clone()));
+                                emit(&self.events_tx, BusEvent::Message { topic: publish.topic, payload: publish.payload, ack }).await;
                             }
                             _ => {}
                         }

@@ -6,5 +6,5 @@ pub mod backoff;
 pub mod connection;
 pub mod options;
 
-pub use connection::{spawn_connection, BusEvent, Connection, Subscription};
+pub use connection::{spawn_connection, AckHandle, BusEvent, Connection, Subscription};
 pub use options::{client_options, ClientIdentity};

@@ -12,6 +12,7 @@ use crate::mqtt::{client_options, spawn_connection, ClientIdentity, Subscription
 use crate::protocol::{Topic, TopicKind};
 use crate::screen::window::{run_window, ScreenExit, ScreenSetup};
 use crate::shutdown::{shutdown_pair, Shutdown};
+use crate::voucher::sync::{counter_channel, CounterHandle, VoucherWorker};
 use anyhow::{Context, Result};
 use rumqttc::QoS;
 use std::path::Path;
@@ -30,6 +31,8 @@ pub struct NodeHandle {
     /// The node's MQTT client, for edge workers that publish (thumbnails).
     pub client: rumqttc::AsyncClient,
     pub identity: NodeIdentity,
+    /// The counter's voucher worker, on nodes with the `counter` role.
+    pub counter: Option<CounterHandle>,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -55,6 +58,7 @@ pub fn start_node(
     config_dir: &Path,
     shutdown: Shutdown,
 ) -> Result<NodeHandle> {
+    let shutdown_for_vouchers = shutdown.clone();
     let identity = NodeIdentity {
         venue: config.node.venue.clone(),
         node: config.node.id.clone(),
@@ -88,6 +92,7 @@ pub fn start_node(
         ),
         watchdog: Duration::from_secs(u64::from(config.broker.watchdog_secs)),
         label: identity.node.to_string(),
+        manual_acks: false,
     };
     let connection = spawn_connection(options, settings, shutdown.clone());
     let (presentation_tx, presentation) = watch::channel(Presentation::booting(now()));
@@ -100,12 +105,80 @@ pub fn start_node(
         shutdown,
     };
     let status_task = tokio::spawn(status.run());
+    let mut workers = vec![status_task, connection.task];
+    let counter = match config
+        .counter
+        .as_ref()
+        .filter(|_| config.has_role(Role::Counter))
+    {
+        None => None,
+        Some(section) => {
+            let (handle, voucher_workers) =
+                start_voucher_worker(config, section, config_dir, shutdown_for_vouchers)?;
+            workers.extend(voucher_workers);
+            Some(handle)
+        }
+    };
     Ok(NodeHandle {
         presentation,
         client,
         identity,
-        workers: vec![status_task, connection.task],
+        counter,
+        workers,
     })
+}
+
+/// Opens the counter's store and starts its voucher worker on its own MQTT session
+/// (persistent, manual acks: an event is acknowledged only once it is on disk).
+fn start_voucher_worker(
+    config: &NodeConfig,
+    section: &crate::config::CounterSection,
+    config_dir: &Path,
+    shutdown: Shutdown,
+) -> Result<(CounterHandle, Vec<JoinHandle<()>>)> {
+    let store = crate::voucher::open::open_store(config, config_dir).context("voucher store")?;
+    let venue = config.node.venue.clone();
+    let identity = ClientIdentity {
+        client_id: format!("raincheck-{venue}-{}-vouchers", config.node.id),
+        last_will: None,
+        persistent_session: true,
+    };
+    let options =
+        client_options(&config.broker, identity, config_dir).context("broker settings")?;
+    let root = crate::protocol::TOPIC_ROOT;
+    let filters = [
+        format!("{root}/{venue}/vouchers/+"),
+        format!("{root}/{venue}/voucher-marks/+"),
+    ];
+    let settings = ConnectionSettings {
+        subscriptions: filters
+            .into_iter()
+            .map(|filter| Subscription {
+                filter,
+                qos: QoS::AtLeastOnce,
+            })
+            .collect(),
+        backoff: Backoff::new(
+            Duration::from_millis(u64::from(config.broker.reconnect_min_ms)),
+            Duration::from_millis(u64::from(config.broker.reconnect_max_ms)),
+        ),
+        watchdog: Duration::from_secs(u64::from(config.broker.watchdog_secs)),
+        label: format!("{}-vouchers", config.node.id),
+        manual_acks: true,
+    };
+    let connection = spawn_connection(options, settings, shutdown.clone());
+    let (handle, requests) = counter_channel();
+    let worker = VoucherWorker {
+        store: Arc::new(store),
+        node: config.node.id.clone(),
+        venue,
+        counter: section.clone(),
+        client: connection.client,
+        events: connection.events,
+        requests,
+        shutdown,
+    };
+    Ok((handle, vec![tokio::spawn(worker.run()), connection.task]))
 }
 
 /// `raincheck run`: the whole node until SIGTERM or Ctrl-C. A signage node gives the

@@ -89,7 +89,7 @@ impl StatusWorker {
                             _ => { p.link = LinkState::Lost { since }; true }
                         });
                     }
-                    Some(BusEvent::Message { topic, payload }) => {
+                    Some(BusEvent::Message { topic, payload, .. }) => {
                         match decode_message(&topic, &payload, &self.identity.venue) {
                             Err(reason) => rejects.refused(&topic, &reason, reject_kind(&reason)),
                             Ok(message) => {

@@ -131,7 +131,9 @@ pub fn decode_message(
             check_owner(&topic.owner, &report.node)?;
             Ok(BusMessage::Display(report))
         }
-        TopicKind::Vouchers | TopicKind::Thumbnails => Err(RejectReason::NotStatus),
+        TopicKind::Vouchers | TopicKind::VoucherMarks | TopicKind::Thumbnails => {
+            Err(RejectReason::NotStatus)
+        }
     }
 }
 

@@ -28,6 +28,8 @@ pub enum TopicKind {
     /// Retained PNG thumbnails of what screens show (binary payloads).
     Thumbnails,
     Vouchers,
+    /// Retained: how far a counter's voucher store has caught up with each origin.
+    VoucherMarks,
 }
 
 impl TopicKind {
@@ -38,6 +40,7 @@ impl TopicKind {
             TopicKind::Displays => "displays",
             TopicKind::Thumbnails => "thumbnails",
             TopicKind::Vouchers => "vouchers",
+            TopicKind::VoucherMarks => "voucher-marks",
         }
     }
 
@@ -48,6 +51,7 @@ impl TopicKind {
             "displays" => TopicKind::Displays,
             "thumbnails" => TopicKind::Thumbnails,
             "vouchers" => TopicKind::Vouchers,
+            "voucher-marks" => TopicKind::VoucherMarks,
             _ => return None,
         })
     }

@@ -5,7 +5,9 @@
 pub mod code;
 pub mod events;
 pub mod lifecycle;
+pub mod open;
 pub mod printer;
 pub mod store;
+pub mod sync;
 
 pub use code::{CodeError, VoucherCode, VoucherFields, VoucherSecret};

@@ -1,0 +1,419 @@
+//! The counter's voucher worker: owns the store, serves the counter's requests (issue,
+//! redeem, void, look-up), publishes every new event on `…/vouchers/{node}` (QoS 1), and
+//! applies the other terminals' events, acknowledging each publish only after its batch
+//! is flushed to disk. It runs on its own MQTT session (persistent, manual acks), apart
+//! from the status connection.
+//!
+//! Anti-entropy, so nothing depends on the broker's queue: each counter publishes its
+//! watermarks (per origin, the highest sequence it holds without gaps) retained on
+//! `…/voucher-marks/{node}`. A counter that sees a peer behind on *its own* events
+//! replays them in batches. A terminal offline for hours, or brand new, thus catches up
+//! from every origin that is online; the store ignores what it already has.
+
+use super::events::VoucherEvent;
+use super::lifecycle::{RedeemAnswer, RedeemContext};
+use super::store::{voucher_day, IssueRequest, IssuedVoucher, StoreError, VoucherStore};
+use super::{CodeError, VoucherCode};
+use crate::config::CounterSection;
+use crate::mqtt::{AckHandle, BusEvent};
+use crate::protocol::{Identifier, Topic, TopicKind};
+use crate::shutdown::Shutdown;
+use rumqttc::{AsyncClient, QoS};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot};
+
+pub const SYNC_VERSION: u32 = 1;
+/// Events per published batch during replay.
+const REPLAY_BATCH: usize = 500;
+/// Largest voucher payload accepted (a full replay batch is about 150 KB).
+const MAX_BATCH_BYTES: usize = 1024 * 1024;
+
+/// Events of one origin, as published on `…/vouchers/{origin}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VoucherBatch {
+    pub v: u32,
+    pub origin: Identifier,
+    pub events: Vec<VoucherEvent>,
+}
+
+/// A counter's watermarks, retained on `…/voucher-marks/{node}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VoucherMarks {
+    pub v: u32,
+    pub node: Identifier,
+    pub marks: BTreeMap<String, u64>,
+}
+
+/// What the counter (screen, tests) asks of its voucher worker.
+pub enum CounterRequest {
+    Issue {
+        offer: Identifier,
+        incident: Option<Identifier>,
+        staff: Option<String>,
+        reply: oneshot::Sender<Result<IssuedVoucher, String>>,
+    },
+    Redeem {
+        code: String,
+        staff: Option<String>,
+        reply: oneshot::Sender<Result<RedeemAnswer, String>>,
+    },
+    Void {
+        code: String,
+        reason: String,
+        manager: Option<String>,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
+    Lookup {
+        code: String,
+        reply: oneshot::Sender<Result<LookupResult, String>>,
+    },
+}
+
+pub type LookupResult = (
+    Result<VoucherCode, CodeError>,
+    Option<super::events::VoucherRecord>,
+);
+
+/// The counter's way to its voucher worker.
+#[derive(Clone)]
+pub struct CounterHandle {
+    requests: mpsc::Sender<CounterRequest>,
+}
+
+impl CounterHandle {
+    async fn ask<T>(
+        &self,
+        build: impl FnOnce(oneshot::Sender<Result<T, String>>) -> CounterRequest,
+    ) -> Result<T, String> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(build(reply))
+            .await
+            .map_err(|_| "the voucher worker has stopped".to_owned())?;
+        answer
+            .await
+            .map_err(|_| "the voucher worker has stopped".to_owned())?
+    }
+
+    pub async fn issue(
+        &self,
+        offer: Identifier,
+        incident: Option<Identifier>,
+        staff: Option<String>,
+    ) -> Result<IssuedVoucher, String> {
+        self.ask(|reply| CounterRequest::Issue {
+            offer,
+            incident,
+            staff,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn redeem(
+        &self,
+        code: String,
+        staff: Option<String>,
+    ) -> Result<RedeemAnswer, String> {
+        self.ask(|reply| CounterRequest::Redeem { code, staff, reply })
+            .await
+    }
+
+    pub async fn void(
+        &self,
+        code: String,
+        reason: String,
+        manager: Option<String>,
+    ) -> Result<(), String> {
+        self.ask(|reply| CounterRequest::Void {
+            code,
+            reason,
+            manager,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn lookup(&self, code: String) -> Result<LookupResult, String> {
+        self.ask(|reply| CounterRequest::Lookup { code, reply })
+            .await
+    }
+}
+
+pub struct VoucherWorker {
+    pub store: Arc<VoucherStore>,
+    pub node: Identifier,
+    pub venue: Identifier,
+    pub counter: CounterSection,
+    pub client: AsyncClient,
+    pub events: mpsc::Receiver<BusEvent>,
+    pub requests: mpsc::Receiver<CounterRequest>,
+    pub shutdown: Shutdown,
+}
+
+pub fn counter_channel() -> (CounterHandle, mpsc::Receiver<CounterRequest>) {
+    let (requests, receiver) = mpsc::channel(64);
+    (CounterHandle { requests }, receiver)
+}
+
+/// Runs a blocking store call off the async threads.
+async fn blocking<T: Send + 'static>(
+    store: &Arc<VoucherStore>,
+    call: impl FnOnce(&VoucherStore) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, String> {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || call(&store)).await {
+        Ok(result) => result.map_err(|error| error.to_string()),
+        Err(error) => Err(format!("the voucher store task failed: {error}")),
+    }
+}
+
+impl VoucherWorker {
+    pub async fn run(mut self) {
+        let mut online = false;
+        let mut marks_due = true;
+        // Per peer: (its mark for our events, our last sequence) when we last replayed.
+        let mut served: HashMap<String, (u64, u64)> = HashMap::new();
+        let mut tick = tokio::time::interval(Duration::from_millis(250));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = self.shutdown.wait() => break,
+                _ = tick.tick() => {
+                    if marks_due && online {
+                        marks_due = !self.publish_marks().await;
+                    }
+                }
+                request = self.requests.recv() => match request {
+                    None => break,
+                    Some(request) => {
+                        if self.serve(request, online).await {
+                            marks_due = true;
+                        }
+                    }
+                },
+                event = self.events.recv() => match event {
+                    None => break,
+                    Some(BusEvent::LinkUp) => {
+                        online = true;
+                        marks_due = true;
+                        served.clear();
+                    }
+                    Some(BusEvent::LinkDown { reason }) => {
+                        online = false;
+                        tracing::warn!("voucher sync link lost ({reason}); issuing and redeeming continue offline");
+                    }
+                    Some(BusEvent::Message { topic, payload, ack }) => {
+                        marks_due |= self.receive(&topic, &payload, &mut served).await;
+                        if let Some(AckHandle(publish)) = ack {
+                            // After the durable apply (or the refusal): never before.
+                            let _ = self.client.try_ack(&publish);
+                        }
+                    }
+                },
+            }
+        }
+    }
+
+    /// Answers one counter request; true when the store changed.
+    async fn serve(&self, request: CounterRequest, online: bool) -> bool {
+        let now = OffsetDateTime::now_utc();
+        match request {
+            CounterRequest::Issue {
+                offer,
+                incident,
+                staff,
+                reply,
+            } => {
+                let Some(offer) = self.counter.offers.iter().find(|o| o.id == offer).cloned()
+                else {
+                    let _ = reply.send(Err(format!("no offer {offer} in this terminal's config")));
+                    return false;
+                };
+                let result = blocking(&self.store, move |store| {
+                    store.issue(IssueRequest {
+                        offer: &offer,
+                        incident,
+                        staff,
+                        now,
+                    })
+                })
+                .await;
+                if let Ok(issued) = &result {
+                    self.publish_events(vec![issued.event.clone()]);
+                }
+                let changed = result.is_ok();
+                let _ = reply.send(result);
+                changed
+            }
+            CounterRequest::Redeem { code, staff, reply } => {
+                let context = RedeemContext {
+                    today: voucher_day(now),
+                    online,
+                    policy: self.counter.offline_redemption,
+                    this_terminal: self.counter.terminal,
+                };
+                let result = blocking(&self.store, move |store| {
+                    store.redeem(&code, staff, context, now)
+                })
+                .await;
+                let changed = matches!(&result, Ok((_, Some(_))));
+                let _ = reply.send(result.map(|(answer, event)| {
+                    if let Some(event) = event {
+                        self.publish_events(vec![event]);
+                    }
+                    answer
+                }));
+                changed
+            }
+            CounterRequest::Void {
+                code,
+                reason,
+                manager,
+                reply,
+            } => {
+                let result = blocking(&self.store, move |store| {
+                    store.void(&code, &reason, manager, now)
+                })
+                .await;
+                let changed = result.is_ok();
+                let _ = reply.send(result.map(|event| {
+                    self.publish_events(vec![event]);
+                }));
+                changed
+            }
+            CounterRequest::Lookup { code, reply } => {
+                let _ = reply.send(blocking(&self.store, move |store| store.lookup(&code)).await);
+                false
+            }
+        }
+    }
+
+    /// Handles a voucher or marks message; true when our marks changed.
+    async fn receive(
+        &self,
+        topic: &str,
+        payload: &[u8],
+        served: &mut HashMap<String, (u64, u64)>,
+    ) -> bool {
+        let Some(parsed) = Topic::parse(topic) else {
+            return false;
+        };
+        if parsed.venue.as_ref() != Some(&self.venue)
+            || parsed.owner == self.node
+            || payload.len() > MAX_BATCH_BYTES
+        {
+            return false;
+        }
+        match parsed.kind {
+            TopicKind::Vouchers => {
+                let batch: VoucherBatch = match serde_json::from_slice(payload) {
+                    Ok(batch) => batch,
+                    Err(error) => {
+                        tracing::warn!(%topic, "ignored a voucher batch: {}", crate::text::one_line(&error.to_string()).chars().take(200).collect::<String>());
+                        return false;
+                    }
+                };
+                let events: Vec<VoucherEvent> = batch
+                    .events
+                    .into_iter()
+                    .filter(|e| batch.v == SYNC_VERSION && e.origin == parsed.owner)
+                    .collect();
+                match blocking(&self.store, move |store| store.apply_remote(&events)).await {
+                    Ok(applied) => applied > 0,
+                    Err(error) => {
+                        tracing::error!("cannot store other terminals' voucher events: {error}");
+                        false
+                    }
+                }
+            }
+            TopicKind::VoucherMarks => {
+                let Ok(marks) = serde_json::from_slice::<VoucherMarks>(payload) else {
+                    return false;
+                };
+                let their_mark = marks.marks.get(self.node.as_str()).copied().unwrap_or(0);
+                let node = self.node.clone();
+                let own = match blocking(&self.store, move |store| store.watermarks()).await {
+                    Ok(watermarks) => watermarks.get(node.as_str()).copied().unwrap_or(0),
+                    Err(_) => return false,
+                };
+                let peer = parsed.owner.to_string();
+                if their_mark < own && served.get(&peer) != Some(&(their_mark, own)) {
+                    served.insert(peer, (their_mark, own));
+                    self.replay_after(their_mark).await;
+                }
+                false
+            }
+            _ => false,
+        }
+    }
+
+    /// Publishes our own events after `after`, in batches.
+    async fn replay_after(&self, mut after: u64) {
+        loop {
+            let node = self.node.clone();
+            let batch = match blocking(&self.store, move |store| {
+                store.events_after(&node, after, REPLAY_BATCH)
+            })
+            .await
+            {
+                Ok(batch) => batch,
+                Err(error) => {
+                    tracing::error!("cannot read voucher events to replay: {error}");
+                    return;
+                }
+            };
+            let Some(last) = batch.last().map(|e| e.seq) else {
+                return;
+            };
+            let full = batch.len() == REPLAY_BATCH;
+            if !self.publish_events(batch) {
+                // The request queue is full: the peer's next marks will ask again.
+                return;
+            }
+            after = last;
+            if !full {
+                return;
+            }
+        }
+    }
+
+    /// Publishes events of ours; false when the request queue was full (they are on disk
+    /// and the anti-entropy replay will carry them later).
+    fn publish_events(&self, events: Vec<VoucherEvent>) -> bool {
+        let batch = VoucherBatch {
+            v: SYNC_VERSION,
+            origin: self.node.clone(),
+            events,
+        };
+        let topic = Topic::venue(&self.venue, TopicKind::Vouchers, &self.node).to_string();
+        let Ok(payload) = serde_json::to_vec(&batch) else {
+            return false;
+        };
+        self.client
+            .try_publish(topic, QoS::AtLeastOnce, false, payload)
+            .is_ok()
+    }
+
+    async fn publish_marks(&self) -> bool {
+        let Ok(marks) = blocking(&self.store, |store| store.watermarks()).await else {
+            return false;
+        };
+        let marks = VoucherMarks {
+            v: SYNC_VERSION,
+            node: self.node.clone(),
+            marks,
+        };
+        let topic = Topic::venue(&self.venue, TopicKind::VoucherMarks, &self.node).to_string();
+        let Ok(payload) = serde_json::to_vec(&marks) else {
+            return false;
+        };
+        self.client
+            .try_publish(topic, QoS::AtLeastOnce, true, payload)
+            .is_ok()
+    }
+}

@@ -1,0 +1,203 @@
+//! Voucher sync between real counter nodes (in-process, each with its own sled store and
+//! MQTT sessions) over a real Mosquitto: each other's vouchers verify and redeem, a
+//! double redemption during a partition is reported on both once the link heals, and a
+//! brand-new terminal catches up with the whole history.
+
+mod common;
+
+use common::*;
+use raincheck::node::{start_node, NodeHandle};
+use raincheck::protocol::Identifier;
+use raincheck::shutdown::{shutdown_pair, ShutdownTrigger};
+use raincheck::voucher::lifecycle::RedeemAnswer;
+use raincheck::voucher::sync::CounterHandle;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::Duration;
+
+const SECRET: &[u8] = b"a-venue-secret-of-32-bytes-long!";
+
+fn counter_node(
+    directory: &Path,
+    node: &str,
+    terminal: u8,
+    url: &str,
+) -> (NodeHandle, ShutdownTrigger, CounterHandle) {
+    let secret = directory.join("voucher-secret");
+    if !secret.exists() {
+        std::fs::write(&secret, SECRET).unwrap();
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    }
+    let data = directory.join(format!("{node}-data"));
+    std::fs::create_dir_all(&data).unwrap();
+    let path = directory.join(format!("{node}.toml"));
+    std::fs::write(
+        &path,
+        format!(
+            "[node]\nvenue = \"{VENUE}\"\nid = \"{node}\"\nroles = [\"counter\"]\ndata_dir = \"{}\"\n\
+             [broker]\nurl = \"{url}\"\nkeep_alive_secs = 1\nwatchdog_secs = 3\nreconnect_min_ms = 50\nreconnect_max_ms = 300\n\
+             [counter]\nterminal = {terminal}\nsecret_file = \"{}\"\n\
+             [[counter.offers]]\nid = \"popcorn\"\nnumber = 1\ntitle = \"A free small popcorn\"\nvalidity_days = 90\n",
+            data.display(),
+            secret.display()
+        ),
+    )
+    .unwrap();
+    let config = raincheck::config::load(&path).expect("config");
+    let (trigger, shutdown) = shutdown_pair();
+    let node = start_node(&config, directory, shutdown).expect("counter starts");
+    let counter = node
+        .counter
+        .clone()
+        .expect("a counter node has a voucher worker");
+    (node, trigger, counter)
+}
+
+/// Waits (bounded) until `condition` holds for the counter's view of `code`.
+async fn eventually(
+    counter: &CounterHandle,
+    code: &str,
+    what: &str,
+    condition: impl Fn(&raincheck::voucher::events::VoucherRecord) -> bool,
+) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let (_, record) = counter.lookup(code.to_owned()).await.expect("lookup");
+        if record.as_ref().is_some_and(&condition) {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for: {what}; record: {record:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+fn popcorn() -> Identifier {
+    Identifier::parse("popcorn").unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counters_redeem_each_others_vouchers_and_report_a_partition_double_redemption() {
+    let Some(mut broker) = mosquitto("") else {
+        return;
+    };
+    let directory = tempfile::tempdir().unwrap();
+    let (_a, _stop_a, till_1) = counter_node(directory.path(), "till-1", 1, &broker.url());
+    let (_b, _stop_b, till_2) = counter_node(directory.path(), "till-2", 2, &broker.url());
+
+    let first = till_1
+        .issue(popcorn(), None, Some("ana".into()))
+        .await
+        .expect("issue")
+        .code
+        .to_string();
+    eventually(&till_2, &first, "till-2 learns of till-1's voucher", |r| {
+        r.issued.is_some()
+    })
+    .await;
+    assert_eq!(
+        till_2
+            .redeem(first.clone(), Some("ben".into()))
+            .await
+            .unwrap(),
+        RedeemAnswer::Valid
+    );
+    eventually(&till_1, &first, "till-1 learns of the redemption", |r| {
+        r.redemptions.len() == 1
+    })
+    .await;
+    assert!(matches!(
+        till_1.redeem(first.clone(), None).await.unwrap(),
+        RedeemAnswer::AlreadyRedeemed { .. }
+    ));
+
+    // A partition: the broker goes away and both tills redeem the same voucher.
+    let second = till_1
+        .issue(popcorn(), None, None)
+        .await
+        .unwrap()
+        .code
+        .to_string();
+    eventually(&till_2, &second, "till-2 has the second voucher", |r| {
+        r.issued.is_some()
+    })
+    .await;
+    broker.kill();
+    tokio::time::timeout(Duration::from_secs(10), async {
+        // Redemptions are decided offline now (offline_redemption = "allow").
+        assert_eq!(
+            till_1
+                .redeem(second.clone(), Some("ana".into()))
+                .await
+                .unwrap(),
+            RedeemAnswer::Valid
+        );
+        assert_eq!(
+            till_2
+                .redeem(second.clone(), Some("ben".into()))
+                .await
+                .unwrap(),
+            RedeemAnswer::Valid
+        );
+    })
+    .await
+    .expect("offline redemptions answer at once");
+    broker.restart().expect("the broker comes back");
+    for till in [&till_1, &till_2] {
+        eventually(
+            till,
+            &second,
+            "the double redemption is reported on both tills",
+            |r| r.is_conflict(),
+        )
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_brand_new_terminal_catches_up_with_the_whole_history() {
+    let Some(broker) = mosquitto("") else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let (_a, _stop_a, till_1) = counter_node(directory.path(), "till-1", 1, &broker.url());
+    let mut codes = Vec::new();
+    for _ in 0..1200 {
+        codes.push(
+            till_1
+                .issue(popcorn(), None, None)
+                .await
+                .unwrap()
+                .code
+                .to_string(),
+        );
+    }
+    till_1
+        .void(
+            codes[7].clone(),
+            "printed twice".into(),
+            Some("maria".into()),
+        )
+        .await
+        .unwrap();
+    let (_c, _stop_c, till_9) = counter_node(directory.path(), "till-9", 9, &broker.url());
+    eventually(
+        &till_9,
+        codes.last().unwrap(),
+        "the new terminal has the newest voucher",
+        |r| r.issued.is_some(),
+    )
+    .await;
+    eventually(&till_9, &codes[7], "and the void", |r| r.voided.is_some()).await;
+    for code in codes.iter().step_by(97) {
+        let (_, record) = till_9.lookup(code.clone()).await.unwrap();
+        assert!(
+            record.is_some_and(|r| r.issued.is_some()),
+            "{code} missing after catch-up"
+        );
+    }
+    assert!(matches!(
+        till_9.redeem(codes[7].clone(), None).await.unwrap(),
+        RedeemAnswer::Voided { .. }
+    ));
+}

@@ -7,7 +7,7 @@ fn main() {
         .with_bundled_translations("ui/translations")
         .with_default_translation_context(slint_build::DefaultTranslationContext::None)
         .with_debug_info(debug);
-    if let Err(error) = slint_build::compile_with_config("ui/signage.slint", config) {
-        panic!("ui/signage.slint does not compile: {error}");
+    if let Err(error) = slint_build::compile_with_config("ui/app.slint", config) {
+        panic!("the screens in ui/ do not compile: {error}");
     }
 }

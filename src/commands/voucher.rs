@@ -5,7 +5,7 @@
 use crate::cli::VoucherAction;
 use crate::config::{CounterSection, NodeConfig};
 use crate::voucher::events::VoucherRecord;
-use crate::voucher::lifecycle::{RedeemAnswer, RedeemContext};
+use crate::voucher::lifecycle::{describe_answer, last_day_text, RedeemAnswer, RedeemContext};
 use crate::voucher::store::{voucher_day, IssueRequest};
 use anyhow::{anyhow, bail, Result};
 use std::io::Write;
@@ -239,38 +239,6 @@ fn print_receipt(
     .map_err(|error| {
         anyhow!("the voucher is issued and saved, but the receipt did not print: {error}")
     })
-}
-
-/// "2027-02-20" for a voucher day (days since 2025-01-01).
-pub fn last_day_text(day: u16) -> String {
-    let date = time::Date::from_julian_day(
-        time::macros::date!(2025 - 01 - 01).to_julian_day() + i32::from(day),
-    );
-    date.map(|d| d.to_string())
-        .unwrap_or_else(|_| format!("day {day}"))
-}
-
-pub fn describe_answer(answer: &RedeemAnswer) -> String {
-    let detail = match answer {
-        RedeemAnswer::Valid => "redeemed now: give the guest the offer".to_owned(),
-        RedeemAnswer::AlreadyRedeemed { first } => format!(
-            "at {} by {} on {}",
-            crate::clock::hour_minute(first.at),
-            first.origin,
-            first.at.date()
-        ),
-        RedeemAnswer::Expired { last_day } => {
-            format!("it was valid until {}", last_day_text(*last_day))
-        }
-        RedeemAnswer::Voided { reason } => format!("voided: {reason}"),
-        RedeemAnswer::NotForThisVenue => "this is another venue's voucher".to_owned(),
-        RedeemAnswer::CheckTheCode => {
-            "a symbol is mistyped or two are swapped; read it again".to_owned()
-        }
-        RedeemAnswer::NotAVoucher => "this is not one of our vouchers".to_owned(),
-        RedeemAnswer::NotWhileOffline { why } => why.clone(),
-    };
-    format!("{}: {detail}", answer.headline())
 }
 
 fn describe_record(record: &VoucherRecord) -> String {

@@ -164,7 +164,11 @@ fn start_voucher_worker(
         ),
         watchdog: Duration::from_secs(u64::from(config.broker.watchdog_secs)),
         label: format!("{}-vouchers", config.node.id),
-        manual_acks: true,
+        // rumqttd drops the connection on an acknowledgement it considers out of order
+        // ("unsolicited ack"), so with the embedded broker the client acknowledges on
+        // receipt; a single box has no other terminal to lose events from anyway, and
+        // the watermark replay repairs anything missed.
+        manual_acks: config.broker.mode != BrokerMode::Embedded,
     };
     let connection = spawn_connection(options, settings, shutdown.clone());
     let (handle, requests) = counter_channel();
@@ -203,7 +207,7 @@ pub fn run_daemon(config: NodeConfig, config_dir: &Path) -> Result<()> {
         tracing::info!("stopping");
         signal_trigger.trigger();
     });
-    if config.has_role(Role::Signage) {
+    if config.has_role(Role::Signage) || node.counter.is_some() {
         let mut thumbnails = None;
         if config.display.thumbnails {
             let (sender, task) = spawn_thumbnail_publisher(&runtime, &node, shutdown.clone());
@@ -215,6 +219,7 @@ pub fn run_daemon(config: NodeConfig, config_dir: &Path) -> Result<()> {
             presentation: node.presentation.clone(),
             runtime: runtime.handle().clone(),
             thumbnails,
+            counter: node.counter.clone(),
             shutdown: shutdown.clone(),
         };
         match run_window(setup) {

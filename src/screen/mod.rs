@@ -5,6 +5,7 @@
 
 pub mod bridge;
 pub mod content;
+pub mod counter;
 pub mod offscreen;
 pub mod thumbnail;
 pub mod window;

@@ -22,11 +22,85 @@ thread_local! {
 
 struct OffscreenPlatform;
 
+/// Closures posted with `invoke_from_event_loop`, run by [`pump_events`]: offscreen there
+/// is no event loop, so whoever drives the screen (a test) runs them on its own thread.
+static POSTED: std::sync::Mutex<Vec<Box<dyn FnOnce() + Send>>> = std::sync::Mutex::new(Vec::new());
+
+struct OffscreenEventLoopProxy;
+
+impl slint::platform::EventLoopProxy for OffscreenEventLoopProxy {
+    fn quit_event_loop(&self) -> Result<(), slint::EventLoopError> {
+        Ok(())
+    }
+
+    fn invoke_from_event_loop(
+        &self,
+        event: Box<dyn FnOnce() + Send>,
+    ) -> Result<(), slint::EventLoopError> {
+        POSTED
+            .lock()
+            .map_err(|_| slint::EventLoopError::EventLoopTerminated)?
+            .push(event);
+        Ok(())
+    }
+}
+
+/// Runs every closure posted to the (absent) event loop; returns how many ran.
+pub fn pump_events() -> usize {
+    let posted: Vec<_> = match POSTED.lock() {
+        Ok(mut queue) => queue.drain(..).collect(),
+        Err(_) => return 0,
+    };
+    let count = posted.len();
+    for event in posted {
+        event();
+    }
+    count
+}
+
 impl Platform for OffscreenPlatform {
     fn create_window_adapter(&self) -> Result<Rc<dyn WindowAdapter>, slint::PlatformError> {
         let window = MinimalSoftwareWindow::new(RepaintBufferType::NewBuffer);
         LAST_WINDOW.with(|last| *last.borrow_mut() = Some(window.clone()));
         Ok(window)
+    }
+
+    fn new_event_loop_proxy(&self) -> Option<Box<dyn slint::platform::EventLoopProxy>> {
+        Some(Box::new(OffscreenEventLoopProxy))
+    }
+}
+
+/// The software window behind the component created last on this thread, sized and
+/// shown: for offscreen screens other than the signage one (the counter's).
+pub fn offscreen_window_of(
+    component: &impl ComponentHandle,
+    width: u32,
+    height: u32,
+) -> Result<Rc<MinimalSoftwareWindow>> {
+    let window = LAST_WINDOW
+        .with(|last| last.borrow_mut().take())
+        .ok_or_else(|| {
+            anyhow!("another Slint platform is active; offscreen rendering is unavailable")
+        })?;
+    window.set_size(slint::PhysicalSize::new(width, height));
+    component
+        .show()
+        .map_err(|error| anyhow!("cannot show the screen: {error}"))?;
+    Ok(window)
+}
+
+/// Draws a full frame of an offscreen window.
+pub fn render_window(window: &MinimalSoftwareWindow, width: u32, height: u32) -> Frame {
+    slint::platform::update_timers_and_animations();
+    let mut pixels = vec![Rgb8Pixel::default(); (width * height) as usize];
+    window.request_redraw();
+    window.draw_if_needed(|renderer| {
+        renderer.render(&mut pixels, width as usize);
+    });
+    Frame {
+        width,
+        height,
+        pixels,
     }
 }
 

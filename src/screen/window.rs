@@ -1,13 +1,14 @@
-//! The real signage window on the main thread (Slint must own it); the tokio runtime runs
+//! The real windows (signage and/or counter) on the main thread (Slint must own it); the tokio runtime runs
 //! on its own threads and reaches the window only through `upgrade_in_event_loop`. The
 //! window redraws only when something changes: a new presentation, the end of the
 //! all-clear period, or a language rotation.
 
 use super::bridge;
 use super::content::screen_content;
+use super::counter::open_counter_window;
 use super::thumbnail::thumbnail_png;
 use super::ui::SignageWindow;
-use crate::config::{NodeConfig, ScreenBackend};
+use crate::config::{NodeConfig, Role, ScreenBackend};
 use crate::node::Presentation;
 use crate::shutdown::Shutdown;
 use slint::ComponentHandle;
@@ -29,6 +30,8 @@ pub struct ScreenSetup {
     pub runtime: tokio::runtime::Handle,
     /// Where PNG thumbnails go when `display.thumbnails` is on.
     pub thumbnails: Option<mpsc::Sender<Vec<u8>>>,
+    /// The voucher worker, when this node is a counter: opens the counter window.
+    pub counter: Option<crate::voucher::sync::CounterHandle>,
     pub shutdown: Shutdown,
 }
 
@@ -53,13 +56,56 @@ pub fn run_window(setup: ScreenSetup) -> ScreenExit {
     if let Err(reason) = select_backend(setup.config.display.backend) {
         return ScreenExit::Unavailable(reason);
     }
-    let window = match SignageWindow::new() {
-        Ok(window) => window,
-        Err(error) => return ScreenExit::Unavailable(format!("cannot open a window: {error}")),
+    let signage = if setup.config.has_role(Role::Signage) {
+        match SignageWindow::new() {
+            Ok(window) => Some(window),
+            Err(error) => return ScreenExit::Unavailable(format!("cannot open a window: {error}")),
+        }
+    } else {
+        None
     };
-    if setup.config.display.fullscreen {
-        window.window().set_fullscreen(true);
+    let counter = match setup.counter.clone() {
+        None => None,
+        Some(handle) => match open_counter_window(
+            &setup.config,
+            setup.presentation.clone(),
+            &setup.runtime,
+            handle,
+        ) {
+            Ok(window) => Some(window),
+            Err(error) => {
+                return ScreenExit::Unavailable(format!("cannot open the counter window: {error}"))
+            }
+        },
+    };
+    let language_timer = slint::Timer::default();
+    if let Some(window) = &signage {
+        start_signage(&setup, window, &language_timer);
     }
+    for shown in [
+        signage.as_ref().map(|w| w.window()),
+        counter.as_ref().map(|w| w.window()),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if setup.config.display.fullscreen {
+            shown.set_fullscreen(true);
+        }
+        if let Err(error) = shown.show() {
+            return ScreenExit::Unavailable(format!("cannot show the window: {error}"));
+        }
+    }
+    spawn_shutdown_follower(&setup);
+    if let Err(error) = slint::run_event_loop() {
+        return ScreenExit::Unavailable(format!("the window stopped: {error}"));
+    }
+    UI.with(|ui| ui.borrow_mut().take());
+    ScreenExit::Closed
+}
+
+/// The signage window's state, timers and presentation follower.
+fn start_signage(setup: &ScreenSetup, window: &SignageWindow, language_timer: &slint::Timer) {
     let presentation = setup.presentation.borrow().clone();
     let languages = setup.config.display.languages.len();
     UI.with(|ui| {
@@ -76,7 +122,6 @@ pub fn run_window(setup: ScreenSetup) -> ScreenExit {
     });
     refresh();
     select_current_language();
-    let language_timer = slint::Timer::default();
     if languages > 1 {
         let every = Duration::from_secs(u64::from(setup.config.display.language_secs.max(3)));
         language_timer.start(slint::TimerMode::Repeated, every, || {
@@ -86,13 +131,7 @@ pub fn run_window(setup: ScreenSetup) -> ScreenExit {
             select_current_language();
         });
     }
-    spawn_presentation_follower(&setup, window.as_weak());
-    spawn_shutdown_follower(&setup);
-    if let Err(error) = window.run() {
-        return ScreenExit::Unavailable(format!("the window stopped: {error}"));
-    }
-    UI.with(|ui| ui.borrow_mut().take());
-    ScreenExit::Closed
+    spawn_presentation_follower(setup, window.as_weak());
 }
 
 fn select_backend(backend: ScreenBackend) -> Result<(), String> {

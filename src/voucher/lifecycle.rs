@@ -106,3 +106,35 @@ pub fn judge_redemption(
     }
     RedeemAnswer::Valid
 }
+
+/// "2027-02-20" for a voucher day (days since 2025-01-01).
+pub fn last_day_text(day: u16) -> String {
+    let date = time::Date::from_julian_day(
+        time::macros::date!(2025 - 01 - 01).to_julian_day() + i32::from(day),
+    );
+    date.map(|d| d.to_string())
+        .unwrap_or_else(|_| format!("day {day}"))
+}
+
+pub fn describe_answer(answer: &RedeemAnswer) -> String {
+    let detail = match answer {
+        RedeemAnswer::Valid => "redeemed now: give the guest the offer".to_owned(),
+        RedeemAnswer::AlreadyRedeemed { first } => format!(
+            "at {} by {} on {}",
+            crate::clock::hour_minute(first.at),
+            first.origin,
+            first.at.date()
+        ),
+        RedeemAnswer::Expired { last_day } => {
+            format!("it was valid until {}", last_day_text(*last_day))
+        }
+        RedeemAnswer::Voided { reason } => format!("voided: {reason}"),
+        RedeemAnswer::NotForThisVenue => "this is another venue's voucher".to_owned(),
+        RedeemAnswer::CheckTheCode => {
+            "a symbol is mistyped or two are swapped; read it again".to_owned()
+        }
+        RedeemAnswer::NotAVoucher => "this is not one of our vouchers".to_owned(),
+        RedeemAnswer::NotWhileOffline { why } => why.clone(),
+    };
+    format!("{}: {detail}", answer.headline())
+}

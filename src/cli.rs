@@ -207,6 +207,11 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 2000)]
         issues: usize,
     },
+    /// A brand-new counter catching up with another's voucher events over MQTT.
+    CatchUp {
+        #[arg(long, default_value_t = 100_000)]
+        events: usize,
+    },
     /// State change → new frame rendered, with the software renderer, offscreen.
     Frame {
         /// How many state changes to time.

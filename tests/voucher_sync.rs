@@ -201,3 +201,32 @@ async fn a_brand_new_terminal_catches_up_with_the_whole_history() {
         RedeemAnswer::Voided { .. }
     ));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn guessing_at_a_terminal_is_throttled() {
+    let Some(broker) = mosquitto("") else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let (_a, _stop_a, till_1) = counter_node(directory.path(), "till-1", 1, &broker.url());
+    let real = till_1
+        .issue(popcorn(), None, None)
+        .await
+        .unwrap()
+        .code
+        .to_string();
+    for attempt in 0..20 {
+        let answer = till_1
+            .redeem(format!("GUESS-{attempt:04}-0000-000"), None)
+            .await
+            .unwrap();
+        assert!(answer.is_unreadable(), "attempt {attempt}: {answer:?}");
+    }
+    assert_eq!(
+        till_1.redeem(real.clone(), None).await.unwrap(),
+        RedeemAnswer::TooManyAttempts
+    );
+    let (_, record) = till_1.lookup(real).await.unwrap();
+    assert!(
+        record.unwrap().redemptions.is_empty(),
+        "a throttled attempt changes nothing"
+    );
+}

@@ -21,6 +21,7 @@ pub fn run(which: BenchCommand) -> Result<ExitCode> {
         } => switch::run(displays, rounds, broker),
         BenchCommand::Idle { seconds, screen } => idle::run(seconds, screen),
         BenchCommand::Vouchers { stored, issues } => vouchers::run(stored, issues),
+        BenchCommand::CatchUp { events } => vouchers::run_catch_up(events),
         BenchCommand::Frame {
             rounds,
             width,

@@ -122,3 +122,110 @@ pub fn run(stored: usize, issues: usize) -> Result<ExitCode> {
     );
     Ok(ExitCode::SUCCESS)
 }
+
+/// `raincheck bench catch-up`: a brand-new counter joins a venue whose other counter holds
+/// `events` voucher events; measured from the new node's start until it holds the last
+/// one — over a private Mosquitto, through the real voucher workers and the watermark
+/// replay.
+pub fn run_catch_up(events: usize) -> Result<ExitCode> {
+    use crate::mosquitto::MosquittoProcess;
+    use std::os::unix::fs::PermissionsExt;
+    let broker = MosquittoProcess::start("").context("start a private mosquitto")?;
+    let directory = tempfile::tempdir()?;
+    let secret_path = directory.path().join("voucher-secret");
+    std::fs::write(&secret_path, SECRET)?;
+    std::fs::set_permissions(&secret_path, std::fs::Permissions::from_mode(0o600))?;
+    let secret = VoucherSecret::new("bench", SECRET).map_err(anyhow::Error::msg)?;
+    let venue = Identifier::parse("bench")?;
+    let origin = Identifier::parse("till-1")?;
+    let now = OffsetDateTime::now_utc();
+    let expiry_day = voucher_day(now) + 90;
+    let mut last_code = String::new();
+    {
+        let data = directory.path().join("till-1-data");
+        std::fs::create_dir_all(&data)?;
+        let store = VoucherStore::open(&data, &venue, &origin, 1, secret.clone())?;
+        for first in (1..=events).step_by(10_000) {
+            let mut batch = Vec::with_capacity(10_000);
+            for serial in first..(first + 10_000).min(events + 1) {
+                let fields = VoucherFields {
+                    offer: 1,
+                    terminal: 1,
+                    serial: serial as u32,
+                    expiry_day,
+                };
+                let code = VoucherCode::issue(fields, &secret)
+                    .map_err(anyhow::Error::msg)?
+                    .compact();
+                last_code = code.clone();
+                batch.push(VoucherEvent {
+                    v: EVENT_VERSION,
+                    origin: origin.clone(),
+                    seq: serial as u64,
+                    at: now,
+                    staff: None,
+                    change: VoucherChange::Issued {
+                        code,
+                        offer_id: Identifier::parse("popcorn")?,
+                        incident_id: None,
+                    },
+                });
+            }
+            store.apply_remote(&batch)?;
+        }
+    }
+    let config = |node: &str, terminal: u8| -> Result<crate::config::NodeConfig> {
+        let data = directory.path().join(format!("{node}-data"));
+        std::fs::create_dir_all(&data)?;
+        let text = format!(
+            "[node]\nvenue = \"bench\"\nid = \"{node}\"\nroles = [\"counter\"]\ndata_dir = \"{}\"\n[broker]\nurl = \"{}\"\n\
+             [counter]\nterminal = {terminal}\nsecret_file = \"{}\"\n[[counter.offers]]\nid = \"popcorn\"\nnumber = 1\ntitle = \"Popcorn\"\nvalidity_days = 90\n",
+            data.display(),
+            broker.url(),
+            secret_path.display()
+        );
+        crate::config::load_str(&text, &directory.path().join(format!("{node}.toml")))
+            .map_err(|report| anyhow::anyhow!("{report}"))
+    };
+    let (holder_config, newcomer_config) = (config("till-1", 1)?, config("till-2", 2)?);
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let elapsed = runtime.block_on(async {
+        let (trigger, shutdown) = crate::shutdown::shutdown_pair();
+        let holder = crate::node::start_node(&holder_config, directory.path(), shutdown.clone())?;
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await; // let the holder connect first
+        let started = Instant::now();
+        let newcomer = crate::node::start_node(&newcomer_config, directory.path(), shutdown)?;
+        let counter = newcomer
+            .counter
+            .clone()
+            .context("the newcomer has a voucher worker")?;
+        let deadline = started + std::time::Duration::from_secs(120);
+        loop {
+            let (_, record) = counter
+                .lookup(last_code.clone())
+                .await
+                .map_err(anyhow::Error::msg)?;
+            if record.is_some() {
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "catch-up did not finish within 120 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let elapsed = started.elapsed();
+        trigger.trigger();
+        holder.join().await;
+        newcomer.join().await;
+        anyhow::Ok(elapsed)
+    })?;
+    println!(
+        "new counter caught up with {events} events over MQTT in {:.2} s",
+        elapsed.as_secs_f64()
+    );
+    Ok(ExitCode::SUCCESS)
+}

@@ -174,6 +174,7 @@ fn start_voucher_worker(
     let (handle, requests) = counter_channel();
     let worker = VoucherWorker {
         store: Arc::new(store),
+        unreadable: std::collections::VecDeque::new(),
         node: config.node.id.clone(),
         venue,
         counter: section.clone(),

@@ -65,7 +65,9 @@ pub fn apply_status(window: &CounterWindow, presentation: &Presentation, config:
 pub fn show_answer(window: &CounterWindow, answer: &RedeemAnswer) {
     let kind = match answer {
         RedeemAnswer::Valid => AnswerKind::Good,
-        RedeemAnswer::CheckTheCode | RedeemAnswer::NotWhileOffline { .. } => AnswerKind::Warn,
+        RedeemAnswer::CheckTheCode
+        | RedeemAnswer::NotWhileOffline { .. }
+        | RedeemAnswer::TooManyAttempts => AnswerKind::Warn,
         _ => AnswerKind::Bad,
     };
     let text = describe_answer(answer);

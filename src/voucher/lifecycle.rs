@@ -26,6 +26,8 @@ pub enum RedeemAnswer {
     NotWhileOffline {
         why: String,
     },
+    /// Too many unreadable codes in a short time at this terminal: guessing is throttled.
+    TooManyAttempts,
 }
 
 impl RedeemAnswer {
@@ -40,7 +42,17 @@ impl RedeemAnswer {
             RedeemAnswer::CheckTheCode => "CHECK THE CODE",
             RedeemAnswer::NotAVoucher => "NOT A VOUCHER",
             RedeemAnswer::NotWhileOffline { .. } => "NOT WHILE OFFLINE",
+            RedeemAnswer::TooManyAttempts => "TOO MANY ATTEMPTS",
         }
+    }
+
+    /// Whether the code itself was unreadable (typo, forgery, another venue): these count
+    /// towards the terminal's attempt limit.
+    pub fn is_unreadable(&self) -> bool {
+        matches!(
+            self,
+            RedeemAnswer::CheckTheCode | RedeemAnswer::NotAVoucher | RedeemAnswer::NotForThisVenue
+        )
     }
 }
 
@@ -135,6 +147,9 @@ pub fn describe_answer(answer: &RedeemAnswer) -> String {
         }
         RedeemAnswer::NotAVoucher => "this is not one of our vouchers".to_owned(),
         RedeemAnswer::NotWhileOffline { why } => why.clone(),
+        RedeemAnswer::TooManyAttempts => {
+            "too many unreadable codes in the last minute; wait a moment and try again".to_owned()
+        }
     };
     format!("{}: {detail}", answer.headline())
 }

@@ -27,6 +27,10 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 pub const SYNC_VERSION: u32 = 1;
+/// Unreadable codes a terminal accepts per minute before it stops checking for a while:
+/// a scanner misread or a typo is a handful, guessing is thousands.
+const UNREADABLE_PER_MINUTE: usize = 20;
+
 /// Events per published batch during replay.
 const REPLAY_BATCH: usize = 500;
 /// Largest voucher payload accepted (a full replay batch is about 150 KB).
@@ -146,6 +150,8 @@ impl CounterHandle {
 
 pub struct VoucherWorker {
     pub store: Arc<VoucherStore>,
+    /// When recent unreadable codes were typed at this terminal (for the attempt limit).
+    pub unreadable: std::collections::VecDeque<std::time::Instant>,
     pub node: Identifier,
     pub venue: Identifier,
     pub counter: CounterSection,
@@ -220,7 +226,7 @@ impl VoucherWorker {
     }
 
     /// Answers one counter request; true when the store changed.
-    async fn serve(&self, request: CounterRequest, online: bool) -> bool {
+    async fn serve(&mut self, request: CounterRequest, online: bool) -> bool {
         let now = OffsetDateTime::now_utc();
         match request {
             CounterRequest::Issue {
@@ -251,6 +257,14 @@ impl VoucherWorker {
                 changed
             }
             CounterRequest::Redeem { code, staff, reply } => {
+                let minute_ago = std::time::Instant::now() - Duration::from_secs(60);
+                while self.unreadable.front().is_some_and(|at| *at < minute_ago) {
+                    self.unreadable.pop_front();
+                }
+                if self.unreadable.len() >= UNREADABLE_PER_MINUTE {
+                    let _ = reply.send(Ok(RedeemAnswer::TooManyAttempts));
+                    return false;
+                }
                 let context = RedeemContext {
                     today: voucher_day(now),
                     online,
@@ -262,6 +276,17 @@ impl VoucherWorker {
                 })
                 .await;
                 let changed = matches!(&result, Ok((_, Some(_))));
+                if let Ok((answer, _)) = &result {
+                    if answer.is_unreadable() {
+                        self.unreadable.push_back(std::time::Instant::now());
+                        // The typed text is not logged: it may be a real voucher mistyped.
+                        tracing::warn!(
+                            answer = answer.headline(),
+                            recent = self.unreadable.len(),
+                            "an unreadable voucher code was presented at this terminal"
+                        );
+                    }
+                }
                 let _ = reply.send(result.map(|(answer, event)| {
                     if let Some(event) = event {
                         self.publish_events(vec![event]);

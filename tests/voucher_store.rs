@@ -12,35 +12,15 @@ use raincheck::voucher::lifecycle::{RedeemAnswer, RedeemContext};
 use raincheck::voucher::store::{voucher_day, IssueRequest, StoreError, VoucherStore};
 use raincheck::voucher::VoucherSecret;
 use std::io::{BufRead, BufReader};
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
 
-const SECRET: &[u8] = b"a-venue-secret-of-32-bytes-long!";
+const SECRET: &[u8] = VOUCHER_SECRET;
 
 fn counter_config(directory: &Path, node: &str, terminal: u8, policy: &str) -> PathBuf {
-    let secret = directory.join("voucher-secret");
-    if !secret.exists() {
-        std::fs::write(&secret, SECRET).unwrap();
-        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    let data = directory.join(format!("{node}-data"));
-    std::fs::create_dir_all(&data).unwrap();
-    let path = directory.join(format!("{node}.toml"));
-    std::fs::write(
-        &path,
-        format!(
-            "[node]\nvenue = \"{VENUE}\"\nid = \"{node}\"\nroles = [\"counter\"]\ndata_dir = \"{}\"\n\
-             [counter]\nterminal = {terminal}\nsecret_file = \"{}\"\noffline_redemption = \"{policy}\"\n\
-             [[counter.offers]]\nid = \"popcorn\"\nnumber = 1\ntitle = \"A free small popcorn\"\nvalidity_days = 90\n",
-            data.display(),
-            secret.display()
-        ),
-    )
-    .unwrap();
-    path
+    write_counter_config(directory, node, terminal, policy, None)
 }
 
 fn voucher(config: &Path, args: &[&str]) -> (Option<i32>, String) {

@@ -11,11 +11,8 @@ use raincheck::protocol::Identifier;
 use raincheck::shutdown::{shutdown_pair, ShutdownTrigger};
 use raincheck::voucher::lifecycle::RedeemAnswer;
 use raincheck::voucher::sync::CounterHandle;
-use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 use std::time::Duration;
-
-const SECRET: &[u8] = b"a-venue-secret-of-32-bytes-long!";
 
 fn counter_node(
     directory: &Path,
@@ -23,26 +20,7 @@ fn counter_node(
     terminal: u8,
     url: &str,
 ) -> (NodeHandle, ShutdownTrigger, CounterHandle) {
-    let secret = directory.join("voucher-secret");
-    if !secret.exists() {
-        std::fs::write(&secret, SECRET).unwrap();
-        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    let data = directory.join(format!("{node}-data"));
-    std::fs::create_dir_all(&data).unwrap();
-    let path = directory.join(format!("{node}.toml"));
-    std::fs::write(
-        &path,
-        format!(
-            "[node]\nvenue = \"{VENUE}\"\nid = \"{node}\"\nroles = [\"counter\"]\ndata_dir = \"{}\"\n\
-             [broker]\nurl = \"{url}\"\nkeep_alive_secs = 1\nwatchdog_secs = 3\nreconnect_min_ms = 50\nreconnect_max_ms = 300\n\
-             [counter]\nterminal = {terminal}\nsecret_file = \"{}\"\n\
-             [[counter.offers]]\nid = \"popcorn\"\nnumber = 1\ntitle = \"A free small popcorn\"\nvalidity_days = 90\n",
-            data.display(),
-            secret.display()
-        ),
-    )
-    .unwrap();
+    let path = write_counter_config(directory, node, terminal, "allow", Some(url));
     let config = raincheck::config::load(&path).expect("config");
     let (trigger, shutdown) = shutdown_pair();
     let node = start_node(&config, directory, shutdown).expect("counter starts");

@@ -77,23 +77,10 @@ pub fn start_node(
     };
     let options =
         client_options(&config.broker, client_identity, config_dir).context("broker settings")?;
-    let settings = ConnectionSettings {
-        subscriptions: Topic::view_filters(&identity.venue)
-            .into_iter()
-            .chain([identity.sync_topic()])
-            .map(|filter| Subscription {
-                filter,
-                qos: QoS::AtLeastOnce,
-            })
-            .collect(),
-        backoff: Backoff::new(
-            Duration::from_millis(u64::from(config.broker.reconnect_min_ms)),
-            Duration::from_millis(u64::from(config.broker.reconnect_max_ms)),
-        ),
-        watchdog: Duration::from_secs(u64::from(config.broker.watchdog_secs)),
-        label: identity.node.to_string(),
-        manual_acks: false,
-    };
+    let filters = Topic::view_filters(&identity.venue)
+        .into_iter()
+        .chain([identity.sync_topic()]);
+    let settings = connection_settings(config, filters, identity.node.to_string(), false);
     let connection = spawn_connection(options, settings, shutdown.clone());
     let (presentation_tx, presentation) = watch::channel(Presentation::booting(now()));
     let client = connection.client.clone();
@@ -128,6 +115,31 @@ pub fn start_node(
     })
 }
 
+/// Connection settings from the node's broker section: QoS 1 subscriptions to `filters`.
+fn connection_settings(
+    config: &NodeConfig,
+    filters: impl IntoIterator<Item = String>,
+    label: String,
+    manual_acks: bool,
+) -> ConnectionSettings {
+    ConnectionSettings {
+        subscriptions: filters
+            .into_iter()
+            .map(|filter| Subscription {
+                filter,
+                qos: QoS::AtLeastOnce,
+            })
+            .collect(),
+        backoff: Backoff::new(
+            Duration::from_millis(u64::from(config.broker.reconnect_min_ms)),
+            Duration::from_millis(u64::from(config.broker.reconnect_max_ms)),
+        ),
+        watchdog: Duration::from_secs(u64::from(config.broker.watchdog_secs)),
+        label,
+        manual_acks,
+    }
+}
+
 /// Opens the counter's store and starts its voucher worker on its own MQTT session
 /// (persistent, manual acks: an event is acknowledged only once it is on disk).
 fn start_voucher_worker(
@@ -150,26 +162,17 @@ fn start_voucher_worker(
         format!("{root}/{venue}/vouchers/+"),
         format!("{root}/{venue}/voucher-marks/+"),
     ];
-    let settings = ConnectionSettings {
-        subscriptions: filters
-            .into_iter()
-            .map(|filter| Subscription {
-                filter,
-                qos: QoS::AtLeastOnce,
-            })
-            .collect(),
-        backoff: Backoff::new(
-            Duration::from_millis(u64::from(config.broker.reconnect_min_ms)),
-            Duration::from_millis(u64::from(config.broker.reconnect_max_ms)),
-        ),
-        watchdog: Duration::from_secs(u64::from(config.broker.watchdog_secs)),
-        label: format!("{}-vouchers", config.node.id),
-        // rumqttd drops the connection on an acknowledgement it considers out of order
-        // ("unsolicited ack"), so with the embedded broker the client acknowledges on
-        // receipt; a single box has no other terminal to lose events from anyway, and
-        // the watermark replay repairs anything missed.
-        manual_acks: config.broker.mode != BrokerMode::Embedded,
-    };
+    // rumqttd drops the connection on an acknowledgement it considers out of order
+    // ("unsolicited ack"), so with the embedded broker the client acknowledges on receipt;
+    // a single box has no other terminal to lose events from, and the watermark replay
+    // repairs anything missed.
+    let manual_acks = config.broker.mode != BrokerMode::Embedded;
+    let settings = connection_settings(
+        config,
+        filters,
+        format!("{}-vouchers", config.node.id),
+        manual_acks,
+    );
     let connection = spawn_connection(options, settings, shutdown.clone());
     let (handle, requests) = counter_channel();
     let worker = VoucherWorker {

@@ -131,15 +131,7 @@ impl OffscreenScreen {
         install_offscreen_platform();
         let component =
             SignageWindow::new().map_err(|error| anyhow!("cannot create the screen: {error}"))?;
-        let window = LAST_WINDOW
-            .with(|last| last.borrow_mut().take())
-            .ok_or_else(|| {
-                anyhow!("another Slint platform is active; offscreen rendering is unavailable")
-            })?;
-        window.set_size(slint::PhysicalSize::new(width, height));
-        component
-            .show()
-            .map_err(|error| anyhow!("cannot show the screen: {error}"))?;
+        let window = offscreen_window_of(&component, width, height)?;
         Ok(Self {
             component,
             window,

@@ -208,3 +208,51 @@ async fn guessing_at_a_terminal_is_throttled() {
         "a throttled attempt changes nothing"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_restored_from_an_old_backup_refuses_to_reuse_codes() {
+    let Some(broker) = mosquitto("") else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let (a, stop_a, till_1) = counter_node(directory.path(), "till-1", 1, &broker.url());
+    let (_b, _stop_b, till_2) = counter_node(directory.path(), "till-2", 2, &broker.url());
+    let mut last = String::new();
+    for _ in 0..3 {
+        last = till_1
+            .issue(popcorn(), None, None)
+            .await
+            .unwrap()
+            .code
+            .to_string();
+    }
+    eventually(&till_2, &last, "till-2 holds till-1's vouchers", |r| {
+        r.issued.is_some()
+    })
+    .await;
+    stop_a.trigger();
+    tokio::time::timeout(Duration::from_secs(10), a.join())
+        .await
+        .expect("till-1 stops");
+
+    // The terminal's disk is replaced by an empty one, as after a bad restore.
+    std::fs::remove_dir_all(directory.path().join("till-1-data")).unwrap();
+    let (_a2, _stop_a2, till_1) = counter_node(directory.path(), "till-1", 1, &broker.url());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        match till_1.issue(popcorn(), None, None).await {
+            Err(refusal) => {
+                assert!(refusal.contains("behind"), "{refusal}");
+                break;
+            }
+            Ok(issued) => {
+                // Until till-2's marks arrive the store cannot know; such a code repeats one
+                // till-2 already holds, which is exactly what the refusal prevents from then on.
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "the old store was never noticed (issued {})",
+                    issued.code
+                );
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+}

@@ -177,6 +177,7 @@ fn start_voucher_worker(
     let (handle, requests) = counter_channel();
     let worker = VoucherWorker {
         store: Arc::new(store),
+        store_behind: false,
         unreadable: std::collections::VecDeque::new(),
         node: config.node.id.clone(),
         venue,

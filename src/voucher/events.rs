@@ -124,7 +124,9 @@ impl VoucherRecord {
                     return false;
                 }
                 self.redemptions.push(mark);
-                self.redemptions.sort();
+                // First in time first, so "already redeemed at…" names the earliest.
+                self.redemptions
+                    .sort_by(|a, b| (a.at, &a.origin, a.seq).cmp(&(b.at, &b.origin, b.seq)));
                 true
             }
             VoucherChange::Voided { reason, .. } => {

@@ -180,9 +180,12 @@ impl VoucherStore {
         let events = db.open_tree("events")?;
         match meta.get("format")? {
             None if vouchers.is_empty() && events.is_empty() => {
-                meta.insert("format", &STORE_FORMAT.to_be_bytes())?;
-                meta.insert("venue", venue.as_str().as_bytes())?;
-                meta.insert("node", node.as_str().as_bytes())?;
+                // One batch: a kill between the keys must not leave a half-marked store.
+                let mut marker = sled::Batch::default();
+                marker.insert("format", &STORE_FORMAT.to_be_bytes());
+                marker.insert("venue", venue.as_str().as_bytes());
+                marker.insert("node", node.as_str().as_bytes());
+                meta.apply_batch(marker)?;
                 db.flush()?;
             }
             None => return Err(foreign("holds vouchers but no format marker".into())),
@@ -401,11 +404,13 @@ impl VoucherStore {
     /// Applies other terminals' events, skipping any already known and any whose code is
     /// not a valid code of this venue; one flush for the batch. Returns how many were new.
     pub fn apply_remote(&self, batch: &[VoucherEvent]) -> Result<usize, StoreError> {
+        // Only canonical codes of this venue: a record must never be keyed by a spelling.
         let valid: Vec<&VoucherEvent> = batch
             .iter()
             .filter(|event| {
                 event.v == EVENT_VERSION
-                    && VoucherCode::parse(event.change.code(), &self.secret).is_ok()
+                    && VoucherCode::parse(event.change.code(), &self.secret)
+                        .is_ok_and(|code| code.compact() == event.change.code())
             })
             .collect();
         let applied = flatten((&self.meta, &self.vouchers, &self.events).transaction(

@@ -27,9 +27,14 @@ use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot};
 
 pub const SYNC_VERSION: u32 = 1;
+
+type Served = HashMap<String, ((u64, u64), std::time::Instant)>;
 /// Unreadable codes a terminal accepts per minute before it stops checking for a while:
 /// a scanner misread or a typo is a handful, guessing is thousands.
 const UNREADABLE_PER_MINUTE: usize = 20;
+
+/// Marks are republished every this many 250 ms ticks (30 s) even without change.
+const MARKS_HEARTBEAT_TICKS: u64 = 120;
 
 /// Events per published batch during replay.
 const REPLAY_BATCH: usize = 500;
@@ -150,6 +155,9 @@ impl CounterHandle {
 
 pub struct VoucherWorker {
     pub store: Arc<VoucherStore>,
+    /// Set when a peer holds more of our own events than our store: writing would reuse
+    /// sequences and serials, so the counter refuses to issue or redeem.
+    pub store_behind: bool,
     /// When recent unreadable codes were typed at this terminal (for the attempt limit).
     pub unreadable: std::collections::VecDeque<std::time::Instant>,
     pub node: Identifier,
@@ -182,14 +190,25 @@ impl VoucherWorker {
     pub async fn run(mut self) {
         let mut online = false;
         let mut marks_due = true;
-        // Per peer: (its mark for our events, our last sequence) when we last replayed.
-        let mut served: HashMap<String, (u64, u64)> = HashMap::new();
+        // Per peer: (its mark for our events, our last sequence) when we last replayed it,
+        // and when; an entry older than a minute no longer holds a replay back.
+        let mut served: Served = HashMap::new();
         let mut tick = tokio::time::interval(Duration::from_millis(250));
+        let mut ticks: u64 = 0;
+        // Acknowledgements wait here, in order, while the client's request queue is full.
+        let mut pending_acks: std::collections::VecDeque<rumqttc::Publish> =
+            std::collections::VecDeque::new();
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = self.shutdown.wait() => break,
                 _ = tick.tick() => {
+                    self.send_acks(&mut pending_acks);
+                    ticks += 1;
+                    // A heartbeat of marks, so a replay that stopped early is asked for again.
+                    if ticks.is_multiple_of(MARKS_HEARTBEAT_TICKS) {
+                        marks_due = true;
+                    }
                     if marks_due && online {
                         marks_due = !self.publish_marks().await;
                     }
@@ -214,20 +233,44 @@ impl VoucherWorker {
                         tracing::warn!("voucher sync link lost ({reason}); issuing and redeeming continue offline");
                     }
                     Some(BusEvent::Message { topic, payload, ack }) => {
-                        marks_due |= self.receive(&topic, &payload, &mut served).await;
-                        if let Some(AckHandle(publish)) = ack {
-                            // After the durable apply (or the refusal): never before.
-                            let _ = self.client.try_ack(&publish);
+                        let (changed, stored) = self.receive(&topic, &payload, &mut served).await;
+                        marks_due |= changed;
+                        if let (Some(AckHandle(publish)), true) = (ack, stored) {
+                            // After the durable apply (or a deliberate refusal), never before;
+                            // an unstored batch stays unacknowledged and is redelivered.
+                            pending_acks.push_back(publish);
                         }
+                        self.send_acks(&mut pending_acks);
                     }
                 },
             }
         }
     }
 
+    fn send_acks(&self, pending: &mut std::collections::VecDeque<rumqttc::Publish>) {
+        while let Some(publish) = pending.front() {
+            if self.client.try_ack(publish).is_err() {
+                return;
+            }
+            pending.pop_front();
+        }
+    }
+
     /// Answers one counter request; true when the store changed.
     async fn serve(&mut self, request: CounterRequest, online: bool) -> bool {
         let now = OffsetDateTime::now_utc();
+        if self.store_behind && !matches!(request, CounterRequest::Lookup { .. }) {
+            let refusal = "this terminal's voucher store is behind what other terminals hold (restored from an old backup?); \
+                           call a technician before issuing or redeeming here"
+                .to_owned();
+            match request {
+                CounterRequest::Issue { reply, .. } => drop(reply.send(Err(refusal))),
+                CounterRequest::Redeem { reply, .. } => drop(reply.send(Err(refusal))),
+                CounterRequest::Void { reply, .. } => drop(reply.send(Err(refusal))),
+                CounterRequest::Lookup { .. } => {}
+            }
+            return false;
+        }
         match request {
             CounterRequest::Issue {
                 offer,
@@ -318,67 +361,87 @@ impl VoucherWorker {
         }
     }
 
-    /// Handles a voucher or marks message; true when our marks changed.
-    async fn receive(
-        &self,
-        topic: &str,
-        payload: &[u8],
-        served: &mut HashMap<String, (u64, u64)>,
-    ) -> bool {
+    /// Handles a voucher or marks message: (our marks changed, the message may be acked).
+    async fn receive(&mut self, topic: &str, payload: &[u8], served: &mut Served) -> (bool, bool) {
+        // Not ours to act on: acknowledged, nothing changes.
+        let ignore = (false, true);
         let Some(parsed) = Topic::parse(topic) else {
-            return false;
+            return ignore;
         };
-        if parsed.venue.as_ref() != Some(&self.venue)
-            || parsed.owner == self.node
-            || payload.len() > MAX_BATCH_BYTES
-        {
-            return false;
+        if parsed.venue.as_ref() != Some(&self.venue) || parsed.owner == self.node {
+            return ignore;
+        }
+        if payload.len() > MAX_BATCH_BYTES {
+            tracing::warn!(%topic, "ignored a voucher message of {} bytes (limit {MAX_BATCH_BYTES})", payload.len());
+            return ignore;
         }
         match parsed.kind {
             TopicKind::Vouchers => {
-                let batch: VoucherBatch = match serde_json::from_slice(payload) {
-                    Ok(batch) => batch,
-                    Err(error) => {
-                        tracing::warn!(%topic, "ignored a voucher batch: {}", crate::text::one_line(&error.to_string()).chars().take(200).collect::<String>());
-                        return false;
+                let batch = match serde_json::from_slice::<VoucherBatch>(payload) {
+                    Ok(batch) if batch.v == SYNC_VERSION => batch,
+                    Ok(batch) => {
+                        tracing::warn!(%topic, "ignored a voucher batch of unknown version {}; upgrade this node", batch.v);
+                        return ignore;
+                    }
+                    Err(_) => {
+                        // serde's message could quote codes from the payload; not logged.
+                        tracing::warn!(%topic, "ignored a voucher batch that is not valid JSON for this version");
+                        return ignore;
                     }
                 };
                 let events: Vec<VoucherEvent> = batch
                     .events
                     .into_iter()
-                    .filter(|e| batch.v == SYNC_VERSION && e.origin == parsed.owner)
+                    .filter(|e| e.origin == parsed.owner)
                     .collect();
                 match blocking(&self.store, move |store| store.apply_remote(&events)).await {
-                    Ok(applied) => applied > 0,
-                    Err(error) => {
-                        tracing::error!("cannot store other terminals' voucher events: {error}");
-                        false
+                    Ok(applied) => (applied > 0, true),
+                    Err(_) => {
+                        tracing::error!(%topic, "cannot store other terminals' voucher events; they stay unacknowledged and come again");
+                        (false, false)
                     }
                 }
             }
             TopicKind::VoucherMarks => {
                 let Ok(marks) = serde_json::from_slice::<VoucherMarks>(payload) else {
-                    return false;
+                    tracing::warn!(%topic, "ignored voucher marks that are not valid JSON for this version");
+                    return ignore;
                 };
                 let their_mark = marks.marks.get(self.node.as_str()).copied().unwrap_or(0);
                 let node = self.node.clone();
                 let own = match blocking(&self.store, move |store| store.watermarks()).await {
                     Ok(watermarks) => watermarks.get(node.as_str()).copied().unwrap_or(0),
-                    Err(_) => return false,
+                    Err(_) => return ignore,
                 };
-                let peer = parsed.owner.to_string();
-                if their_mark < own && served.get(&peer) != Some(&(their_mark, own)) {
-                    served.insert(peer, (their_mark, own));
-                    self.replay_after(their_mark).await;
+                if their_mark > own && !self.store_behind {
+                    // Our store has gone back in time (restored from an old backup?): new
+                    // events would reuse sequences and serials the venue already holds.
+                    tracing::error!(
+                        peer = %parsed.owner,
+                        "another terminal holds events of this one up to {their_mark}, but this store only up to {own}; \
+                         issuing and redeeming are refused here until the store is repaired"
+                    );
+                    self.store_behind = true;
                 }
-                false
+                let peer = parsed.owner.to_string();
+                let fresh = served.get(&peer).is_some_and(|(pair, at)| {
+                    *pair == (their_mark, own) && at.elapsed() < Duration::from_secs(60)
+                });
+                if their_mark < own && !fresh {
+                    if self.replay_after(their_mark).await {
+                        served.insert(peer, ((their_mark, own), std::time::Instant::now()));
+                    } else {
+                        served.remove(&peer);
+                    }
+                }
+                ignore
             }
-            _ => false,
+            _ => ignore,
         }
     }
 
-    /// Publishes our own events after `after`, in batches.
-    async fn replay_after(&self, mut after: u64) {
+    /// Publishes our own events after `after`, in batches; false if it had to stop early.
+    async fn replay_after(&self, mut after: u64) -> bool {
         loop {
             let node = self.node.clone();
             let batch = match blocking(&self.store, move |store| {
@@ -389,20 +452,21 @@ impl VoucherWorker {
                 Ok(batch) => batch,
                 Err(error) => {
                     tracing::error!("cannot read voucher events to replay: {error}");
-                    return;
+                    return false;
                 }
             };
             let Some(last) = batch.last().map(|e| e.seq) else {
-                return;
+                return true;
             };
             let full = batch.len() == REPLAY_BATCH;
             if !self.publish_events(batch) {
-                // The request queue is full: the peer's next marks will ask again.
-                return;
+                // The request queue is full: the peer's next marks (at the latest its
+                // periodic ones) will ask again.
+                return false;
             }
             after = last;
             if !full {
-                return;
+                return true;
             }
         }
     }

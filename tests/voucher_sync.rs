@@ -228,6 +228,7 @@ async fn a_store_restored_from_an_old_backup_refuses_to_reuse_codes() {
         r.issued.is_some()
     })
     .await;
+    wait_for_marks(broker.port, "till-2", "till-1", 3).await;
     stop_a.trigger();
     tokio::time::timeout(Duration::from_secs(10), a.join())
         .await
@@ -236,22 +237,74 @@ async fn a_store_restored_from_an_old_backup_refuses_to_reuse_codes() {
     // The terminal's disk is replaced by an empty one, as after a bad restore.
     std::fs::remove_dir_all(directory.path().join("till-1-data")).unwrap();
     let (_a2, _stop_a2, till_1) = counter_node(directory.path(), "till-1", 1, &broker.url());
+    // Requests wait until the counter has heard every retained mark, so the very first
+    // issue is already refused: no code can repeat one that till-2 holds.
+    let refusal = till_1
+        .issue(popcorn(), None, None)
+        .await
+        .expect_err("an old store must not issue");
+    assert!(refusal.contains("behind"), "{refusal}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_terminal_gets_a_departed_terminals_history_from_the_others() {
+    let Some(broker) = mosquitto("") else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let (a, stop_a, till_1) = counter_node(directory.path(), "till-1", 1, &broker.url());
+    let (_b, _stop_b, till_2) = counter_node(directory.path(), "till-2", 2, &broker.url());
+    let mut last = String::new();
+    for _ in 0..50 {
+        last = till_1
+            .issue(popcorn(), None, None)
+            .await
+            .unwrap()
+            .code
+            .to_string();
+    }
+    eventually(&till_2, &last, "till-2 holds till-1's vouchers", |r| {
+        r.issued.is_some()
+    })
+    .await;
+    // till-1 leaves for good (its goodbye marks it offline).
+    stop_a.trigger();
+    tokio::time::timeout(Duration::from_secs(10), a.join())
+        .await
+        .expect("till-1 stops");
+    let (_c, _stop_c, till_3) = counter_node(directory.path(), "till-3", 3, &broker.url());
+    eventually(
+        &till_3,
+        &last,
+        "till-3 gets till-1's history from till-2",
+        |r| r.issued.is_some(),
+    )
+    .await;
+}
+
+/// Waits (bounded) until `node`'s retained voucher marks say it holds `origin` up to `seq`.
+async fn wait_for_marks(port: u16, node: &str, origin: &str, seq: u64) {
+    let mut options = rumqttc::MqttOptions::new(
+        format!("marks-reader-{}", std::process::id()),
+        "127.0.0.1",
+        port,
+    );
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
+    client
+        .subscribe(
+            format!("raincheck/v1/{VENUE}/voucher-marks/{node}"),
+            rumqttc::QoS::AtMostOnce,
+        )
+        .await
+        .unwrap();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        match till_1.issue(popcorn(), None, None).await {
-            Err(refusal) => {
-                assert!(refusal.contains("behind"), "{refusal}");
-                break;
-            }
-            Ok(issued) => {
-                // Until till-2's marks arrive the store cannot know; such a code repeats one
-                // till-2 already holds, which is exactly what the refusal prevents from then on.
-                assert!(
-                    tokio::time::Instant::now() < deadline,
-                    "the old store was never noticed (issued {})",
-                    issued.code
-                );
-                tokio::time::sleep(Duration::from_millis(20)).await;
+        let Ok(event) = tokio::time::timeout_at(deadline, eventloop.poll()).await else {
+            panic!("{node} never published marks holding {origin} up to {seq}");
+        };
+        if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(publish))) = event {
+            let marks: serde_json::Value = serde_json::from_slice(&publish.payload).unwrap();
+            if marks["marks"][origin].as_u64().unwrap_or(0) >= seq {
+                return;
             }
         }
     }

@@ -27,10 +27,18 @@ pub fn percentiles(samples: &[Duration]) -> Option<Percentiles> {
 
 impl std::fmt::Display for Percentiles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        // Sub-millisecond figures (store look-ups) need three decimals to mean anything.
+        let ms = |d: Duration| {
+            let value = d.as_secs_f64() * 1000.0;
+            if value < 1.0 {
+                format!("{value:.3}")
+            } else {
+                format!("{value:.1}")
+            }
+        };
         write!(
             f,
-            "p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms over {} samples",
+            "p50 {} ms, p99 {} ms, max {} ms over {} samples",
             ms(self.p50),
             ms(self.p99),
             ms(self.max),

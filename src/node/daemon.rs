@@ -12,7 +12,7 @@ use crate::mqtt::{client_options, spawn_connection, ClientIdentity, Subscription
 use crate::protocol::{Topic, TopicKind};
 use crate::screen::window::{run_window, ScreenExit, ScreenSetup};
 use crate::shutdown::{shutdown_pair, Shutdown};
-use crate::voucher::sync::{counter_channel, CounterHandle, VoucherWorker};
+use crate::voucher::sync::{counter_channel, CounterHandle, VoucherMarks, VoucherWorker};
 use anyhow::{Context, Result};
 use rumqttc::QoS;
 use std::path::Path;
@@ -150,17 +150,22 @@ fn start_voucher_worker(
 ) -> Result<(CounterHandle, Vec<JoinHandle<()>>)> {
     let store = crate::voucher::open::open_store(config, config_dir).context("voucher store")?;
     let venue = config.node.venue.clone();
+    let marks_topic = Topic::venue(&venue, TopicKind::VoucherMarks, &config.node.id).to_string();
+    let offline_marks =
+        serde_json::to_vec(&VoucherMarks::offline(&config.node.id)).unwrap_or_default();
     let identity = ClientIdentity {
         client_id: format!("raincheck-{venue}-{}-vouchers", config.node.id),
-        last_will: None,
+        last_will: Some((marks_topic, offline_marks)),
         persistent_session: true,
     };
     let options =
         client_options(&config.broker, identity, config_dir).context("broker settings")?;
     let root = crate::protocol::TOPIC_ROOT;
+    let sync_topic = format!("{root}/{venue}/sync/node-{}-vouchers", config.node.id);
     let filters = [
         format!("{root}/{venue}/vouchers/+"),
         format!("{root}/{venue}/voucher-marks/+"),
+        sync_topic.clone(),
     ];
     // rumqttd drops the connection on an acknowledgement it considers out of order
     // ("unsolicited ack"), so with the embedded broker the client acknowledges on receipt;
@@ -177,6 +182,8 @@ fn start_voucher_worker(
     let (handle, requests) = counter_channel();
     let worker = VoucherWorker {
         store: Arc::new(store),
+        sync_topic,
+        peers: std::collections::HashMap::new(),
         store_behind: false,
         unreadable: std::collections::VecDeque::new(),
         node: config.node.id.clone(),

@@ -33,6 +33,9 @@ type Served = HashMap<String, ((u64, u64), std::time::Instant)>;
 /// a scanner misread or a typo is a handful, guessing is thousands.
 const UNREADABLE_PER_MINUTE: usize = 20;
 
+/// How long a booting counter waits for the broker before it serves requests offline.
+const BOOT_GRACE: Duration = Duration::from_secs(3);
+
 /// Marks are republished every this many 250 ms ticks (30 s) even without change.
 const MARKS_HEARTBEAT_TICKS: u64 = 120;
 
@@ -54,7 +57,27 @@ pub struct VoucherBatch {
 pub struct VoucherMarks {
     pub v: u32,
     pub node: Identifier,
+    /// False in the last will and in the goodbye of a stopping counter: its events are
+    /// then served by the other counters.
+    #[serde(default = "online_by_default")]
+    pub online: bool,
     pub marks: BTreeMap<String, u64>,
+}
+
+fn online_by_default() -> bool {
+    true
+}
+
+impl VoucherMarks {
+    /// What the broker publishes for a counter that vanished (its last will).
+    pub fn offline(node: &Identifier) -> Self {
+        Self {
+            v: SYNC_VERSION,
+            node: node.clone(),
+            online: false,
+            marks: BTreeMap::new(),
+        }
+    }
 }
 
 /// What the counter (screen, tests) asks of its voucher worker.
@@ -155,6 +178,12 @@ impl CounterHandle {
 
 pub struct VoucherWorker {
     pub store: Arc<VoucherStore>,
+    /// This session's private sync-barrier topic: requests are served only once its echo
+    /// has come back (every retained mark heard, so a store restored from an old backup
+    /// is caught before it issues), or after a short grace period with no broker at all.
+    pub sync_topic: String,
+    /// Every other counter's latest marks (and whether it is online).
+    pub peers: HashMap<String, VoucherMarks>,
     /// Set when a peer holds more of our own events than our store: writing would reuse
     /// sequences and serials, so the counter refuses to issue or redeem.
     pub store_behind: bool,
@@ -190,6 +219,8 @@ impl VoucherWorker {
     pub async fn run(mut self) {
         let mut online = false;
         let mut marks_due = true;
+        let mut ready = false;
+        let offline_grace = tokio::time::Instant::now() + BOOT_GRACE;
         // Per peer: (its mark for our events, our last sequence) when we last replayed it,
         // and when; an entry older than a minute no longer holds a replay back.
         let mut served: Served = HashMap::new();
@@ -203,6 +234,10 @@ impl VoucherWorker {
             tokio::select! {
                 _ = self.shutdown.wait() => break,
                 _ = tick.tick() => {
+                    if !ready && !online && tokio::time::Instant::now() > offline_grace {
+                        tracing::warn!("no broker for the voucher sync; issuing and redeeming offline");
+                        ready = true;
+                    }
                     self.send_acks(&mut pending_acks);
                     ticks += 1;
                     // A heartbeat of marks, so a replay that stopped early is asked for again.
@@ -213,7 +248,7 @@ impl VoucherWorker {
                         marks_due = !self.publish_marks().await;
                     }
                 }
-                request = self.requests.recv() => match request {
+                request = self.requests.recv(), if ready => match request {
                     None => break,
                     Some(request) => {
                         if self.serve(request, online).await {
@@ -225,12 +260,20 @@ impl VoucherWorker {
                     None => break,
                     Some(BusEvent::LinkUp) => {
                         online = true;
+                        let _ = self.client.try_publish(self.sync_topic.clone(), QoS::AtLeastOnce, false, b"sync".to_vec());
                         marks_due = true;
                         served.clear();
                     }
                     Some(BusEvent::LinkDown { reason }) => {
                         online = false;
                         tracing::warn!("voucher sync link lost ({reason}); issuing and redeeming continue offline");
+                    }
+                    Some(BusEvent::Message { topic, ack, .. }) if topic == self.sync_topic => {
+                        ready = true;
+                        if let Some(AckHandle(publish)) = ack {
+                            pending_acks.push_back(publish);
+                        }
+                        self.send_acks(&mut pending_acks);
                     }
                     Some(BusEvent::Message { topic, payload, ack }) => {
                         let (changed, stored) = self.receive(&topic, &payload, &mut served).await;
@@ -245,6 +288,15 @@ impl VoucherWorker {
                 },
             }
         }
+        // A graceful stop sends no last will: say "offline" so others serve our events.
+        let goodbye = VoucherMarks::offline(&self.node);
+        let topic = Topic::venue(&self.venue, TopicKind::VoucherMarks, &self.node).to_string();
+        if let Ok(payload) = serde_json::to_vec(&goodbye) {
+            let _ = self
+                .client
+                .try_publish(topic, QoS::AtLeastOnce, true, payload);
+        }
+        let _ = self.client.try_disconnect();
     }
 
     fn send_acks(&self, pending: &mut std::collections::VecDeque<rumqttc::Publish>) {
@@ -389,11 +441,9 @@ impl VoucherWorker {
                         return ignore;
                     }
                 };
-                let events: Vec<VoucherEvent> = batch
-                    .events
-                    .into_iter()
-                    .filter(|e| e.origin == parsed.owner)
-                    .collect();
+                // A batch may relay another (offline) counter's events: the store checks
+                // every code against the venue secret whoever sent it.
+                let events = batch.events;
                 match blocking(&self.store, move |store| store.apply_remote(&events)).await {
                     Ok(applied) => (applied > 0, true),
                     Err(_) => {
@@ -407,31 +457,46 @@ impl VoucherWorker {
                     tracing::warn!(%topic, "ignored voucher marks that are not valid JSON for this version");
                     return ignore;
                 };
-                let their_mark = marks.marks.get(self.node.as_str()).copied().unwrap_or(0);
-                let node = self.node.clone();
-                let own = match blocking(&self.store, move |store| store.watermarks()).await {
-                    Ok(watermarks) => watermarks.get(node.as_str()).copied().unwrap_or(0),
+                let ours = match blocking(&self.store, |store| store.watermarks()).await {
+                    Ok(watermarks) => watermarks,
                     Err(_) => return ignore,
                 };
-                if their_mark > own && !self.store_behind {
+                let own = ours.get(self.node.as_str()).copied().unwrap_or(0);
+                let their_own_mark = marks.marks.get(self.node.as_str()).copied().unwrap_or(0);
+                if marks.online && their_own_mark > own && !self.store_behind {
                     // Our store has gone back in time (restored from an old backup?): new
                     // events would reuse sequences and serials the venue already holds.
                     tracing::error!(
                         peer = %parsed.owner,
-                        "another terminal holds events of this one up to {their_mark}, but this store only up to {own}; \
+                        "another terminal holds events of this one up to {their_own_mark}, but this store only up to {own}; \
                          issuing and redeeming are refused here until the store is repaired"
                     );
                     self.store_behind = true;
                 }
                 let peer = parsed.owner.to_string();
-                let fresh = served.get(&peer).is_some_and(|(pair, at)| {
-                    *pair == (their_mark, own) && at.elapsed() < Duration::from_secs(60)
-                });
-                if their_mark < own && !fresh {
-                    if self.replay_after(their_mark).await {
-                        served.insert(peer, ((their_mark, own), std::time::Instant::now()));
+                self.peers.insert(peer.clone(), marks.clone());
+                if !marks.online {
+                    return ignore;
+                }
+                for (origin, our_mark) in &ours {
+                    let their = marks.marks.get(origin).copied().unwrap_or(0);
+                    if their >= *our_mark || origin == &peer || !self.serves(origin, their) {
+                        continue;
+                    }
+                    let key = format!("{peer}/{origin}");
+                    let fresh = served.get(&key).is_some_and(|(pair, at)| {
+                        *pair == (their, *our_mark) && at.elapsed() < Duration::from_secs(60)
+                    });
+                    if fresh {
+                        continue;
+                    }
+                    let Ok(origin_id) = Identifier::parse(origin) else {
+                        continue;
+                    };
+                    if self.replay_after(&origin_id, their).await {
+                        served.insert(key, ((their, *our_mark), std::time::Instant::now()));
                     } else {
-                        served.remove(&peer);
+                        served.remove(&key);
                     }
                 }
                 ignore
@@ -440,12 +505,31 @@ impl VoucherWorker {
         }
     }
 
-    /// Publishes our own events after `after`, in batches; false if it had to stop early.
-    async fn replay_after(&self, mut after: u64) -> bool {
+    /// Whether this counter should send `origin`'s events to a peer holding them up to
+    /// `their`: always for its own; for another origin only while that origin is offline,
+    /// and then only the online counter with the smallest id among those that hold more
+    /// (so one counter serves, not all of them).
+    fn serves(&self, origin: &str, their: u64) -> bool {
+        if origin == self.node.as_str() {
+            return true;
+        }
+        if self.peers.get(origin).is_some_and(|m| m.online) {
+            return false;
+        }
+        let smaller_server = self.peers.values().any(|m| {
+            m.online
+                && m.node.as_str() < self.node.as_str()
+                && m.marks.get(origin).copied().unwrap_or(0) > their
+        });
+        !smaller_server
+    }
+
+    /// Publishes `origin`'s events after `after`, in batches; false if it stopped early.
+    async fn replay_after(&self, origin: &Identifier, mut after: u64) -> bool {
         loop {
-            let node = self.node.clone();
+            let origin = origin.clone();
             let batch = match blocking(&self.store, move |store| {
-                store.events_after(&node, after, REPLAY_BATCH)
+                store.events_after(&origin, after, REPLAY_BATCH)
             })
             .await
             {
@@ -495,6 +579,7 @@ impl VoucherWorker {
         let marks = VoucherMarks {
             v: SYNC_VERSION,
             node: self.node.clone(),
+            online: true,
             marks,
         };
         let topic = Topic::venue(&self.venue, TopicKind::VoucherMarks, &self.node).to_string();

@@ -36,8 +36,8 @@ const UNREADABLE_PER_MINUTE: usize = 20;
 /// How long a booting counter waits for the broker before it serves requests offline.
 const BOOT_GRACE: Duration = Duration::from_secs(3);
 
-/// Marks are republished every this many 250 ms ticks (30 s) even without change.
-const MARKS_HEARTBEAT_TICKS: u64 = 120;
+/// Marks are republished every this many 250 ms ticks (10 s) even without change.
+const MARKS_HEARTBEAT_TICKS: u64 = 40;
 
 /// Events per published batch during replay.
 const REPLAY_BATCH: usize = 500;
@@ -475,33 +475,50 @@ impl VoucherWorker {
                 }
                 let peer = parsed.owner.to_string();
                 self.peers.insert(peer.clone(), marks.clone());
-                if !marks.online {
-                    return ignore;
-                }
-                for (origin, our_mark) in &ours {
-                    let their = marks.marks.get(origin).copied().unwrap_or(0);
-                    if their >= *our_mark || origin == &peer || !self.serves(origin, their) {
-                        continue;
-                    }
-                    let key = format!("{peer}/{origin}");
-                    let fresh = served.get(&key).is_some_and(|(pair, at)| {
-                        *pair == (their, *our_mark) && at.elapsed() < Duration::from_secs(60)
-                    });
-                    if fresh {
-                        continue;
-                    }
-                    let Ok(origin_id) = Identifier::parse(origin) else {
-                        continue;
-                    };
-                    if self.replay_after(&origin_id, their).await {
-                        served.insert(key, ((their, *our_mark), std::time::Instant::now()));
-                    } else {
-                        served.remove(&key);
+                if marks.online {
+                    self.replay_for_peer(&marks, &ours, served).await;
+                } else {
+                    // Its history may now be ours to serve: look again at every online peer.
+                    let online: Vec<VoucherMarks> =
+                        self.peers.values().filter(|m| m.online).cloned().collect();
+                    for peer_marks in &online {
+                        self.replay_for_peer(peer_marks, &ours, served).await;
                     }
                 }
                 ignore
             }
             _ => ignore,
+        }
+    }
+
+    /// Replays to one peer every origin it lacks that this counter is to serve.
+    async fn replay_for_peer(
+        &self,
+        marks: &VoucherMarks,
+        ours: &BTreeMap<String, u64>,
+        served: &mut Served,
+    ) {
+        let peer = marks.node.to_string();
+        for (origin, our_mark) in ours {
+            let their = marks.marks.get(origin).copied().unwrap_or(0);
+            if their >= *our_mark || origin == &peer || !self.serves(origin, their) {
+                continue;
+            }
+            let key = format!("{peer}/{origin}");
+            let fresh = served.get(&key).is_some_and(|(pair, at)| {
+                *pair == (their, *our_mark) && at.elapsed() < Duration::from_secs(60)
+            });
+            if fresh {
+                continue;
+            }
+            let Ok(origin_id) = Identifier::parse(origin) else {
+                continue;
+            };
+            if self.replay_after(&origin_id, their).await {
+                served.insert(key, ((their, *our_mark), std::time::Instant::now()));
+            } else {
+                served.remove(&key);
+            }
         }
     }
 

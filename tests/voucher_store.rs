@@ -324,7 +324,7 @@ fn a_store_of_another_venue_or_node_is_refused_and_left_alone() {
         "{:?}",
         refused.err()
     );
-    let other = sled::open(stranger.join("vouchers.sled")).unwrap();
+    let other = sled_open_waiting(&stranger.join("vouchers.sled"));
     assert_eq!(
         other.tree_names().len(),
         1,
@@ -414,4 +414,16 @@ fn kill_9_while_issuing_loses_nothing_reported_and_never_repeats_a_code() {
         stored.len(),
         "one issue event per stored voucher: no code was reused"
     );
+}
+
+/// sled releases its file lock a moment after the last handle is dropped; wait (bounded).
+fn sled_open_waiting(path: &Path) -> sled::Db {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(20)),
+            Err(error) => panic!("cannot open {}: {error}", path.display()),
+        }
+    }
 }

@@ -169,9 +169,9 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
         let summary = session.wait_confirmed(Duration::from_secs(args.wait)).await;
         if summary.all_online_confirmed() {
             println!(
-                "{} (in {} ms)",
+                "{} (in {:.1} ms)",
                 summary.headline(),
-                published_at.elapsed().as_millis()
+                published_at.elapsed().as_secs_f64() * 1000.0
             );
         } else {
             println!("after {} s: {}", args.wait, summary.headline());

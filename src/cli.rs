@@ -197,6 +197,9 @@ pub enum BenchCommand {
         /// Measure a signage node with its full-screen window (needs DISPLAY, e.g. xvfb-run).
         #[arg(long)]
         screen: bool,
+        /// Measure a headless counter: voucher store, voucher sync session and its timers.
+        #[arg(long, conflicts_with = "screen")]
+        counter: bool,
     },
     /// The voucher store: durable issue, verify + look-up, catch-up, bytes per voucher.
     Vouchers {

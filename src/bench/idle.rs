@@ -10,7 +10,7 @@ use std::time::Duration;
 
 const WARM_UP: Duration = Duration::from_secs(5);
 
-pub fn run(seconds: u64, screen: bool) -> Result<ExitCode> {
+pub fn run(seconds: u64, screen: bool, counter: bool) -> Result<ExitCode> {
     if screen
         && std::env::var_os("DISPLAY").is_none()
         && std::env::var_os("WAYLAND_DISPLAY").is_none()
@@ -22,11 +22,27 @@ pub fn run(seconds: u64, screen: bool) -> Result<ExitCode> {
     let broker = MosquittoProcess::start("").context("start a private mosquitto")?;
     let directory = tempfile::tempdir()?;
     let config = directory.path().join("idle.toml");
+    let counter_section = if counter {
+        use std::os::unix::fs::PermissionsExt;
+        let secret = directory.path().join("voucher-secret");
+        std::fs::write(&secret, b"idle-benchmark-secret-32-bytes!!")?;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600))?;
+        format!(
+            "[counter]\nterminal = 1\nsecret_file = \"{}\"\n[[counter.offers]]\nid = \"popcorn\"\nnumber = 1\ntitle = \"Popcorn\"\nvalidity_days = 90\n",
+            secret.display()
+        )
+    } else {
+        String::new()
+    };
+    let (role, backend) = match (screen, counter) {
+        (true, _) => ("signage", "winit"),
+        (false, true) => ("counter", "headless"),
+        (false, false) => ("console", "headless"),
+    };
     std::fs::write(
         &config,
         format!(
-            "[node]\nvenue = \"bench\"\nid = \"idle-node\"\nroles = [\"{}\"]\ndata_dir = \"{}\"\n[broker]\nurl = \"{}\"\n[display]\nfullscreen = true\nbackend = \"winit\"\n",
-            if screen { "signage" } else { "console" },
+            "[node]\nvenue = \"bench\"\nid = \"idle-node\"\nroles = [\"{role}\"]\ndata_dir = \"{}\"\n[broker]\nurl = \"{}\"\n[display]\nfullscreen = true\nbackend = \"{backend}\"\n{counter_section}",
             directory.path().display(),
             broker.url()
         ),
@@ -53,7 +69,11 @@ pub fn run(seconds: u64, screen: bool) -> Result<ExitCode> {
     let cpu_percent = (ticks_after - ticks_before) as f64 / ticks_per_second / elapsed * 100.0;
     println!(
         "{} node idle over {elapsed:.0} s: RSS {:.1} MB (peak {:.1} MB), CPU {cpu_percent:.2} % of one core",
-        if screen { "signage (1080p window)" } else { "headless" },
+        match (screen, counter) {
+            (true, _) => "signage (1080p window)",
+            (false, true) => "headless counter (voucher store and sync)",
+            (false, false) => "headless",
+        },
         rss_kib as f64 / 1024.0,
         peak_kib as f64 / 1024.0
     );

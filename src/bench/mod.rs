@@ -19,7 +19,11 @@ pub fn run(which: BenchCommand) -> Result<ExitCode> {
             rounds,
             broker,
         } => switch::run(displays, rounds, broker),
-        BenchCommand::Idle { seconds, screen } => idle::run(seconds, screen),
+        BenchCommand::Idle {
+            seconds,
+            screen,
+            counter,
+        } => idle::run(seconds, screen, counter),
         BenchCommand::Vouchers { stored, issues } => vouchers::run(stored, issues),
         BenchCommand::CatchUp { events } => vouchers::run_catch_up(events),
         BenchCommand::Frame {

@@ -259,13 +259,26 @@ fn describe_record(record: &VoucherRecord) -> String {
                 .join("; ")
         ),
     };
+    let twice = if record.duplicate_issues.is_empty() {
+        String::new()
+    } else {
+        let others: Vec<String> = record
+            .duplicate_issues
+            .iter()
+            .map(|m| m.origin.to_string())
+            .collect();
+        format!(
+            ", CONFLICT: also issued by {} (is a terminal number configured twice?)",
+            others.join(", ")
+        )
+    };
     let voided = record
         .voided
         .as_ref()
         .map(|(m, reason)| format!(", voided by {}: {reason}", m.origin))
         .unwrap_or_default();
     format!(
-        "{}  {}  {issued}, {redeemed}{voided}",
+        "{}  {}  {issued}, {redeemed}{twice}{voided}",
         record.code,
         record
             .offer_id

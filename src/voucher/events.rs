@@ -90,6 +90,9 @@ pub struct VoucherRecord {
     pub redemptions: Vec<EventMark>,
     #[serde(default)]
     pub voided: Option<(EventMark, String)>,
+    /// Other issue events for the same code: two terminals share a terminal number.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub duplicate_issues: Vec<EventMark>,
 }
 
 impl VoucherRecord {
@@ -103,16 +106,32 @@ impl VoucherRecord {
                 incident_id,
                 ..
             } => {
-                if self
-                    .issued
-                    .as_ref()
-                    .is_some_and(|m| (&m.origin, m.seq) <= (&mark.origin, mark.seq))
+                let same = |m: &EventMark| m.origin == mark.origin && m.seq == mark.seq;
+                if self.issued.as_ref().is_some_and(same) || self.duplicate_issues.iter().any(same)
                 {
                     return false;
                 }
-                self.issued = Some(mark);
-                self.offer_id = Some(offer_id.clone());
-                self.incident_id = incident_id.clone();
+                // The first issue by (origin, seq) is the voucher; any other is a conflict
+                // (only a terminal number configured twice can produce one).
+                let incoming = mark.clone();
+                match self.issued.take() {
+                    None => self.issued = Some(mark),
+                    Some(existing) => {
+                        let (first, other) =
+                            if (&existing.origin, existing.seq) <= (&mark.origin, mark.seq) {
+                                (existing, mark)
+                            } else {
+                                (mark, existing)
+                            };
+                        self.issued = Some(first);
+                        self.duplicate_issues.push(other);
+                        self.duplicate_issues.sort();
+                    }
+                }
+                if self.issued.as_ref() == Some(&incoming) {
+                    self.offer_id = Some(offer_id.clone());
+                    self.incident_id = incident_id.clone();
+                }
                 true
             }
             VoucherChange::Redeemed { .. } => {
@@ -145,7 +164,7 @@ impl VoucherRecord {
     }
 
     pub fn is_conflict(&self) -> bool {
-        self.redemptions.len() > 1
+        self.redemptions.len() > 1 || !self.duplicate_issues.is_empty()
     }
 }
 
@@ -191,5 +210,31 @@ mod tests {
         assert_eq!(forward, backward);
         assert!(forward.is_conflict(), "two redemptions are both kept");
         assert!(!forward.apply(&events[1]), "a replay changes nothing");
+    }
+
+    #[test]
+    fn the_same_code_issued_by_two_terminals_is_a_conflict_in_any_order() {
+        let issued = |origin: &str| {
+            event(
+                origin,
+                1,
+                VoucherChange::Issued {
+                    code: "ABCD".into(),
+                    offer_id: Identifier::parse("popcorn").unwrap(),
+                    incident_id: None,
+                },
+            )
+        };
+        let (one, two) = (issued("till-1"), issued("till-7"));
+        let mut a = VoucherRecord::default();
+        a.apply(&one);
+        a.apply(&two);
+        let mut b = VoucherRecord::default();
+        b.apply(&two);
+        b.apply(&one);
+        b.apply(&two);
+        assert_eq!(a, b);
+        assert!(a.is_conflict());
+        assert_eq!(a.issued.as_ref().map(|m| m.origin.as_str()), Some("till-1"));
     }
 }

@@ -1,5 +1,5 @@
 //! Every signage state rendered offscreen with Slint's software renderer, in English and
-//! Spanish, at 1920×1080, 1080×1920, 800×480 and 3840×2160: asserts the texts in the element tree,
+//! Spanish, at 1920×1080, 1080×1920, 800×480, 1024×768 and 3840×2160: asserts the texts in the element tree,
 //! that no text lies outside the window, and the state's colour in the pixels. PNGs go to
 //! target/screenshots/ for people to look at. Slint allows one platform per process and
 //! its components are tied to one thread, so this is one test that walks every case.
@@ -10,7 +10,13 @@ use raincheck::screen::offscreen::{Frame, OffscreenScreen};
 use raincheck::screen::{ScreenContent, ScreenMode};
 use std::path::PathBuf;
 
-const SIZES: [(u32, u32); 4] = [(1920, 1080), (1080, 1920), (800, 480), (3840, 2160)];
+const SIZES: [(u32, u32); 5] = [
+    (1920, 1080),
+    (1080, 1920),
+    (800, 480),
+    (1024, 768),
+    (3840, 2160),
+];
 const AMBER: (u8, u8, u8) = (0xff, 0xb3, 0x00);
 const GREEN: (u8, u8, u8) = (0x11, 0x70, 0x3f);
 

@@ -270,6 +270,7 @@ async fn a_new_terminal_gets_a_departed_terminals_history_from_the_others() {
     tokio::time::timeout(Duration::from_secs(10), a.join())
         .await
         .expect("till-1 stops");
+    wait_for_offline(broker.port, "till-1").await;
     let (_c, _stop_c, till_3) = counter_node(directory.path(), "till-3", 3, &broker.url());
     eventually(
         &till_3,
@@ -304,6 +305,36 @@ async fn wait_for_marks(port: u16, node: &str, origin: &str, seq: u64) {
         if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(publish))) = event {
             let marks: serde_json::Value = serde_json::from_slice(&publish.payload).unwrap();
             if marks["marks"][origin].as_u64().unwrap_or(0) >= seq {
+                return;
+            }
+        }
+    }
+}
+
+/// Waits (bounded) until `node`'s retained voucher marks say it is offline.
+async fn wait_for_offline(port: u16, node: &str) {
+    let mut options = rumqttc::MqttOptions::new(
+        format!("offline-reader-{}", std::process::id()),
+        "127.0.0.1",
+        port,
+    );
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
+    client
+        .subscribe(
+            format!("raincheck/v1/{VENUE}/voucher-marks/{node}"),
+            rumqttc::QoS::AtMostOnce,
+        )
+        .await
+        .unwrap();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let Ok(event) = tokio::time::timeout_at(deadline, eventloop.poll()).await else {
+            panic!("{node} never said goodbye on its voucher marks topic");
+        };
+        if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(publish))) = event {
+            let marks: serde_json::Value = serde_json::from_slice(&publish.payload).unwrap();
+            if marks["online"] == false {
                 return;
             }
         }

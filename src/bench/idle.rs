@@ -42,7 +42,7 @@ pub fn run(seconds: u64, screen: bool, counter: bool) -> Result<ExitCode> {
     std::fs::write(
         &config,
         format!(
-            "[node]\nvenue = \"bench\"\nid = \"idle-node\"\nroles = [\"{role}\"]\ndata_dir = \"{}\"\n[broker]\nurl = \"{}\"\n[display]\nfullscreen = true\nbackend = \"{backend}\"\n{counter_section}",
+            "[node]\nvenue = \"bench\"\nid = \"idle-node\"\nroles = [\"{role}\"]\ndata_dir = \"{}\"\n[broker]\nurl = \"{}\"\n[display]\nbackend = \"{backend}\"\n{counter_section}",
             directory.path().display(),
             broker.url()
         ),

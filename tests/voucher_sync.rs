@@ -283,38 +283,28 @@ async fn a_new_terminal_gets_a_departed_terminals_history_from_the_others() {
 
 /// Waits (bounded) until `node`'s retained voucher marks say it holds `origin` up to `seq`.
 async fn wait_for_marks(port: u16, node: &str, origin: &str, seq: u64) {
-    let mut options = rumqttc::MqttOptions::new(
-        format!("marks-reader-{}", std::process::id()),
-        "127.0.0.1",
-        port,
-    );
-    options.set_max_packet_size(1 << 20, 1 << 20);
-    let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
-    client
-        .subscribe(
-            format!("raincheck/v1/{VENUE}/voucher-marks/{node}"),
-            rumqttc::QoS::AtMostOnce,
-        )
-        .await
-        .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let Ok(event) = tokio::time::timeout_at(deadline, eventloop.poll()).await else {
-            panic!("{node} never published marks holding {origin} up to {seq}");
-        };
-        if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(publish))) = event {
-            let marks: serde_json::Value = serde_json::from_slice(&publish.payload).unwrap();
-            if marks["marks"][origin].as_u64().unwrap_or(0) >= seq {
-                return;
-            }
-        }
-    }
+    let what = format!("{node}'s marks holding {origin} up to {seq}");
+    wait_for_retained_marks(port, node, &what, |marks| {
+        marks["marks"][origin].as_u64().unwrap_or(0) >= seq
+    })
+    .await;
 }
 
 /// Waits (bounded) until `node`'s retained voucher marks say it is offline.
 async fn wait_for_offline(port: u16, node: &str) {
+    let what = format!("{node}'s goodbye on its voucher marks topic");
+    wait_for_retained_marks(port, node, &what, |marks| marks["online"] == false).await;
+}
+
+/// Reads `node`'s voucher marks topic with a bare client until `done` holds (20 s at most).
+async fn wait_for_retained_marks(
+    port: u16,
+    node: &str,
+    what: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) {
     let mut options = rumqttc::MqttOptions::new(
-        format!("offline-reader-{}", std::process::id()),
+        format!("marks-reader-{}-{node}", std::process::id()),
         "127.0.0.1",
         port,
     );
@@ -330,11 +320,12 @@ async fn wait_for_offline(port: u16, node: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
         let Ok(event) = tokio::time::timeout_at(deadline, eventloop.poll()).await else {
-            panic!("{node} never said goodbye on its voucher marks topic");
+            panic!("timed out waiting for {what}");
         };
         if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(publish))) = event {
-            let marks: serde_json::Value = serde_json::from_slice(&publish.payload).unwrap();
-            if marks["online"] == false {
+            let marks: serde_json::Value =
+                serde_json::from_slice(&publish.payload).unwrap_or_default();
+            if done(&marks) {
                 return;
             }
         }

@@ -17,6 +17,36 @@ use std::time::Instant;
 use time::OffsetDateTime;
 
 const SECRET: &[u8] = b"benchmark-secret-of-32-bytes-ok!";
+
+/// The issue event a terminal would have recorded for its voucher `serial` (offer 1).
+fn synthetic_issue(
+    secret: &VoucherSecret,
+    origin: &Identifier,
+    terminal: u8,
+    serial: usize,
+    expiry_day: u16,
+    now: OffsetDateTime,
+) -> Result<VoucherEvent> {
+    let fields = VoucherFields {
+        offer: 1,
+        terminal,
+        serial: serial as u32,
+        expiry_day,
+    };
+    let code = VoucherCode::issue(fields, secret).map_err(anyhow::Error::msg)?;
+    Ok(VoucherEvent {
+        v: EVENT_VERSION,
+        origin: origin.clone(),
+        seq: serial as u64,
+        at: now,
+        staff: None,
+        change: VoucherChange::Issued {
+            code: code.compact(),
+            offer_id: Identifier::parse("popcorn")?,
+            incident_id: None,
+        },
+    })
+}
 const BATCH: usize = 500;
 
 pub fn run(stored: usize, issues: usize) -> Result<ExitCode> {
@@ -58,27 +88,7 @@ pub fn run(stored: usize, issues: usize) -> Result<ExitCode> {
     let now = OffsetDateTime::now_utc();
     let expiry_day = voucher_day(now) + 90;
     let origin = Identifier::parse("till-2")?;
-    let event = |serial: usize| -> Result<VoucherEvent> {
-        let fields = VoucherFields {
-            offer: 1,
-            terminal: 2,
-            serial: serial as u32,
-            expiry_day,
-        };
-        let code = VoucherCode::issue(fields, &secret).map_err(anyhow::Error::msg)?;
-        Ok(VoucherEvent {
-            v: EVENT_VERSION,
-            origin: origin.clone(),
-            seq: serial as u64,
-            at: now,
-            staff: None,
-            change: VoucherChange::Issued {
-                code: code.compact(),
-                offer_id: offer.id.clone(),
-                incident_id: None,
-            },
-        })
-    };
+    let event = |serial: usize| synthetic_issue(&secret, &origin, 2, serial, expiry_day, now);
 
     let catch_up = 100_000.min(stored.max(1));
     let started = Instant::now();
@@ -148,28 +158,9 @@ pub fn run_catch_up(events: usize) -> Result<ExitCode> {
         for first in (1..=events).step_by(10_000) {
             let mut batch = Vec::with_capacity(10_000);
             for serial in first..(first + 10_000).min(events + 1) {
-                let fields = VoucherFields {
-                    offer: 1,
-                    terminal: 1,
-                    serial: serial as u32,
-                    expiry_day,
-                };
-                let code = VoucherCode::issue(fields, &secret)
-                    .map_err(anyhow::Error::msg)?
-                    .compact();
-                last_code = code.clone();
-                batch.push(VoucherEvent {
-                    v: EVENT_VERSION,
-                    origin: origin.clone(),
-                    seq: serial as u64,
-                    at: now,
-                    staff: None,
-                    change: VoucherChange::Issued {
-                        code,
-                        offer_id: Identifier::parse("popcorn")?,
-                        incident_id: None,
-                    },
-                });
+                let event = synthetic_issue(&secret, &origin, 1, serial, expiry_day, now)?;
+                last_code = event.change.code().to_owned();
+                batch.push(event);
             }
             store.apply_remote(&batch)?;
         }

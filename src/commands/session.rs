@@ -9,7 +9,7 @@ use crate::model::{compute_view, ConfirmationSummary, VenueState, VenueView};
 use crate::mqtt::backoff::Backoff;
 use crate::mqtt::connection::ConnectionSettings;
 use crate::mqtt::{client_options, spawn_connection, BusEvent, ClientIdentity, Subscription};
-use crate::protocol::{decode_message, BusMessage, Topic, TOPIC_ROOT};
+use crate::protocol::{decode_message, BusMessage, Topic};
 use crate::shutdown::{shutdown_pair, ShutdownTrigger};
 use anyhow::{anyhow, bail, Result};
 use rand::Rng;
@@ -45,7 +45,7 @@ impl BusSession {
     pub async fn open(target: BusTarget, label: &str) -> Result<Self> {
         let suffix: u32 = rand::thread_rng().gen();
         let client_id = format!("raincheck-{label}-{}-{suffix:08x}", std::process::id());
-        let barrier_topic = format!("{TOPIC_ROOT}/{}/sync/{client_id}", target.venue);
+        let barrier_topic = Topic::sync_barrier(&target.venue, &client_id);
         let identity = ClientIdentity {
             client_id,
             last_will: None,

@@ -3,7 +3,7 @@
 //! commands run while the terminal's node is stopped (sled allows one process at a time).
 
 use crate::cli::VoucherAction;
-use crate::config::{CounterSection, NodeConfig};
+use crate::config::CounterSection;
 use crate::voucher::events::VoucherRecord;
 use crate::voucher::lifecycle::{describe_answer, last_day_text, RedeemAnswer, RedeemContext};
 use crate::voucher::store::{voucher_day, IssueRequest};
@@ -48,7 +48,9 @@ pub fn run(config: Option<PathBuf>, action: VoucherAction) -> Result<ExitCode> {
                         .map_err(|error| anyhow!("--incident {id:?} {error}"))
                 })
                 .transpose()?;
-            let printer = print.then(|| printer_target(counter)).transpose()?;
+            if print && counter.printer.is_none() {
+                bail!("--print needs counter.printer in the config");
+            }
             let mut stdout = std::io::stdout().lock();
             for _ in 0..count {
                 let request = IssueRequest {
@@ -67,8 +69,10 @@ pub fn run(config: Option<PathBuf>, action: VoucherAction) -> Result<ExitCode> {
                     last_day_text(issued.code.fields.expiry_day)
                 )?;
                 stdout.flush()?;
-                if let Some(target) = &printer {
-                    print_receipt(&config, offer, &issued.code, target)?;
+                if print {
+                    crate::voucher::printer::print_voucher(&config, offer, &issued.code).map_err(|error| {
+                        anyhow!("the voucher is issued and saved, but the receipt did not print: {error}")
+                    })?;
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -200,45 +204,6 @@ fn offer_ids(counter: &CounterSection) -> String {
         .map(|o| o.id.to_string())
         .collect::<Vec<_>>()
         .join(", ")
-}
-
-fn printer_target(counter: &CounterSection) -> Result<crate::voucher::printer::PrinterTarget> {
-    let text = counter
-        .printer
-        .as_deref()
-        .ok_or_else(|| anyhow!("--print needs counter.printer in the config"))?;
-    crate::voucher::printer::PrinterTarget::parse(text)
-        .map_err(|message| anyhow!("counter.printer: {message}"))
-}
-
-fn print_receipt(
-    config: &NodeConfig,
-    offer: &crate::config::OfferConfig,
-    code: &crate::voucher::VoucherCode,
-    target: &crate::voucher::printer::PrinterTarget,
-) -> Result<()> {
-    use crate::voucher::printer::{receipt_bytes, send_to_printer, Receipt};
-    let receipt = Receipt {
-        venue_name: config.node.venue_name.clone(),
-        offer_title: offer.title.clone(),
-        terms: offer.terms.clone(),
-        valid_until: format!("valid until {}", last_day_text(code.fields.expiry_day)),
-        code: code.to_string(),
-        qr_payload: code.compact(),
-        issued: format!(
-            "{} {}",
-            crate::clock::hour_minute(OffsetDateTime::now_utc()),
-            config.display_name()
-        ),
-    };
-    send_to_printer(
-        target,
-        &receipt_bytes(&receipt),
-        std::time::Duration::from_secs(5),
-    )
-    .map_err(|error| {
-        anyhow!("the voucher is issued and saved, but the receipt did not print: {error}")
-    })
 }
 
 fn describe_record(record: &VoucherRecord) -> String {

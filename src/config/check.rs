@@ -111,11 +111,11 @@ fn load_checking(text: &str, origin: &Path, files: FileChecks) -> Result<NodeCon
     }
     let masked = mask_by_section(text);
     use super::sections::{BrokerSection, DisplaySection, NodeSection, TextsSection};
-    check_section::<NodeSection>("node", &masked, text, &mut problems);
-    check_section::<BrokerSection>("broker", &masked, text, &mut problems);
-    check_section::<TextsSection>("texts", &masked, text, &mut problems);
-    check_section::<DisplaySection>("display", &masked, text, &mut problems);
-    check_section::<super::sections::CounterSection>("counter", &masked, text, &mut problems);
+    check_section::<NodeSection>("node", &masked, &document, &mut problems);
+    check_section::<BrokerSection>("broker", &masked, &document, &mut problems);
+    check_section::<TextsSection>("texts", &masked, &document, &mut problems);
+    check_section::<DisplaySection>("display", &masked, &document, &mut problems);
+    check_section::<super::sections::CounterSection>("counter", &masked, &document, &mut problems);
     if !problems.is_empty() {
         return Err(report(problems));
     }
@@ -190,9 +190,10 @@ fn mask_by_section(text: &str) -> BTreeMap<String, String> {
 fn check_section<T: DeserializeOwned>(
     section: &str,
     masked: &BTreeMap<String, String>,
-    text: &str,
+    document: &toml_edit::ImDocument<String>,
     problems: &mut Vec<ConfigProblem>,
 ) {
+    let text = document.raw();
     let Some(alone) = masked.get(section) else {
         return;
     };
@@ -219,7 +220,7 @@ fn check_section<T: DeserializeOwned>(
             .unwrap_or_else(|| section.to_owned());
         let line = match line {
             Some(line) if key_at_line(text, Some(line)).is_some() => Some(line),
-            _ => line_of_key_text(text, &key).or(line),
+            _ => line_of_key(document, text, &key).or(line),
         };
         problems.push(ConfigProblem {
             key,
@@ -464,25 +465,6 @@ fn key_at_line(text: &str, line: Option<usize>) -> Option<String> {
     let (key, _) = content.split_once('=')?;
     let key = key.trim();
     (!key.is_empty() && !key.starts_with('[')).then(|| key.to_owned())
-}
-
-/// The line of `key = …` inside the `[section]` of a dotted key, found in the text.
-fn line_of_key_text(text: &str, dotted: &str) -> Option<usize> {
-    let (section, key) = dotted.rsplit_once('.')?;
-    let mut in_section = false;
-    for (index, line) in text.lines().enumerate() {
-        let trimmed = line.trim();
-        if trimmed.starts_with('[') {
-            in_section = trimmed.trim_matches(|c| c == '[' || c == ']').trim() == section;
-        } else if in_section
-            && trimmed
-                .split_once('=')
-                .is_some_and(|(k, _)| k.trim() == key)
-        {
-            return Some(index + 1);
-        }
-    }
-    None
 }
 
 /// The line where a dotted key is written, if it is written at all.

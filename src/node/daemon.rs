@@ -160,13 +160,10 @@ fn start_voucher_worker(
     };
     let options =
         client_options(&config.broker, identity, config_dir).context("broker settings")?;
-    let root = crate::protocol::TOPIC_ROOT;
-    let sync_topic = format!("{root}/{venue}/sync/node-{}-vouchers", config.node.id);
-    let filters = [
-        format!("{root}/{venue}/vouchers/+"),
-        format!("{root}/{venue}/voucher-marks/+"),
-        sync_topic.clone(),
-    ];
+    let sync_topic = Topic::sync_barrier(&venue, &format!("node-{}-vouchers", config.node.id));
+    let filters = Topic::voucher_filters(&venue)
+        .into_iter()
+        .chain([sync_topic.clone()]);
     // rumqttd drops the connection on an acknowledgement it considers out of order
     // ("unsolicited ack"), so with the embedded broker the client acknowledges on receipt;
     // a single box has no other terminal to lose events from, and the watermark replay

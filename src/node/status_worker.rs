@@ -33,12 +33,7 @@ impl NodeIdentity {
 
     /// The node's private sync-barrier topic (see docs/PROTOCOL.md, "Sync barrier").
     pub fn sync_topic(&self) -> String {
-        format!(
-            "{}/{}/sync/node-{}",
-            crate::protocol::TOPIC_ROOT,
-            self.venue,
-            self.node
-        )
+        Topic::sync_barrier(&self.venue, &format!("node-{}", self.node))
     }
 
     pub fn offline_payload(&self) -> Vec<u8> {

@@ -115,6 +115,20 @@ impl Topic {
         ]
     }
 
+    /// What a counter's voucher session subscribes to: every counter's events and marks.
+    pub fn voucher_filters(venue: &Identifier) -> Vec<String> {
+        vec![
+            format!("{TOPIC_ROOT}/{venue}/vouchers/+"),
+            format!("{TOPIC_ROOT}/{venue}/voucher-marks/+"),
+        ]
+    }
+
+    /// A client's private sync-barrier topic (docs/PROTOCOL.md, "Sync barrier"): whatever
+    /// the client publishes there comes back after every retained message it subscribed to.
+    pub fn sync_barrier(venue: &Identifier, client: &str) -> String {
+        format!("{TOPIC_ROOT}/{venue}/sync/{client}")
+    }
+
     /// What an observer (console, CLI, status) subscribes to: the view's inputs plus
     /// every node's display report.
     pub fn status_filters(venue: &Identifier) -> Vec<String> {

@@ -5,12 +5,7 @@ use super::ui;
 use crate::config::NormalStyle;
 
 pub fn apply(window: &ui::SignageWindow, content: &ScreenContent) {
-    window.set_state(match content.mode {
-        ScreenMode::Booting => ui::ScreenState::Booting,
-        ScreenMode::Normal => ui::ScreenState::Normal,
-        ScreenMode::CashOnly => ui::ScreenState::CashOnly,
-        ScreenMode::AllClear => ui::ScreenState::AllClear,
-    });
+    window.set_state(screen_state(content.mode));
     window.set_normal_style(match content.normal_style {
         NormalStyle::Welcome => ui::NormalStyle::Welcome,
         NormalStyle::Dark => ui::NormalStyle::Dark,
@@ -23,6 +18,16 @@ pub fn apply(window: &ui::SignageWindow, content: &ScreenContent) {
     window.set_cash_points(content.cash_points.as_str().into());
     window.set_since_time(content.since_time.as_str().into());
     window.set_link_lost_since(content.link_lost_since.as_str().into());
+}
+
+/// The Slint state of a screen mode (shared by the signage and counter windows).
+pub fn screen_state(mode: ScreenMode) -> ui::ScreenState {
+    match mode {
+        ScreenMode::Booting => ui::ScreenState::Booting,
+        ScreenMode::Normal => ui::ScreenState::Normal,
+        ScreenMode::CashOnly => ui::ScreenState::CashOnly,
+        ScreenMode::AllClear => ui::ScreenState::AllClear,
+    }
 }
 
 /// Switches the bundled translation; "en" is the built-in wording.

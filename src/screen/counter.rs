@@ -3,16 +3,22 @@
 //! handle on the runtime, and answers come back through `upgrade_in_event_loop`. The
 //! window never waits on the disk or the network.
 
-use super::content::{screen_content, ScreenMode};
-use super::ui::{AnswerKind, CounterWindow, OfferChoice, ScreenState};
+use super::content::screen_content;
+use super::ui::{AnswerKind, CounterWindow, OfferChoice};
 use crate::config::NodeConfig;
 use crate::node::Presentation;
-use crate::voucher::lifecycle::{describe_answer, last_day_text, RedeemAnswer};
+use crate::voucher::lifecycle::{answer_detail, last_day_text, RedeemAnswer};
 use crate::voucher::sync::CounterHandle;
 use crate::voucher::VoucherCode;
 use slint::{ComponentHandle, ModelRc, SharedPixelBuffer, VecModel};
 use std::rc::Rc;
 use tokio::sync::watch;
+
+thread_local! {
+    /// The voucher on screen (UI thread only), for the "Print" button.
+    static LAST_ISSUED: std::cell::RefCell<Option<(VoucherCode, crate::config::OfferConfig)>> =
+        const { std::cell::RefCell::new(None) };
+}
 
 /// A QR code of `text` as an image (black modules on white, with the quiet zone).
 pub fn qr_image(text: &str) -> Option<slint::Image> {
@@ -50,12 +56,7 @@ pub fn apply_status(window: &CounterWindow, presentation: &Presentation, config:
         &config.texts,
         time::OffsetDateTime::now_utc(),
     );
-    window.set_state(match content.mode {
-        ScreenMode::Booting => ScreenState::Booting,
-        ScreenMode::Normal => ScreenState::Normal,
-        ScreenMode::CashOnly => ScreenState::CashOnly,
-        ScreenMode::AllClear => ScreenState::AllClear,
-    });
+    window.set_state(super::bridge::screen_state(content.mode));
     window.set_headline(content.headline.as_str().into());
     window.set_since_time(content.since_time.as_str().into());
     window.set_link_lost_since(content.link_lost_since.as_str().into());
@@ -70,13 +71,9 @@ pub fn show_answer(window: &CounterWindow, answer: &RedeemAnswer) {
         | RedeemAnswer::TooManyAttempts => AnswerKind::Warn,
         _ => AnswerKind::Bad,
     };
-    let text = describe_answer(answer);
-    let detail = text
-        .split_once(": ")
-        .map(|(_, detail)| detail)
-        .unwrap_or_default();
+    let detail = answer_detail(answer);
     window.set_answer_headline(answer.headline().into());
-    window.set_answer_detail(detail.into());
+    window.set_answer_detail(detail.as_str().into());
     window.set_answer_kind(kind);
 }
 
@@ -135,18 +132,21 @@ pub fn open_counter_window(
             let Ok(offer) = crate::protocol::Identifier::parse(&offer_id) else {
                 return;
             };
-            let title = config
+            let Some(offer_config) = config
                 .counter
                 .iter()
                 .flat_map(|c| c.offers.iter())
                 .find(|o| o.id == offer)
-                .map(|o| o.title.clone())
-                .unwrap_or_default();
+                .cloned()
+            else {
+                return;
+            };
             let result = handle.issue(offer, incident, None).await;
             let _ = weak.upgrade_in_event_loop(move |window| match result {
                 Ok(issued) => {
                     window.set_notice("".into());
-                    show_issued(&window, &issued.code, &title);
+                    show_issued(&window, &issued.code, &offer_config.title);
+                    LAST_ISSUED.with(|last| *last.borrow_mut() = Some((issued.code, offer_config)));
                 }
                 Err(error) => window.set_notice(format!("Not issued: {error}").into()),
             });
@@ -169,6 +169,7 @@ pub fn open_counter_window(
     });
     let weak = window.as_weak();
     window.on_done(move || {
+        LAST_ISSUED.with(|last| last.borrow_mut().take());
         if let Some(window) = weak.upgrade() {
             window.set_issued_code("".into());
         }
@@ -176,13 +177,14 @@ pub fn open_counter_window(
     let weak = window.as_weak();
     let print_config = config.clone();
     window.on_print(move || {
-        let Some(window) = weak.upgrade() else { return };
-        let code_text = window.get_issued_code().to_string();
-        let offer_line = window.get_issued_offer().to_string();
+        let Some((code, offer)) = LAST_ISSUED.with(|last| last.borrow().clone()) else {
+            return;
+        };
         let weak = weak.clone();
         let config = print_config.clone();
+        // Printing waits on the network or a device: never on the UI thread.
         std::thread::spawn(move || {
-            let outcome = print_issued(&config, &code_text, &offer_line);
+            let outcome = crate::voucher::printer::print_voucher(&config, &offer, &code);
             let _ = weak.upgrade_in_event_loop(move |window| {
                 window.set_notice(match outcome {
                     Ok(()) => "Receipt printed".into(),
@@ -211,36 +213,4 @@ pub fn open_counter_window(
         }
     });
     Ok(window)
-}
-
-fn print_issued(config: &NodeConfig, code_text: &str, offer_line: &str) -> Result<(), String> {
-    use crate::voucher::printer::{receipt_bytes, send_to_printer, PrinterTarget, Receipt};
-    let counter = config.counter.as_ref().ok_or("no [counter] section")?;
-    let target = PrinterTarget::parse(counter.printer.as_deref().ok_or("no printer configured")?)?;
-    let (title, valid) = offer_line.split_once(" — ").unwrap_or((offer_line, ""));
-    let terms = counter
-        .offers
-        .iter()
-        .find(|o| o.title == title)
-        .map(|o| o.terms.clone())
-        .unwrap_or_default();
-    let receipt = Receipt {
-        venue_name: config.node.venue_name.clone(),
-        offer_title: title.to_owned(),
-        terms,
-        valid_until: valid.to_owned(),
-        code: code_text.to_owned(),
-        qr_payload: code_text.replace('-', ""),
-        issued: format!(
-            "{} {}",
-            crate::clock::hour_minute(time::OffsetDateTime::now_utc()),
-            config.display_name()
-        ),
-    };
-    send_to_printer(
-        &target,
-        &receipt_bytes(&receipt),
-        std::time::Duration::from_secs(5),
-    )
-    .map_err(|e| e.to_string())
 }

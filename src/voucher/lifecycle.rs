@@ -128,8 +128,14 @@ pub fn last_day_text(day: u16) -> String {
         .unwrap_or_else(|_| format!("day {day}"))
 }
 
+/// "VALID: redeemed now: …" — the headline and the detail, for the CLI.
 pub fn describe_answer(answer: &RedeemAnswer) -> String {
-    let detail = match answer {
+    format!("{}: {}", answer.headline(), answer_detail(answer))
+}
+
+/// What staff should know besides the headline (when, where, why).
+pub fn answer_detail(answer: &RedeemAnswer) -> String {
+    match answer {
         RedeemAnswer::Valid => "redeemed now: give the guest the offer".to_owned(),
         RedeemAnswer::AlreadyRedeemed { first } => format!(
             "at {} by {} on {}",
@@ -150,6 +156,5 @@ pub fn describe_answer(answer: &RedeemAnswer) -> String {
         RedeemAnswer::TooManyAttempts => {
             "too many unreadable codes in the last minute; wait a moment and try again".to_owned()
         }
-    };
-    format!("{}: {detail}", answer.headline())
+    }
 }

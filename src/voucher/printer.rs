@@ -19,6 +19,54 @@ use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+impl Receipt {
+    /// The receipt for a voucher just issued by this counter (CLI and counter screen alike).
+    pub fn for_voucher(
+        config: &crate::config::NodeConfig,
+        offer: &crate::config::OfferConfig,
+        code: &crate::voucher::VoucherCode,
+    ) -> Self {
+        Receipt {
+            venue_name: config.node.venue_name.clone(),
+            offer_title: offer.title.clone(),
+            terms: offer.terms.clone(),
+            valid_until: format!(
+                "valid until {}",
+                crate::voucher::lifecycle::last_day_text(code.fields.expiry_day)
+            ),
+            code: code.to_string(),
+            qr_payload: code.compact(),
+            issued: format!(
+                "{} {}",
+                crate::clock::hour_minute(time::OffsetDateTime::now_utc()),
+                config.display_name()
+            ),
+        }
+    }
+}
+
+/// Prints a voucher's receipt on the counter's configured printer (5 s at most).
+pub fn print_voucher(
+    config: &crate::config::NodeConfig,
+    offer: &crate::config::OfferConfig,
+    code: &crate::voucher::VoucherCode,
+) -> Result<(), String> {
+    let counter = config
+        .counter
+        .as_ref()
+        .ok_or("this node has no [counter] section")?;
+    let target = PrinterTarget::parse(
+        counter
+            .printer
+            .as_deref()
+            .ok_or("no counter.printer is configured")?,
+    )
+    .map_err(|message| format!("counter.printer: {message}"))?;
+    let receipt = Receipt::for_voucher(config, offer, code);
+    send_to_printer(&target, &receipt_bytes(&receipt), Duration::from_secs(5))
+        .map_err(|error| error.to_string())
+}
+
 /// What goes on a raincheck receipt. All strings are untrusted text from config or staff.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Receipt {

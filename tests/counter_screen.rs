@@ -10,10 +10,9 @@ use i_slint_backend_testing::ElementHandle;
 use raincheck::node::start_node;
 use raincheck::screen::counter::open_counter_window;
 use raincheck::screen::offscreen::{
-    install_offscreen_platform, offscreen_window_of, pump_events, render_window, Frame,
+    install_offscreen_platform, offscreen_window_of, pump_events, render_window,
 };
 use raincheck::shutdown::shutdown_pair;
-use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
 
 fn texts(component: &raincheck::screen::ui::CounterWindow) -> Vec<String> {
@@ -23,40 +22,12 @@ fn texts(component: &raincheck::screen::ui::CounterWindow) -> Vec<String> {
         .collect()
 }
 
-fn share_of(frame: &Frame, colour: (u8, u8, u8)) -> f64 {
-    frame
-        .pixels
-        .iter()
-        .filter(|p| (p.r, p.g, p.b) == colour)
-        .count() as f64
-        / frame.pixels.len() as f64
-}
-
 #[test]
 fn issue_and_redeem_from_the_counter_screen() {
     let Some(broker) = mosquitto("") else { return };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let directory = tempfile::tempdir().unwrap();
-    let secret = directory.path().join("voucher-secret");
-    std::fs::write(&secret, b"a-venue-secret-of-32-bytes-long!").unwrap();
-    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let path = write_config(
-        directory.path(),
-        "till-1",
-        &format!(
-            "[broker]\nurl = \"{}\"\n[counter]\nterminal = 1\nsecret_file = \"{}\"\n[[counter.offers]]\nid = \"popcorn\"\nnumber = 1\ntitle = \"A free small popcorn\"\nvalidity_days = 90\n",
-            broker.url(),
-            secret.display()
-        ),
-    );
-    let text = std::fs::read_to_string(&path)
-        .unwrap()
-        .replace("roles = [\"signage\"]", "roles = [\"counter\"]");
-    std::fs::write(&path, text).unwrap();
+    let path = write_counter_config(directory.path(), "till-1", 1, "allow", Some(&broker.url()));
     let config = raincheck::config::load(&path).expect("config");
     let (trigger, shutdown) = shutdown_pair();
     let node = runtime
@@ -68,9 +39,7 @@ fn issue_and_redeem_from_the_counter_screen() {
     let window = open_counter_window(&config, node.presentation.clone(), runtime.handle(), handle)
         .expect("window");
     let software = offscreen_window_of(&window, 1280, 800).expect("offscreen");
-    let screenshots =
-        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-    std::fs::create_dir_all(&screenshots).unwrap();
+    let screenshots = screenshots_dir();
     let wait_until = |what: &str, done: &dyn Fn() -> bool| {
         let deadline = Instant::now() + Duration::from_secs(15);
         while !done() {
@@ -104,7 +73,7 @@ fn issue_and_redeem_from_the_counter_screen() {
     assert_eq!(window.get_answer_headline(), "VALID");
     let frame = render_window(&software, 1280, 800);
     assert!(
-        share_of(&frame, (0x11, 0x70, 0x3f)) > 0.05,
+        frame.share_of((0x11, 0x70, 0x3f)) > 0.05,
         "VALID is shown in green"
     );
     std::fs::write(
@@ -121,7 +90,7 @@ fn issue_and_redeem_from_the_counter_screen() {
     assert!(texts(&window).contains(&"ALREADY REDEEMED".to_owned()));
     let frame = render_window(&software, 1280, 800);
     assert!(
-        share_of(&frame, (0xb3, 0x26, 0x1e)) > 0.05,
+        frame.share_of((0xb3, 0x26, 0x1e)) > 0.05,
         "a refusal is shown in red"
     );
     std::fs::write(

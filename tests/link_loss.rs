@@ -69,15 +69,7 @@ async fn a_node_that_loses_its_broker_keeps_the_last_view_and_says_so() {
     );
 
     let declared_at = std::time::SystemTime::now();
-    let output = cli(&[
-        "incident",
-        "start",
-        "--broker",
-        &broker.url(),
-        "--venue",
-        VENUE,
-    ]);
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    declare(&broker.url(), "start", &[]);
     let shown = wait_presentation(&mut presentation, "cash only shown", |p| {
         p.view.mode == ViewMode::CashOnly
     })
@@ -95,15 +87,7 @@ async fn a_node_that_loses_its_broker_keeps_the_last_view_and_says_so() {
     broker.restart().expect("restart");
     let back = wait_presentation(&mut presentation, "link back", |p| p.link == LinkState::Up).await;
     assert_eq!(back.view, shown.view);
-    let output = cli(&[
-        "incident",
-        "resolve",
-        "--broker",
-        &broker.url(),
-        "--venue",
-        VENUE,
-    ]);
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    declare(&broker.url(), "resolve", &[]);
     wait_presentation(&mut presentation, "all clear after reconnect", |p| {
         p.view.mode == ViewMode::AllClear
     })

@@ -84,17 +84,7 @@ async fn a_screen_window_shows_cash_only_and_publishes_its_thumbnail() {
         all_confirmed(&["lobby-1"]),
     )
     .await;
-    let output = cli(&[
-        "incident",
-        "start",
-        "--broker",
-        &broker.url(),
-        "--venue",
-        VENUE,
-        "--wait",
-        "10",
-    ]);
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    declare(&broker.url(), "start", &["--wait", "10"]);
 
     // Read thumbnails until one shows the cash-only amber (earlier ones may show "normal").
     let topic = format!("raincheck/v1/{VENUE}/thumbnails/lobby-1");

@@ -10,23 +10,10 @@ use raincheck::screen::{screen_content, ScreenMode};
 use raincheck::shutdown::shutdown_pair;
 use std::time::{Duration, Instant};
 
-fn share_of(frame: &Frame, colour: (u8, u8, u8)) -> f64 {
-    frame
-        .pixels
-        .iter()
-        .filter(|p| (p.r, p.g, p.b) == colour)
-        .count() as f64
-        / frame.pixels.len() as f64
-}
-
 #[test]
 fn a_screen_node_switches_from_normal_to_cash_only_to_all_clear() {
     let Some(broker) = mosquitto("") else { return };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
+    let runtime = runtime();
     let directory = tempfile::tempdir().unwrap();
     let path = write_config(
         directory.path(),
@@ -65,22 +52,12 @@ fn a_screen_node_switches_from_normal_to_cash_only_to_all_clear() {
     // Nothing declared yet: once the node has heard the broker's retained state it
     // shows the normal screen, and no outage colour.
     let normal = draw("the normal screen", ScreenMode::Normal);
-    assert!(share_of(&normal, (0xff, 0xb3, 0x00)) < 0.01);
+    assert!(normal.share_of((0xff, 0xb3, 0x00)) < 0.01);
 
-    let output = cli(&[
-        "incident",
-        "start",
-        "--broker",
-        &broker.url(),
-        "--venue",
-        VENUE,
-        "--headline",
-        "Cash only tonight",
-    ]);
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    declare(&broker.url(), "start", &["--headline", "Cash only tonight"]);
     let cash = draw("cash only", ScreenMode::CashOnly);
     assert!(
-        share_of(&cash, (0xff, 0xb3, 0x00)) > 0.5,
+        cash.share_of((0xff, 0xb3, 0x00)) > 0.5,
         "the cash-only frame is amber"
     );
     let labels: Vec<String> = i_slint_backend_testing::ElementHandle::find_by_element_type_name(
@@ -95,18 +72,10 @@ fn a_screen_node_switches_from_normal_to_cash_only_to_all_clear() {
         "{labels:?}"
     );
 
-    let output = cli(&[
-        "incident",
-        "resolve",
-        "--broker",
-        &broker.url(),
-        "--venue",
-        VENUE,
-    ]);
-    assert!(output.status.success(), "{}", stderr_of(&output));
+    declare(&broker.url(), "resolve", &[]);
     let clear = draw("all clear", ScreenMode::AllClear);
     assert!(
-        share_of(&clear, (0x11, 0x70, 0x3f)) > 0.5,
+        clear.share_of((0x11, 0x70, 0x3f)) > 0.5,
         "the all-clear frame is green"
     );
 

@@ -4,11 +4,13 @@
 //! target/screenshots/ for people to look at. Slint allows one platform per process and
 //! its components are tied to one thread, so this is one test that walks every case.
 
+mod common;
+
+use common::screenshots_dir;
 use i_slint_backend_testing::ElementHandle;
 use raincheck::config::NormalStyle;
-use raincheck::screen::offscreen::{Frame, OffscreenScreen};
+use raincheck::screen::offscreen::OffscreenScreen;
 use raincheck::screen::{ScreenContent, ScreenMode};
-use std::path::PathBuf;
 
 const SIZES: [(u32, u32); 5] = [
     (1920, 1080),
@@ -141,24 +143,9 @@ fn cases() -> Vec<Case> {
     ]
 }
 
-fn share_of(frame: &Frame, colour: (u8, u8, u8)) -> f64 {
-    let matching = frame
-        .pixels
-        .iter()
-        .filter(|p| (p.r, p.g, p.b) == colour)
-        .count();
-    matching as f64 / frame.pixels.len() as f64
-}
-
-fn screenshots() -> PathBuf {
-    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
-    std::fs::create_dir_all(&directory).expect("create target/screenshots");
-    directory
-}
-
 #[test]
 fn every_state_in_every_language_and_size() {
-    let directory = screenshots();
+    let directory = screenshots_dir();
     let mut checked = 0;
     for (width, height) in SIZES {
         let screen = OffscreenScreen::new(width, height).expect("offscreen screen");
@@ -213,7 +200,7 @@ fn every_state_in_every_language_and_size() {
                     );
                 }
                 if let Some(colour) = case.colour {
-                    let share = share_of(&frame, colour);
+                    let share = frame.share_of(colour);
                     assert!(
                         share > 0.3,
                         "{} {language} {width}x{height}: the state's colour covers only {:.0}% of the screen",
@@ -223,7 +210,7 @@ fn every_state_in_every_language_and_size() {
                 }
                 if case.name.starts_with("normal") || case.name == "booting" {
                     assert!(
-                        share_of(&frame, AMBER) < 0.01,
+                        frame.share_of(AMBER) < 0.01,
                         "{}: no outage colour on a calm screen",
                         case.name
                     );

@@ -13,30 +13,6 @@ use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(20);
 
-/// Runs `raincheck incident ACTION`; returns its output and the revision it published.
-fn declare(url: &str, action: &str, extra: &[&str]) -> (String, u64) {
-    let mut args = vec![
-        "incident",
-        action,
-        "--broker",
-        url,
-        "--venue",
-        VENUE,
-        "--timeout",
-        "10",
-    ];
-    args.extend_from_slice(extra);
-    let output = cli(&args);
-    assert!(
-        output.status.success(),
-        "incident {action} failed: {}",
-        stderr_of(&output)
-    );
-    let out = stdout_of(&output);
-    let revision = printed_revision(&out);
-    (out, revision)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_incident_reaches_every_display_and_all_report_the_same_revision() {
     let Some(broker) = mosquitto("") else { return };
@@ -55,19 +31,16 @@ async fn an_incident_reaches_every_display_and_all_report_the_same_revision() {
     )
     .await;
 
-    let (out, revision) = declare(
+    let (out, _) = declare_and_confirm(
+        &mut observer,
         &broker.url(),
         "start",
         &["--headline", "Cash only <b>today</b>", "--wait", "15"],
-    );
-    assert!(out.contains("3 of 3 nodes confirmed"), "{out}");
-    wait_for(
-        &mut observer,
-        WAIT,
+        &names,
         "every node shows cash only",
-        confirmed_after(&names, revision),
     )
     .await;
+    assert!(out.contains("3 of 3 nodes confirmed"), "{out}");
     let view = observer.view();
     assert_eq!(view.mode, ViewMode::CashOnly);
     assert_eq!(
@@ -100,15 +73,16 @@ async fn an_incident_reaches_every_display_and_all_report_the_same_revision() {
     assert_eq!(json["view"]["mode"], "cash_only");
     assert_eq!(json["confirmation"]["confirmed"], 3);
 
-    let (out, revision) = declare(&broker.url(), "resolve", &["--wait", "15"]);
-    assert!(out.contains("resolved incident"), "{out}");
-    wait_for(
+    let (out, _) = declare_and_confirm(
         &mut observer,
-        WAIT,
+        &broker.url(),
+        "resolve",
+        &["--wait", "15"],
+        &names,
         "every node shows all clear",
-        confirmed_after(&names, revision),
     )
     .await;
+    assert!(out.contains("resolved incident"), "{out}");
     assert_eq!(observer.view().mode, ViewMode::AllClear);
     observer.close().await;
 }
@@ -119,12 +93,13 @@ async fn a_restarted_display_shows_the_incident_from_retained_state_alone() {
     let directory = tempfile::tempdir().unwrap();
     let mut node = NodeProcess::start(directory.path(), "lobby-1", &broker.url());
     let mut observer = observer(&broker.url()).await;
-    let (_, revision) = declare(&broker.url(), "start", &[]);
-    wait_for(
+    declare_and_confirm(
         &mut observer,
-        WAIT,
+        &broker.url(),
+        "start",
+        &[],
+        &["lobby-1"],
         "lobby-1 shows the incident",
-        confirmed_after(&["lobby-1"], revision),
     )
     .await;
     node.kill_hard();
@@ -166,12 +141,13 @@ async fn a_broker_killed_and_restarted_mid_incident_converges() {
     let mut first = observer(&broker.url()).await;
     wait_for(&mut first, WAIT, "nodes online", all_confirmed(&names)).await;
     let declared_at = std::time::SystemTime::now();
-    let (_, revision) = declare(&broker.url(), "start", &[]);
-    wait_for(
+    declare_and_confirm(
         &mut first,
-        WAIT,
+        &broker.url(),
+        "start",
+        &[],
+        &names,
         "nodes show the incident",
-        confirmed_after(&names, revision),
     )
     .await;
     let incident = first.view();
@@ -194,12 +170,13 @@ async fn a_broker_killed_and_restarted_mid_incident_converges() {
         all_confirmed(&names),
     )
     .await;
-    let (_, revision) = declare(&broker.url(), "resolve", &[]);
-    wait_for(
+    declare_and_confirm(
         &mut second,
-        WAIT,
+        &broker.url(),
+        "resolve",
+        &[],
+        &names,
         "both nodes show all clear",
-        confirmed_after(&names, revision),
     )
     .await;
     assert_eq!(second.view().mode, ViewMode::AllClear);
@@ -217,12 +194,13 @@ async fn stale_duplicate_reordered_and_malformed_messages_leave_every_view_equal
         .collect();
     let mut observer = observer(&broker.url()).await;
     declare(&broker.url(), "start", &["--headline", "first"]);
-    let (_, revision) = declare(&broker.url(), "update", &["--headline", "second"]);
-    wait_for(
+    declare_and_confirm(
         &mut observer,
-        WAIT,
+        &broker.url(),
+        "update",
+        &["--headline", "second"],
+        &names,
         "nodes show the update",
-        confirmed_after(&names, revision),
     )
     .await;
     let before = observer.view();
@@ -333,22 +311,24 @@ async fn a_manager_outranks_automatic_detection() {
     let mut observer = observer(&broker.url()).await;
     let automatic: &[&str] = &["--source", "auto", "--authority", "automatic"];
 
-    let (_, revision) = declare(&broker.url(), "start", automatic);
-    wait_for(
+    declare_and_confirm(
         &mut observer,
-        WAIT,
+        &broker.url(),
+        "start",
+        automatic,
+        &names,
         "automatic incident shown",
-        confirmed_after(&names, revision),
     )
     .await;
     assert_eq!(observer.view().authority, Some(Authority::Automatic));
 
-    let (_, revision) = declare(&broker.url(), "resolve", &["--source", "console"]);
-    wait_for(
+    declare_and_confirm(
         &mut observer,
-        WAIT,
+        &broker.url(),
+        "resolve",
+        &["--source", "console"],
+        &names,
         "manager's resolve shown",
-        confirmed_after(&names, revision),
     )
     .await;
     assert_eq!(
@@ -357,16 +337,13 @@ async fn a_manager_outranks_automatic_detection() {
         "a manager may end an automatic incident"
     );
 
-    let (_, revision) = declare(
+    declare_and_confirm(
+        &mut observer,
         &broker.url(),
         "start",
         &["--source", "console", "--headline", "manager words"],
-    );
-    wait_for(
-        &mut observer,
-        WAIT,
+        &names,
         "manager's incident shown",
-        confirmed_after(&names, revision),
     )
     .await;
     let manager_view = observer.view();
@@ -375,44 +352,43 @@ async fn a_manager_outranks_automatic_detection() {
         Some("manager words")
     );
     // Automatic detection now reports recovery; it must not end the manager's incident.
-    let (out, revision) = declare(
+    let (out, _) = declare_and_confirm(
+        &mut observer,
         &broker.url(),
         "resolve",
         &["--source", "auto", "--authority", "automatic"],
-    );
+        &names,
+        "nodes confirm",
+    )
+    .await;
     assert!(
         out.contains("takes precedence"),
         "the CLI says the declaration is outranked: {out}"
     );
-    wait_for(
-        &mut observer,
-        WAIT,
-        "nodes confirm",
-        confirmed_after(&names, revision),
-    )
-    .await;
     assert_eq!(
         observer.view(),
         manager_view,
         "automatic resolve did not override the manager"
     );
 
-    let (_, revision) = declare(&broker.url(), "resolve", &["--source", "console"]);
-    wait_for(
+    declare_and_confirm(
         &mut observer,
-        WAIT,
+        &broker.url(),
+        "resolve",
+        &["--source", "console"],
+        &names,
         "all clear",
-        confirmed_after(&names, revision),
     )
     .await;
     assert_eq!(observer.view().mode, ViewMode::AllClear);
     // A new failure after the manager's resolve does take over.
-    let (_, revision) = declare(&broker.url(), "start", automatic);
-    wait_for(
+    declare_and_confirm(
         &mut observer,
-        WAIT,
+        &broker.url(),
+        "start",
+        automatic,
+        &names,
         "new automatic incident shown",
-        confirmed_after(&names, revision),
     )
     .await;
     assert_eq!(
@@ -513,12 +489,13 @@ async fn the_embedded_broker_serves_a_single_box_venue() {
         all_confirmed(&["box", "lobby-1"]),
     )
     .await;
-    let (_, revision) = declare(&url, "start", &[]);
-    wait_for(
+    declare_and_confirm(
         &mut observer,
-        WAIT,
+        &url,
+        "start",
+        &[],
+        &["box", "lobby-1"],
         "both show cash only",
-        confirmed_after(&["box", "lobby-1"], revision),
     )
     .await;
     assert_eq!(compute_view(&observer.state).mode, ViewMode::CashOnly);

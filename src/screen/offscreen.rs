@@ -176,6 +176,16 @@ impl Frame {
         )
     }
 
+    /// The fraction of pixels exactly of `colour` (r, g, b): how tests see a state's colour.
+    pub fn share_of(&self, colour: (u8, u8, u8)) -> f64 {
+        let matching = self
+            .pixels
+            .iter()
+            .filter(|p| (p.r, p.g, p.b) == colour)
+            .count();
+        matching as f64 / self.pixels.len().max(1) as f64
+    }
+
     /// The pixel at (x, y).
     pub fn pixel(&self, x: u32, y: u32) -> Rgb8Pixel {
         self.pixels[(y * self.width + x) as usize]

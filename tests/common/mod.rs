@@ -302,3 +302,63 @@ pub fn write_counter_config(
     .unwrap();
     path
 }
+
+/// Runs `raincheck incident ACTION`; returns its output and the revision it published.
+pub fn declare(url: &str, action: &str, extra: &[&str]) -> (String, u64) {
+    let mut args = vec![
+        "incident",
+        action,
+        "--broker",
+        url,
+        "--venue",
+        VENUE,
+        "--timeout",
+        "10",
+    ];
+    args.extend_from_slice(extra);
+    let output = cli(&args);
+    assert!(
+        output.status.success(),
+        "incident {action} failed: {}",
+        stderr_of(&output)
+    );
+    let out = stdout_of(&output);
+    let revision = printed_revision(&out);
+    (out, revision)
+}
+
+/// Declares through the CLI and waits until `nodes` confirm what the observer computes.
+pub async fn declare_and_confirm(
+    session: &mut BusSession,
+    url: &str,
+    action: &str,
+    extra: &[&str],
+    nodes: &[&str],
+    what: &str,
+) -> (String, u64) {
+    let (out, revision) = declare(url, action, extra);
+    wait_for(
+        session,
+        Duration::from_secs(20),
+        what,
+        confirmed_after(nodes, revision),
+    )
+    .await;
+    (out, revision)
+}
+
+/// A two-thread runtime for tests whose own thread belongs to Slint.
+pub fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+/// target/screenshots/, where rendered screens are saved for people to look at.
+pub fn screenshots_dir() -> PathBuf {
+    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    std::fs::create_dir_all(&directory).expect("create target/screenshots");
+    directory
+}

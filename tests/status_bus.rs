@@ -18,10 +18,7 @@ async fn an_incident_reaches_every_display_and_all_report_the_same_revision() {
     let Some(broker) = mosquitto("") else { return };
     let directory = tempfile::tempdir().unwrap();
     let names = ["lobby-1", "lobby-2", "box-office"];
-    let _nodes: Vec<_> = names
-        .iter()
-        .map(|n| NodeProcess::start(directory.path(), n, &broker.url()))
-        .collect();
+    let _nodes = start_nodes(directory.path(), &names, &broker.url());
     let mut observer = observer(&broker.url()).await;
     wait_for(
         &mut observer,
@@ -134,10 +131,7 @@ async fn a_broker_killed_and_restarted_mid_incident_converges() {
     };
     let directory = tempfile::tempdir().unwrap();
     let names = ["lobby-1", "lobby-2"];
-    let _nodes: Vec<_> = names
-        .iter()
-        .map(|n| NodeProcess::start(directory.path(), n, &broker.url()))
-        .collect();
+    let _nodes = start_nodes(directory.path(), &names, &broker.url());
     let mut first = observer(&broker.url()).await;
     wait_for(&mut first, WAIT, "nodes online", all_confirmed(&names)).await;
     let declared_at = std::time::SystemTime::now();
@@ -188,10 +182,7 @@ async fn stale_duplicate_reordered_and_malformed_messages_leave_every_view_equal
     let Some(broker) = mosquitto("") else { return };
     let directory = tempfile::tempdir().unwrap();
     let names = ["lobby-1", "lobby-2"];
-    let _nodes: Vec<_> = names
-        .iter()
-        .map(|n| NodeProcess::start(directory.path(), n, &broker.url()))
-        .collect();
+    let _nodes = start_nodes(directory.path(), &names, &broker.url());
     let mut observer = observer(&broker.url()).await;
     declare(&broker.url(), "start", &["--headline", "first"]);
     declare_and_confirm(
@@ -304,10 +295,7 @@ async fn a_manager_outranks_automatic_detection() {
     let Some(broker) = mosquitto("") else { return };
     let directory = tempfile::tempdir().unwrap();
     let names = ["lobby-1", "till-2"];
-    let _nodes: Vec<_> = names
-        .iter()
-        .map(|n| NodeProcess::start(directory.path(), n, &broker.url()))
-        .collect();
+    let _nodes = start_nodes(directory.path(), &names, &broker.url());
     let mut observer = observer(&broker.url()).await;
     let automatic: &[&str] = &["--source", "auto", "--authority", "automatic"];
 

@@ -215,24 +215,13 @@ async fn a_store_restored_from_an_old_backup_refuses_to_reuse_codes() {
     let directory = tempfile::tempdir().unwrap();
     let (a, stop_a, till_1) = counter_node(directory.path(), "till-1", 1, &broker.url());
     let (_b, _stop_b, till_2) = counter_node(directory.path(), "till-2", 2, &broker.url());
-    let mut last = String::new();
-    for _ in 0..3 {
-        last = till_1
-            .issue(popcorn(), None, None)
-            .await
-            .unwrap()
-            .code
-            .to_string();
-    }
+    let last = issue_many(&till_1, 3).await;
     eventually(&till_2, &last, "till-2 holds till-1's vouchers", |r| {
         r.issued.is_some()
     })
     .await;
     wait_for_marks(broker.port, "till-2", "till-1", 3).await;
-    stop_a.trigger();
-    tokio::time::timeout(Duration::from_secs(10), a.join())
-        .await
-        .expect("till-1 stops");
+    stop(a, stop_a).await;
 
     // The terminal's disk is replaced by an empty one, as after a bad restore.
     std::fs::remove_dir_all(directory.path().join("till-1-data")).unwrap();
@@ -252,24 +241,13 @@ async fn a_new_terminal_gets_a_departed_terminals_history_from_the_others() {
     let directory = tempfile::tempdir().unwrap();
     let (a, stop_a, till_1) = counter_node(directory.path(), "till-1", 1, &broker.url());
     let (_b, _stop_b, till_2) = counter_node(directory.path(), "till-2", 2, &broker.url());
-    let mut last = String::new();
-    for _ in 0..50 {
-        last = till_1
-            .issue(popcorn(), None, None)
-            .await
-            .unwrap()
-            .code
-            .to_string();
-    }
+    let last = issue_many(&till_1, 50).await;
     eventually(&till_2, &last, "till-2 holds till-1's vouchers", |r| {
         r.issued.is_some()
     })
     .await;
     // till-1 leaves for good (its goodbye marks it offline).
-    stop_a.trigger();
-    tokio::time::timeout(Duration::from_secs(10), a.join())
-        .await
-        .expect("till-1 stops");
+    stop(a, stop_a).await;
     wait_for_offline(broker.port, "till-1").await;
     let (_c, _stop_c, till_3) = counter_node(directory.path(), "till-3", 3, &broker.url());
     eventually(
@@ -330,4 +308,26 @@ async fn wait_for_retained_marks(
             }
         }
     }
+}
+
+/// Issues `count` popcorn vouchers at `till`; returns the last code.
+async fn issue_many(till: &CounterHandle, count: usize) -> String {
+    let mut last = String::new();
+    for _ in 0..count {
+        last = till
+            .issue(popcorn(), None, None)
+            .await
+            .expect("issue")
+            .code
+            .to_string();
+    }
+    last
+}
+
+/// Stops a counter node and waits (bounded) for its workers.
+async fn stop(node: NodeHandle, trigger: ShutdownTrigger) {
+    trigger.trigger();
+    tokio::time::timeout(Duration::from_secs(10), node.join())
+        .await
+        .expect("the counter stops within 10 s");
 }

@@ -143,6 +143,14 @@ impl Drop for NodeProcess {
     }
 }
 
+/// One `raincheck run` process per name, all on the broker at `url`.
+pub fn start_nodes(directory: &Path, names: &[&str], url: &str) -> Vec<NodeProcess> {
+    names
+        .iter()
+        .map(|name| NodeProcess::start(directory, name, url))
+        .collect()
+}
+
 pub async fn observer(url: &str) -> BusSession {
     let args = BusArgs {
         broker: Some(url.to_owned()),

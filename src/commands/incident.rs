@@ -5,11 +5,11 @@
 use super::session::BusSession;
 use super::target::BusTarget;
 use crate::cli::{AuthorityArg, DeclareArgs};
-use crate::model::{NodeStanding, VenueView};
-use crate::protocol::{
-    Authority, DeclarationState, Identifier, IncidentDeclaration, IncidentMode, IncidentTexts,
-    Scope, Topic, TopicKind, SCHEMA_VERSION,
+use crate::model::{
+    check_text_lengths, prepare_declaration, DeclareAction, DeclareRefusal, DeclareRequest,
+    NodeStanding,
 };
+use crate::protocol::{Authority, DeclarationState, Identifier, IncidentTexts, Topic, TopicKind};
 use anyhow::{anyhow, bail, Result};
 use rand::Rng;
 use std::process::ExitCode;
@@ -44,105 +44,67 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
         }
         None => None,
     };
-    let manual_texts = IncidentTexts {
-        headline: args.texts.headline.clone(),
-        body: args.texts.body.clone(),
-        offer: args.texts.offer.clone(),
-        cash_points: args.texts.cash_points.clone(),
+    let request = DeclareRequest {
+        action: match action {
+            Action::Start => DeclareAction::Start,
+            Action::Update => DeclareAction::Update,
+            Action::Resolve => DeclareAction::Resolve,
+        },
+        source: source.clone(),
+        authority: match args.authority {
+            AuthorityArg::Manager => Authority::Manager,
+            AuthorityArg::Automatic => Authority::Automatic,
+        },
+        actor: args.actor.clone(),
+        texts: IncidentTexts {
+            headline: args.texts.headline.clone(),
+            body: args.texts.body.clone(),
+            offer: args.texts.offer.clone(),
+            cash_points: args.texts.cash_points.clone(),
+        },
+        offer_id,
     };
-    for (field, text) in manual_texts.fields() {
-        if let Some(text) = text {
-            let chars = text.chars().count();
-            if chars > IncidentTexts::MAX_CHARS {
-                bail!(
-                    "--{} is {chars} characters; the limit is {}",
-                    field.replace('_', "-"),
-                    IncidentTexts::MAX_CHARS
-                );
-            }
-        }
+    // Refuse over-long texts before touching the network.
+    if let Err(DeclareRefusal::TextTooLong {
+        field,
+        chars,
+        limit,
+    }) = check_text_lengths(&request.texts)
+    {
+        bail!(
+            "--{} is {chars} characters; the limit is {limit}",
+            field.replace('_', "-")
+        );
     }
     let target = BusTarget::from_args(&args.bus)?;
     let mut session = BusSession::open(target, "cli").await?;
-    let current = session.view();
     let now = OffsetDateTime::now_utc();
-    let authority = match args.authority {
-        AuthorityArg::Manager => Authority::Manager,
-        AuthorityArg::Automatic => Authority::Automatic,
-    };
-    let (incident_id, started_at, state, texts) = match action {
-        Action::Start if current.is_active() => {
-            eprintln!(
-                "note: incident {} is already active; declaring it as yours with these texts",
-                current
-                    .incident_id
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default()
-            );
-            (
-                current.incident_id.clone(),
-                current.started_at.unwrap_or(now),
-                DeclarationState::Active,
-                fill(manual_texts, &session, &current),
-            )
-        }
-        Action::Start => (
-            None,
-            now,
-            DeclarationState::Active,
-            fill(manual_texts, &session, &VenueView::normal()),
-        ),
-        Action::Update | Action::Resolve if !current.is_active() => {
+    let template = session.target.texts.as_ref().map(|t| &t.cash_only);
+    let prepared = match prepare_declaration(
+        &session.state,
+        request,
+        template,
+        now,
+        new_incident_id(now),
+    ) {
+        Ok(prepared) => prepared,
+        Err(DeclareRefusal::NothingActive { shown }) => {
             session.close().await;
-            bail!(
-                "no incident is active (the venue shows {}); start one with `raincheck incident start`",
-                current.mode.as_str()
-            );
+            bail!("no incident is active (the venue shows {shown}); start one with `raincheck incident start`");
         }
-        Action::Update => (
-            current.incident_id.clone(),
-            current.started_at.unwrap_or(now),
-            DeclarationState::Active,
-            merge(manual_texts, &current.texts),
-        ),
-        // The all-clear screen has its own wording: only what the operator typed now.
-        Action::Resolve => (
-            current.incident_id.clone(),
-            current.started_at.unwrap_or(now),
-            DeclarationState::Resolved,
-            manual_texts,
-        ),
+        Err(refusal) => {
+            session.close().await;
+            bail!("{refusal}");
+        }
     };
-    let incident_id = incident_id.unwrap_or_else(|| new_incident_id(now));
-    // A venue resolve answers for the chain incidents it can see (see model::view).
-    let supersedes = if state == DeclarationState::Resolved {
-        session
-            .state
-            .declarations
-            .iter()
-            .filter(|((scope, _), d)| *scope == Scope::Chain && d.state == DeclarationState::Active)
-            .map(|(_, d)| d.incident_id.clone())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let revision = next_revision(&session)?;
-    let declaration = IncidentDeclaration {
-        v: SCHEMA_VERSION,
-        source: source.clone(),
-        authority,
-        revision,
-        incident_id: incident_id.clone(),
-        state,
-        mode: IncidentMode::CashOnly,
-        texts,
-        offer_id: offer_id.or(current.offer_id.clone()),
-        supersedes,
-        started_at,
-        declared_at: now,
-        actor: args.actor.clone(),
-    };
+    if let Some(adopted) = &prepared.adopted {
+        eprintln!(
+            "note: incident {adopted} is already active; declaring it as yours with these texts"
+        );
+    }
+    let declaration = prepared.declaration;
+    let incident_id = declaration.incident_id.clone();
+    let state = declaration.state;
     let topic = Topic::venue(&session.target.venue, TopicKind::Incident, &source).to_string();
     let payload = serde_json::to_vec(&declaration)?;
     let published_at = Instant::now();
@@ -182,57 +144,6 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
     }
     session.close().await;
     Ok(code)
-}
-
-/// One more than every revision the session has seen, or a clear refusal when a faulty
-/// publisher has used up the revision range.
-pub fn next_revision(session: &BusSession) -> Result<u64> {
-    session.state.next_revision().map_err(|holder| {
-        anyhow!(
-            "the retained message on {holder} carries the largest possible revision, so nothing newer can be \
-             published; find and fix the publisher of that topic, then clear it on the broker"
-        )
-    })
-}
-
-/// Operator texts where given, else the config's cash-only template, else the texts of
-/// the incident being adopted.
-fn fill(manual: IncidentTexts, session: &BusSession, current: &VenueView) -> IncidentTexts {
-    let template = session.target.texts.as_ref().map(|t| &t.cash_only);
-    let pick = |given: Option<String>,
-                from_current: &Option<String>,
-                from_template: Option<&Option<String>>| {
-        given
-            .or_else(|| from_current.clone())
-            .or_else(|| from_template.cloned().flatten())
-    };
-    IncidentTexts {
-        headline: pick(
-            manual.headline,
-            &current.texts.headline,
-            template.map(|t| &t.headline),
-        ),
-        body: pick(manual.body, &current.texts.body, template.map(|t| &t.body)),
-        offer: pick(
-            manual.offer,
-            &current.texts.offer,
-            template.map(|t| &t.offer),
-        ),
-        cash_points: pick(
-            manual.cash_points,
-            &current.texts.cash_points,
-            template.map(|t| &t.cash_points),
-        ),
-    }
-}
-
-fn merge(manual: IncidentTexts, current: &IncidentTexts) -> IncidentTexts {
-    IncidentTexts {
-        headline: manual.headline.or_else(|| current.headline.clone()),
-        body: manual.body.or_else(|| current.body.clone()),
-        offer: manual.offer.or_else(|| current.offer.clone()),
-        cash_points: manual.cash_points.or_else(|| current.cash_points.clone()),
-    }
 }
 
 /// "inc-20261122-1942-3fa9": sortable by start, readable aloud, unique enough per venue.

@@ -31,7 +31,7 @@ pub async fn report(
         Some(previous) if previous.status == status => previous.since,
         _ => OffsetDateTime::now_utc(),
     };
-    let revision = super::incident::next_revision(&session)?;
+    let revision = session.next_revision()?;
     let health = PaymentHealth {
         v: SCHEMA_VERSION,
         source: source.clone(),

@@ -168,6 +168,17 @@ impl BusSession {
         compute_view(&self.state)
     }
 
+    /// One more than every revision the session has seen, or a clear refusal when a
+    /// faulty publisher has used up the revision range.
+    pub fn next_revision(&self) -> Result<u64> {
+        self.state.next_revision().map_err(|holder| {
+            anyhow!(
+                "{}",
+                crate::model::DeclareRefusal::RevisionsExhausted { holder }
+            )
+        })
+    }
+
     pub fn confirmations(&self) -> ConfirmationSummary {
         ConfirmationSummary::compute(&self.state, &self.view().digest())
     }

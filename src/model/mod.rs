@@ -6,6 +6,7 @@
 //! gives the same view: invariant 1, proven by the property tests beside it.
 
 pub mod confirmation;
+pub mod declaring;
 pub mod venue_state;
 pub mod view;
 
@@ -13,5 +14,9 @@ pub mod view;
 mod properties;
 
 pub use confirmation::{ConfirmationSummary, NodeConfirmation, NodeStanding};
+pub use declaring::{
+    check_text_lengths, prepare_declaration, DeclareAction, DeclareRefusal, DeclareRequest,
+    PreparedDeclaration,
+};
 pub use venue_state::{ApplyOutcome, VenueState};
 pub use view::{compute_view, VenueView, ViewMode};

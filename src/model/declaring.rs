@@ -1,0 +1,334 @@
+//! Turning a manager's (or the CLI's) intent — start, update or resolve — into the next
+//! declaration of one source, from the retained set alone: the Lamport revision one above
+//! everything seen, the incident being adopted or updated, the texts (typed, else the
+//! incident's, else the template), and on a resolve the chain incidents it answers for.
+//! Shared by `raincheck incident` and the console so both publish exactly alike.
+
+use super::venue_state::VenueState;
+use super::view::{compute_view, ViewMode};
+use crate::config::ModeTexts;
+use crate::protocol::{
+    Authority, DeclarationState, Identifier, IncidentDeclaration, IncidentMode, IncidentTexts,
+    Scope, SCHEMA_VERSION,
+};
+use time::OffsetDateTime;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeclareAction {
+    /// Start cash only (or adopt the incident already active, with these texts).
+    Start,
+    /// Change the active incident's texts or offer.
+    Update,
+    /// End the active incident: screens show all clear.
+    Resolve,
+}
+
+/// What someone asked for; `texts` holds only what they typed.
+#[derive(Clone, Debug)]
+pub struct DeclareRequest {
+    pub action: DeclareAction,
+    pub source: Identifier,
+    pub authority: Authority,
+    pub actor: Option<String>,
+    pub texts: IncidentTexts,
+    pub offer_id: Option<Identifier>,
+}
+
+/// Why a request cannot become a declaration; each message says what to do instead.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum DeclareRefusal {
+    #[error("no incident is active (the venue shows {shown}); start one first")]
+    NothingActive { shown: &'static str },
+    #[error("the {field} is {chars} characters; the limit is {limit}")]
+    TextTooLong {
+        field: &'static str,
+        chars: usize,
+        limit: usize,
+    },
+    #[error(
+        "the retained message on {holder} carries the largest possible revision, so nothing newer can be \
+         published; find and fix the publisher of that topic, then clear it on the broker"
+    )]
+    RevisionsExhausted { holder: String },
+}
+
+/// The declaration to publish, and the incident it adopted if one was already active.
+#[derive(Clone, Debug)]
+pub struct PreparedDeclaration {
+    pub declaration: IncidentDeclaration,
+    pub adopted: Option<Identifier>,
+}
+
+/// Builds the next declaration; `fresh_incident_id` is used only when a new incident
+/// starts (the caller makes it, so this stays free of randomness and clocks).
+pub fn prepare_declaration(
+    state: &VenueState,
+    request: DeclareRequest,
+    template: Option<&ModeTexts>,
+    now: OffsetDateTime,
+    fresh_incident_id: Identifier,
+) -> Result<PreparedDeclaration, DeclareRefusal> {
+    check_text_lengths(&request.texts)?;
+    let current = compute_view(state);
+    let active = current.mode == ViewMode::CashOnly;
+    if !active && request.action != DeclareAction::Start {
+        return Err(DeclareRefusal::NothingActive {
+            shown: current.mode.as_str(),
+        });
+    }
+    let (incident_id, adopted) = match (&current.incident_id, active) {
+        (Some(id), true) => (id.clone(), Some(id.clone())),
+        _ => (fresh_incident_id, None),
+    };
+    let started_at = if active {
+        current.started_at.unwrap_or(now)
+    } else {
+        now
+    };
+    let (state_of_declaration, texts) = match request.action {
+        DeclareAction::Start => {
+            let base = if active {
+                current.texts.clone()
+            } else {
+                IncidentTexts::default()
+            };
+            (
+                DeclarationState::Active,
+                fill(request.texts, &base, template),
+            )
+        }
+        DeclareAction::Update => (
+            DeclarationState::Active,
+            fill(request.texts, &current.texts, None),
+        ),
+        // The all-clear screen has its own wording: only what was typed now.
+        DeclareAction::Resolve => (DeclarationState::Resolved, request.texts),
+    };
+    // A venue resolve answers for the chain incidents it can see (see model::view).
+    let supersedes = if state_of_declaration == DeclarationState::Resolved {
+        state
+            .declarations
+            .iter()
+            .filter(|((scope, _), d)| *scope == Scope::Chain && d.state == DeclarationState::Active)
+            .map(|(_, d)| d.incident_id.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let revision = state
+        .next_revision()
+        .map_err(|holder| DeclareRefusal::RevisionsExhausted { holder })?;
+    let declaration = IncidentDeclaration {
+        v: SCHEMA_VERSION,
+        source: request.source,
+        authority: request.authority,
+        revision,
+        incident_id,
+        state: state_of_declaration,
+        mode: IncidentMode::CashOnly,
+        texts,
+        offer_id: request.offer_id.or(current.offer_id),
+        supersedes,
+        started_at,
+        declared_at: now,
+        actor: request.actor,
+    };
+    Ok(PreparedDeclaration {
+        declaration,
+        adopted: adopted.filter(|_| request.action == DeclareAction::Start),
+    })
+}
+
+/// Refuses any text longer than screens can show readably.
+pub fn check_text_lengths(texts: &IncidentTexts) -> Result<(), DeclareRefusal> {
+    for (field, text) in texts.fields() {
+        let chars = text.as_deref().map(|t| t.chars().count()).unwrap_or(0);
+        if chars > IncidentTexts::MAX_CHARS {
+            return Err(DeclareRefusal::TextTooLong {
+                field,
+                chars,
+                limit: IncidentTexts::MAX_CHARS,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Typed texts where given, else the current incident's, else the template's.
+fn fill(
+    typed: IncidentTexts,
+    current: &IncidentTexts,
+    template: Option<&ModeTexts>,
+) -> IncidentTexts {
+    let pick =
+        |typed: Option<String>, current: &Option<String>, template: Option<&Option<String>>| {
+            typed
+                .or_else(|| current.clone())
+                .or_else(|| template.cloned().flatten())
+        };
+    IncidentTexts {
+        headline: pick(
+            typed.headline,
+            &current.headline,
+            template.map(|t| &t.headline),
+        ),
+        body: pick(typed.body, &current.body, template.map(|t| &t.body)),
+        offer: pick(typed.offer, &current.offer, template.map(|t| &t.offer)),
+        cash_points: pick(
+            typed.cash_points,
+            &current.cash_points,
+            template.map(|t| &t.cash_points),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::BusMessage;
+
+    fn id(text: &str) -> Identifier {
+        Identifier::parse(text).unwrap()
+    }
+
+    fn request(action: DeclareAction, headline: Option<&str>) -> DeclareRequest {
+        DeclareRequest {
+            action,
+            source: id("console"),
+            authority: Authority::Manager,
+            actor: Some("Dana".into()),
+            texts: IncidentTexts {
+                headline: headline.map(str::to_owned),
+                ..Default::default()
+            },
+            offer_id: None,
+        }
+    }
+
+    fn at(seconds: i64) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(1_800_000_000 + seconds).unwrap()
+    }
+
+    fn apply(state: &mut VenueState, declaration: IncidentDeclaration, scope: Scope) {
+        state.apply(BusMessage::Declaration { scope, declaration });
+    }
+
+    #[test]
+    fn start_then_update_then_resolve_keeps_one_incident_and_rising_revisions() {
+        let template = ModeTexts {
+            body: Some("template body".into()),
+            ..Default::default()
+        };
+        let mut state = VenueState::default();
+        let started = prepare_declaration(
+            &state,
+            request(DeclareAction::Start, Some("Cash only")),
+            Some(&template),
+            at(0),
+            id("inc-1"),
+        )
+        .unwrap();
+        assert_eq!(started.adopted, None);
+        assert_eq!(
+            started.declaration.texts.body.as_deref(),
+            Some("template body")
+        );
+        assert_eq!(started.declaration.revision, 1);
+        apply(&mut state, started.declaration.clone(), Scope::Venue);
+
+        let updated = prepare_declaration(
+            &state,
+            request(DeclareAction::Update, Some("Still cash only")),
+            None,
+            at(60),
+            id("inc-2"),
+        )
+        .unwrap();
+        assert_eq!(updated.declaration.incident_id, id("inc-1"));
+        assert_eq!(updated.declaration.started_at, at(0));
+        assert_eq!(
+            updated.declaration.texts.body.as_deref(),
+            Some("template body")
+        );
+        assert_eq!(updated.declaration.revision, 2);
+        apply(&mut state, updated.declaration, Scope::Venue);
+
+        let resolved = prepare_declaration(
+            &state,
+            request(DeclareAction::Resolve, None),
+            None,
+            at(90),
+            id("inc-3"),
+        )
+        .unwrap();
+        assert_eq!(resolved.declaration.state, DeclarationState::Resolved);
+        assert_eq!(resolved.declaration.incident_id, id("inc-1"));
+        assert_eq!(resolved.declaration.texts, IncidentTexts::default());
+        assert_eq!(resolved.declaration.revision, 3);
+    }
+
+    #[test]
+    fn update_and_resolve_need_an_active_incident_and_long_texts_are_refused() {
+        let state = VenueState::default();
+        for action in [DeclareAction::Update, DeclareAction::Resolve] {
+            let refusal =
+                prepare_declaration(&state, request(action, None), None, at(0), id("inc-1"))
+                    .unwrap_err();
+            assert_eq!(refusal, DeclareRefusal::NothingActive { shown: "normal" });
+        }
+        let long = "x".repeat(IncidentTexts::MAX_CHARS + 1);
+        let refusal = prepare_declaration(
+            &state,
+            request(DeclareAction::Start, Some(&long)),
+            None,
+            at(0),
+            id("inc-1"),
+        )
+        .unwrap_err();
+        assert!(matches!(
+            refusal,
+            DeclareRefusal::TextTooLong {
+                field: "headline",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn starting_while_a_chain_incident_is_active_adopts_it_and_a_resolve_supersedes_it() {
+        let mut state = VenueState::default();
+        let mut chain = prepare_declaration(
+            &state,
+            request(DeclareAction::Start, Some("National outage")),
+            None,
+            at(0),
+            id("hq-1"),
+        )
+        .unwrap()
+        .declaration;
+        chain.source = id("hq");
+        apply(&mut state, chain, Scope::Chain);
+        let adopted = prepare_declaration(
+            &state,
+            request(DeclareAction::Start, None),
+            None,
+            at(5),
+            id("inc-9"),
+        )
+        .unwrap();
+        assert_eq!(adopted.adopted, Some(id("hq-1")));
+        assert_eq!(
+            adopted.declaration.texts.headline.as_deref(),
+            Some("National outage")
+        );
+        let resolved = prepare_declaration(
+            &state,
+            request(DeclareAction::Resolve, None),
+            None,
+            at(9),
+            id("inc-9"),
+        )
+        .unwrap();
+        assert_eq!(resolved.declaration.supersedes, vec![id("hq-1")]);
+    }
+}

@@ -148,50 +148,7 @@ pub fn run(config: Option<PathBuf>, action: VoucherAction) -> Result<ExitCode> {
         }
         VoucherAction::Export { .. } => {
             let mut out = std::io::stdout().lock();
-            writeln!(out, "code,offer,incident,issued_at,issued_by,redeemed_at,redeemed_by,redemptions,voided_reason")?;
-            for record in store.records()? {
-                let first = record.redemptions.first();
-                let fields = [
-                    record.code.clone(),
-                    record
-                        .offer_id
-                        .as_ref()
-                        .map(ToString::to_string)
-                        .unwrap_or_default(),
-                    record
-                        .incident_id
-                        .as_ref()
-                        .map(ToString::to_string)
-                        .unwrap_or_default(),
-                    record
-                        .issued
-                        .as_ref()
-                        .map(|m| m.at.to_string())
-                        .unwrap_or_default(),
-                    record
-                        .issued
-                        .as_ref()
-                        .map(|m| m.origin.to_string())
-                        .unwrap_or_default(),
-                    first.map(|m| m.at.to_string()).unwrap_or_default(),
-                    first.map(|m| m.origin.to_string()).unwrap_or_default(),
-                    record.redemptions.len().to_string(),
-                    record
-                        .voided
-                        .as_ref()
-                        .map(|(_, reason)| reason.clone())
-                        .unwrap_or_default(),
-                ];
-                writeln!(
-                    out,
-                    "{}",
-                    fields
-                        .iter()
-                        .map(|f| csv_field(f))
-                        .collect::<Vec<_>>()
-                        .join(",")
-                )?;
-            }
+            crate::voucher::export::write_csv(&store.records()?, &mut out)?;
             Ok(ExitCode::SUCCESS)
         }
     }
@@ -251,18 +208,4 @@ fn describe_record(record: &VoucherRecord) -> String {
             .map(ToString::to_string)
             .unwrap_or_default()
     )
-}
-
-fn csv_field(text: &str) -> String {
-    // Quote everything that could break a row, and neutralise spreadsheet formulas.
-    let text = if text.starts_with(['=', '+', '-', '@']) {
-        format!("'{text}")
-    } else {
-        text.to_owned()
-    };
-    if text.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", text.replace('"', "\"\""))
-    } else {
-        text
-    }
 }

@@ -4,6 +4,7 @@
 
 pub mod code;
 pub mod events;
+pub mod export;
 pub mod lifecycle;
 pub mod open;
 pub mod printer;

@@ -103,6 +103,10 @@ pub enum CounterRequest {
         code: String,
         reply: oneshot::Sender<Result<LookupResult, String>>,
     },
+    /// Every record in the store (the console's figures and CSV export).
+    Records {
+        reply: oneshot::Sender<Result<Vec<super::events::VoucherRecord>, String>>,
+    },
 }
 
 pub type LookupResult = (
@@ -173,6 +177,10 @@ impl CounterHandle {
     pub async fn lookup(&self, code: String) -> Result<LookupResult, String> {
         self.ask(|reply| CounterRequest::Lookup { code, reply })
             .await
+    }
+
+    pub async fn records(&self) -> Result<Vec<super::events::VoucherRecord>, String> {
+        self.ask(|reply| CounterRequest::Records { reply }).await
     }
 }
 
@@ -311,7 +319,11 @@ impl VoucherWorker {
     /// Answers one counter request; true when the store changed.
     async fn serve(&mut self, request: CounterRequest, online: bool) -> bool {
         let now = OffsetDateTime::now_utc();
-        if self.store_behind && !matches!(request, CounterRequest::Lookup { .. }) {
+        let read_only = matches!(
+            request,
+            CounterRequest::Lookup { .. } | CounterRequest::Records { .. }
+        );
+        if self.store_behind && !read_only {
             let refusal = "this terminal's voucher store is behind what other terminals hold (restored from an old backup?); \
                            call a technician before issuing or redeeming here"
                 .to_owned();
@@ -319,7 +331,7 @@ impl VoucherWorker {
                 CounterRequest::Issue { reply, .. } => drop(reply.send(Err(refusal))),
                 CounterRequest::Redeem { reply, .. } => drop(reply.send(Err(refusal))),
                 CounterRequest::Void { reply, .. } => drop(reply.send(Err(refusal))),
-                CounterRequest::Lookup { .. } => {}
+                CounterRequest::Lookup { .. } | CounterRequest::Records { .. } => {}
             }
             return false;
         }
@@ -408,6 +420,10 @@ impl VoucherWorker {
             }
             CounterRequest::Lookup { code, reply } => {
                 let _ = reply.send(blocking(&self.store, move |store| store.lookup(&code)).await);
+                false
+            }
+            CounterRequest::Records { reply } => {
+                let _ = reply.send(blocking(&self.store, |store| store.records()).await);
                 false
             }
         }

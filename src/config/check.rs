@@ -45,7 +45,7 @@ impl fmt::Display for ConfigReport {
 
 impl std::error::Error for ConfigReport {}
 
-const SECTIONS: [&str; 5] = ["node", "broker", "texts", "display", "counter"];
+const SECTIONS: [&str; 6] = ["node", "broker", "texts", "display", "counter", "console"];
 
 /// Reads and checks a config file.
 pub fn load(path: &Path) -> Result<NodeConfig, ConfigReport> {
@@ -116,6 +116,7 @@ fn load_checking(text: &str, origin: &Path, files: FileChecks) -> Result<NodeCon
     check_section::<TextsSection>("texts", &masked, &document, &mut problems);
     check_section::<DisplaySection>("display", &masked, &document, &mut problems);
     check_section::<super::sections::CounterSection>("counter", &masked, &document, &mut problems);
+    check_section::<super::sections::ConsoleSection>("console", &masked, &document, &mut problems);
     if !problems.is_empty() {
         return Err(report(problems));
     }
@@ -318,6 +319,12 @@ fn semantic_problems(
         }
     }
     check_counter(config, base_dir(origin), files, &mut push);
+    super::check_console::check_console(
+        config,
+        base_dir(origin),
+        files == FileChecks::Yes,
+        &mut push,
+    );
     let display = &config.display;
     if ![0, 90, 180, 270].contains(&display.rotation) {
         push(
@@ -588,6 +595,49 @@ mod tests {
                 "config/signage.toml does not show `{field}`; add it with a comment"
             );
         }
+    }
+
+    #[test]
+    fn the_console_example_documents_every_field() {
+        use crate::config::ConsoleSection;
+        let example = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("config/console.toml"),
+        )
+        .unwrap();
+        let section = serde_json::to_value(ConsoleSection::default()).unwrap();
+        for field in section
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "managers")
+        {
+            let written = example.lines().any(|line| {
+                line.trim_start_matches(['#', ' '])
+                    .starts_with(&format!("{field} ="))
+            });
+            assert!(
+                written,
+                "config/console.toml does not show `{field}`; add it with a comment"
+            );
+        }
+        assert!(example.contains("[[console.managers]]"));
+    }
+
+    #[test]
+    fn console_problems_are_named() {
+        let text = "[node]\nvenue = \"v\"\nid = \"c\"\nroles = [\"console\"]\n[console]\nsession_minutes = 2\nbusiness_day_starts = \"5am\"\ntls_key_file = \"k.pem\"\n[[console.managers]]\nname = \"Dana\"\npin_hash = \"1234\"\n";
+        let found = problems(text);
+        let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+        for key in [
+            "console.session_minutes",
+            "console.business_day_starts",
+            "console.tls_cert_file",
+            "console.managers",
+        ] {
+            assert!(keys.contains(&key), "{key} missing from {found:?}");
+        }
+        let without_managers = "[node]\nvenue = \"v\"\nid = \"c\"\nroles = [\"console\"]\n";
+        assert!(problems(without_managers)[0].message.contains("hash-pin"));
     }
 
     #[test]

@@ -4,11 +4,13 @@
 //! structs. Loading collects every problem with its key and line (see `check`).
 
 mod check;
+mod check_console;
 mod sections;
 
 pub use check::{load, load_str, load_str_without_file_checks, ConfigProblem, ConfigReport};
+pub use check_console::MAX_MANAGER_NAME;
 pub use sections::{
-    BrokerMode, BrokerSection, BrokerUrl, CounterSection, DisplaySection, ModeTexts, NodeConfig,
-    NodeSection, NormalStyle, OfferConfig, OfflineRedemption, Role, ScreenBackend, TextsSection,
-    SCREEN_LANGUAGES,
+    BrokerMode, BrokerSection, BrokerUrl, ConsoleSection, CounterSection, DisplaySection,
+    ManagerAccount, ModeTexts, NodeConfig, NodeSection, NormalStyle, OfferConfig,
+    OfflineRedemption, Role, ScreenBackend, TextsSection, SCREEN_LANGUAGES,
 };

@@ -21,9 +21,13 @@ pub struct NodeConfig {
     /// Screen settings for the `signage` and `counter` roles.
     #[serde(default)]
     pub display: DisplaySection,
-    /// Voucher settings for the `counter` role (required there).
+    /// Voucher settings for the `counter` role (required there). A console with this
+    /// section keeps a replica of the venue's vouchers and offers them to managers.
     #[serde(default)]
     pub counter: Option<CounterSection>,
+    /// The manager's web console, for nodes with the `console` role.
+    #[serde(default)]
+    pub console: ConsoleSection,
 }
 
 /// What a node does; any combination is allowed.
@@ -412,6 +416,82 @@ pub struct CounterSection {
     pub printer: Option<String>,
     /// The offers staff can issue.
     pub offers: Vec<OfferConfig>,
+}
+
+/// One manager who may sign in to the console.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ManagerAccount {
+    /// The name typed at sign-in and written to the audit log ("Dana").
+    pub name: String,
+    /// Argon2 hash of the manager's PIN; make one with `raincheck console hash-pin`.
+    pub pin_hash: String,
+}
+
+/// The manager's console (role `console`): an HTTP(S) server for the tablet page.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsoleSection {
+    /// Address and port the console listens on. Use the back-office LAN address, not
+    /// 0.0.0.0, if the machine has a guest-facing network too.
+    #[serde(default = "default_console_listen")]
+    pub listen: SocketAddr,
+    /// PEM certificate chain for HTTPS; with `tls_key_file`. Without both, plain HTTP
+    /// (keep that to a closed back-office network).
+    #[serde(default)]
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key for HTTPS (chmod 600).
+    #[serde(default)]
+    pub tls_key_file: Option<PathBuf>,
+    /// Minutes a sign-in stays valid (5-1440).
+    #[serde(default = "default_session_minutes")]
+    pub session_minutes: u32,
+    /// Largest request body accepted, in bytes (1024-1048576); larger gets 413.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: usize,
+    /// Local time ("05:00") at which a new business day starts, for "tonight" figures.
+    #[serde(default = "default_business_day_starts")]
+    pub business_day_starts: String,
+    /// Managers who may sign in.
+    #[serde(default)]
+    pub managers: Vec<ManagerAccount>,
+}
+
+fn default_console_listen() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_session_minutes() -> u32 {
+    720
+}
+fn default_max_body_bytes() -> usize {
+    16 * 1024
+}
+fn default_business_day_starts() -> String {
+    "05:00".to_owned()
+}
+
+impl Default for ConsoleSection {
+    fn default() -> Self {
+        Self {
+            listen: default_console_listen(),
+            tls_cert_file: None,
+            tls_key_file: None,
+            session_minutes: default_session_minutes(),
+            max_body_bytes: default_max_body_bytes(),
+            business_day_starts: default_business_day_starts(),
+            managers: Vec::new(),
+        }
+    }
+}
+
+impl ConsoleSection {
+    /// The business day's start as (hour, minute), if `business_day_starts` is "HH:MM".
+    pub fn business_day_start(&self) -> Option<(u8, u8)> {
+        let (hour, minute) = self.business_day_starts.split_once(':')?;
+        let hour: u8 = hour.parse().ok()?;
+        let minute: u8 = minute.parse().ok()?;
+        (hour < 24 && minute < 60 && self.business_day_starts.len() == 5).then_some((hour, minute))
+    }
 }
 
 impl NodeConfig {

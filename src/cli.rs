@@ -63,10 +63,30 @@ pub enum Command {
         #[command(subcommand)]
         action: VoucherAction,
     },
+    /// Look after the manager's console (sign-in PINs).
+    Console {
+        #[command(subcommand)]
+        action: ConsoleAction,
+    },
     /// Measure performance (see docs/BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
         which: BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum ConsoleAction {
+    /// Hash a manager's PIN (read from the terminal without echo, or from stdin). With
+    /// --config and --name, writes it into that file's [[console.managers]]; otherwise
+    /// prints the `pin_hash = "…"` line to paste.
+    HashPin {
+        /// The console's config file to write the manager into.
+        #[arg(long, short, requires = "name")]
+        config: Option<PathBuf>,
+        /// The manager's name as they will type it at sign-in.
+        #[arg(long)]
+        name: Option<String>,
     },
 }
 
@@ -75,6 +95,9 @@ pub struct DemoArgs {
     /// Port of the demo's embedded broker on 127.0.0.1.
     #[arg(long, default_value_t = 1883)]
     pub port: u16,
+    /// Port of the demo's manager console on 127.0.0.1.
+    #[arg(long, default_value_t = 8080)]
+    pub console_port: u16,
 }
 
 /// Where the venue's broker is: a node config file, or a URL and a venue id.
@@ -188,6 +211,15 @@ pub enum BenchCommand {
         /// Use this broker instead of starting a private Mosquitto.
         #[arg(long)]
         broker: Option<String>,
+    },
+    /// A manager's click → every display confirmed, through the console's API and live stream.
+    Console {
+        /// How many display nodes to simulate (each with its own real MQTT client).
+        #[arg(long, default_value_t = 1000)]
+        displays: usize,
+        /// How many declare/resolve clicks to time.
+        #[arg(long, default_value_t = 40)]
+        rounds: usize,
     },
     /// Idle RSS and CPU of a node process (headless, or a signage window with --screen).
     Idle {

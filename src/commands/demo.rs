@@ -16,6 +16,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         crate::config::load_str_without_file_checks(DEMO_CONFIG, Path::new("config/demo.toml"))
             .map_err(|report| anyhow!("{report}"))?;
     config.broker.listen = SocketAddr::from(([127, 0, 0, 1], args.port));
+    config.console.listen = SocketAddr::from(([127, 0, 0, 1], args.console_port));
     config.node.data_dir = std::env::temp_dir().join("raincheck-demo");
     std::fs::create_dir_all(&config.node.data_dir)?;
     if let Some(counter) = config.counter.as_mut() {
@@ -25,6 +26,10 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     let venue = config.node.venue.clone();
     let broker = format!("mqtt://127.0.0.1:{}", args.port);
     println!("raincheck demo venue \"{venue}\" is starting (embedded broker on {broker}).");
+    println!(
+        "Manager's console: http://127.0.0.1:{}/ (sign in as Demo, PIN 1234).",
+        args.console_port
+    );
     println!("In another terminal, try:");
     println!("  raincheck incident start --broker {broker} --venue {venue} --wait 5");
     println!("  raincheck status --broker {broker} --venue {venue}");

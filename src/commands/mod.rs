@@ -2,6 +2,7 @@
 //! line and a non-zero exit (see `main.rs`).
 
 pub mod check_config;
+pub mod console;
 pub mod demo;
 pub mod incident;
 pub mod payments;
@@ -45,6 +46,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Status { bus, json } => block_on(status::status(bus, json)),
         Command::Watch { bus } => block_on(status::watch(bus)),
         Command::Voucher { config, action } => voucher::run(config, action),
+        Command::Console {
+            action: crate::cli::ConsoleAction::HashPin { config, name },
+        } => console::run_hash_pin(config, name),
         Command::Bench { which } => crate::bench::run(which),
     }
 }

@@ -31,8 +31,10 @@ pub struct NodeHandle {
     /// The node's MQTT client, for edge workers that publish (thumbnails).
     pub client: rumqttc::AsyncClient,
     pub identity: NodeIdentity,
-    /// The counter's voucher worker, on nodes with the `counter` role.
+    /// The voucher worker, on counters (and consoles with a `[counter]` section).
     pub counter: Option<CounterHandle>,
+    /// Where the console listens, on nodes with the `console` role.
+    pub console: Option<std::net::SocketAddr>,
     workers: Vec<JoinHandle<()>>,
 }
 
@@ -93,24 +95,35 @@ pub fn start_node(
     };
     let status_task = tokio::spawn(status.run());
     let mut workers = vec![status_task, connection.task];
-    let counter = match config
-        .counter
-        .as_ref()
-        .filter(|_| config.has_role(Role::Counter))
-    {
+    // A console with the venue's [counter] section keeps a replica of every voucher.
+    let keeps_vouchers = config.has_role(Role::Counter) || config.has_role(Role::Console);
+    let counter = match config.counter.as_ref().filter(|_| keeps_vouchers) {
         None => None,
         Some(section) => {
             let (handle, voucher_workers) =
-                start_voucher_worker(config, section, config_dir, shutdown_for_vouchers)?;
+                start_voucher_worker(config, section, config_dir, shutdown_for_vouchers.clone())?;
             workers.extend(voucher_workers);
             Some(handle)
         }
     };
+    let mut console = None;
+    if config.has_role(Role::Console) {
+        let started = crate::console::start_console(
+            config,
+            config_dir,
+            counter.clone(),
+            shutdown_for_vouchers,
+        )
+        .context("console")?;
+        console = Some(started.address);
+        workers.extend(started.workers);
+    }
     Ok(NodeHandle {
         presentation,
         client,
         identity,
         counter,
+        console,
         workers,
     })
 }
@@ -216,7 +229,12 @@ pub fn run_daemon(config: NodeConfig, config_dir: &Path) -> Result<()> {
         tracing::info!("stopping");
         signal_trigger.trigger();
     });
-    if config.has_role(Role::Signage) || node.counter.is_some() {
+    // A console's voucher replica is not a counter: only the counter role gets the panel.
+    let counter_panel = node
+        .counter
+        .clone()
+        .filter(|_| config.has_role(Role::Counter));
+    if config.has_role(Role::Signage) || counter_panel.is_some() {
         let mut thumbnails = None;
         if config.display.thumbnails {
             let (sender, task) = spawn_thumbnail_publisher(&runtime, &node, shutdown.clone());
@@ -228,7 +246,7 @@ pub fn run_daemon(config: NodeConfig, config_dir: &Path) -> Result<()> {
             presentation: node.presentation.clone(),
             runtime: runtime.handle().clone(),
             thumbnails,
-            counter: node.counter.clone(),
+            counter: counter_panel,
             shutdown: shutdown.clone(),
         };
         match run_window(setup) {

@@ -129,6 +129,11 @@ impl Topic {
         format!("{TOPIC_ROOT}/{venue}/sync/{client}")
     }
 
+    /// Every node's thumbnail (the console only: PNGs are large).
+    pub fn thumbnail_filter(venue: &Identifier) -> String {
+        format!("{TOPIC_ROOT}/{venue}/thumbnails/+")
+    }
+
     /// What an observer (console, CLI, status) subscribes to: the view's inputs plus
     /// every node's display report.
     pub fn status_filters(venue: &Identifier) -> Vec<String> {

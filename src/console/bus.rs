@@ -1,0 +1,415 @@
+//! The console's worker on the bus: its own MQTT session subscribed to everything a
+//! manager watches (declarations, payment health, every node's report and thumbnail).
+//! It owns the console's retained set, publishes the snapshot for the page (coalesced, so
+//! a thousand reports in a burst cost a few snapshots, not a thousand), and publishes
+//! managers' declarations one at a time, each answered only once the broker has echoed
+//! it back — proof that it is retained and that every node will get it.
+
+use super::snapshot::{build_snapshot, ConsoleSnapshot, NodeNotes};
+use crate::model::{compute_view, prepare_declaration, DeclareRequest, VenueState};
+use crate::mqtt::BusEvent;
+use crate::protocol::{
+    decode_message, BusMessage, DisplayStatus, Identifier, IncidentDeclaration, Topic, TopicKind,
+};
+use crate::shutdown::Shutdown;
+use bytes::Bytes;
+use rumqttc::{AsyncClient, QoS};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+/// The shortest gap between two snapshots; bounds the page's lag behind the bus.
+const SNAPSHOT_GAP: Duration = Duration::from_millis(50);
+/// How long a declaration may wait for the broker's echo before the manager is told.
+const ECHO_TIMEOUT: Duration = Duration::from_secs(5);
+/// Largest thumbnail kept (a 640-pixel PNG is far smaller).
+const MAX_THUMBNAIL_BYTES: usize = 512 * 1024;
+
+/// A snapshot with its JSON made once for every page that listens.
+pub struct PublishedSnapshot {
+    pub snapshot: ConsoleSnapshot,
+    pub json: String,
+}
+
+/// What became of a declaration.
+#[derive(Clone, Debug)]
+pub struct DeclareOutcome {
+    pub declaration: IncidentDeclaration,
+    /// The revision every screen shows now (another declaration may take precedence).
+    pub shown_revision: u64,
+    /// A sentence for the manager when the result is not simply "done".
+    pub note: Option<String>,
+}
+
+/// Why a declaration was not published.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum DeclareFailure {
+    #[error("the console has no link to the venue's broker; nothing was sent — check the broker and the network")]
+    NoLink,
+    #[error("the console is still reading the venue's state; try again in a moment")]
+    NotReady,
+    #[error("{0}")]
+    Refused(crate::model::DeclareRefusal),
+    #[error("the broker did not confirm the declaration within {0:?}; check that the console may publish its incident topic")]
+    NotConfirmed(Duration),
+    #[error("the console is stopping")]
+    Stopping,
+}
+
+pub enum ConsoleRequest {
+    Declare {
+        request: DeclareRequest,
+        reply: oneshot::Sender<Result<DeclareOutcome, DeclareFailure>>,
+    },
+    Thumbnail {
+        node: Identifier,
+        reply: oneshot::Sender<Option<Bytes>>,
+    },
+}
+
+/// How soon a change must reach the page.
+enum Change {
+    None,
+    /// At the next coalescing slot.
+    Routine,
+    /// Now: the link changed, a declaration was confirmed, or every node confirmed.
+    Milestone,
+}
+
+struct PendingEcho {
+    topic: String,
+    payload: Vec<u8>,
+    declaration: IncidentDeclaration,
+    adopted: Option<Identifier>,
+    deadline: Instant,
+    reply: oneshot::Sender<Result<DeclareOutcome, DeclareFailure>>,
+}
+
+pub struct ConsoleBus {
+    pub venue: Identifier,
+    pub venue_name: String,
+    pub templates: crate::config::ModeTexts,
+    pub barrier_topic: String,
+    pub client: AsyncClient,
+    pub events: mpsc::Receiver<BusEvent>,
+    pub requests: mpsc::Receiver<ConsoleRequest>,
+    pub snapshots: watch::Sender<Arc<PublishedSnapshot>>,
+    pub shutdown: Shutdown,
+}
+
+#[derive(Default)]
+struct BusState {
+    venue: VenueState,
+    notes: BTreeMap<Identifier, NodeNotes>,
+    thumbnails: HashMap<Identifier, Bytes>,
+    thumbnail_versions: u64,
+    connected: bool,
+    /// The retained set has been read completely since the last connect.
+    synced: bool,
+    barrier_token: String,
+    /// Online screens and counters not yet showing the current view; when it reaches
+    /// zero the page is told at once instead of at the next coalescing slot.
+    lagging: usize,
+}
+
+impl BusState {
+    /// Recounts the laggards; true when this change completed a switch or an all clear.
+    fn recount_lagging(&mut self) -> bool {
+        let digest = compute_view(&self.venue).digest();
+        let before = self.lagging;
+        self.lagging = self
+            .venue
+            .displays
+            .values()
+            .filter(|r| r.status == DisplayStatus::Online && r.digest.as_deref() != Some(&digest))
+            .filter(|r| {
+                matches!(
+                    super::snapshot::NodeKind::of(&r.roles),
+                    super::snapshot::NodeKind::Screen | super::snapshot::NodeKind::Counter
+                )
+            })
+            .count();
+        before > 0 && self.lagging == 0
+    }
+}
+
+impl ConsoleBus {
+    pub async fn run(mut self) {
+        let mut state = BusState::default();
+        let mut waiting: VecDeque<(
+            DeclareRequest,
+            oneshot::Sender<Result<DeclareOutcome, DeclareFailure>>,
+        )> = VecDeque::new();
+        let mut pending: Option<PendingEcho> = None;
+        let mut dirty = true;
+        let mut urgent = true;
+        let mut last_snapshot = Instant::now() - SNAPSHOT_GAP;
+        loop {
+            let snapshot_at = if urgent {
+                Instant::now()
+            } else {
+                last_snapshot + SNAPSHOT_GAP
+            };
+            let echo_deadline = pending.as_ref().map(|p| p.deadline);
+            tokio::select! {
+                _ = self.shutdown.wait() => break,
+                _ = tokio::time::sleep_until(snapshot_at), if dirty => {
+                    self.publish_snapshot(&state);
+                    dirty = false;
+                    urgent = false;
+                    last_snapshot = Instant::now();
+                }
+                _ = sleep_until_option(echo_deadline), if echo_deadline.is_some() => {
+                    if let Some(late) = pending.take() {
+                        let _ = late.reply.send(Err(DeclareFailure::NotConfirmed(ECHO_TIMEOUT)));
+                    }
+                }
+                request = self.requests.recv() => match request {
+                    None => break,
+                    Some(ConsoleRequest::Thumbnail { node, reply }) => {
+                        let _ = reply.send(state.thumbnails.get(&node).cloned());
+                    }
+                    Some(ConsoleRequest::Declare { request, reply }) => {
+                        waiting.push_back((request, reply));
+                    }
+                },
+                event = self.events.recv() => match event {
+                    None => break,
+                    Some(event) => match self.handle_event(event, &mut state, &mut pending) {
+                        Change::None => {}
+                        Change::Routine => dirty = true,
+                        Change::Milestone => {
+                            dirty = true;
+                            urgent = true;
+                        }
+                    },
+                },
+            }
+            if pending.is_none() {
+                if let Some((request, reply)) = waiting.pop_front() {
+                    pending = self.publish_declaration(&state, request, reply);
+                }
+            }
+        }
+        for (_, reply) in waiting {
+            let _ = reply.send(Err(DeclareFailure::Stopping));
+        }
+        if let Some(pending) = pending {
+            let _ = pending.reply.send(Err(DeclareFailure::Stopping));
+        }
+        let _ = self.client.try_disconnect();
+    }
+
+    fn publish_snapshot(&self, state: &BusState) {
+        let snapshot = build_snapshot(
+            &self.venue,
+            &self.venue_name,
+            state.connected,
+            &state.venue,
+            &state.notes,
+            OffsetDateTime::now_utc(),
+        );
+        let json = serde_json::to_string(&snapshot).unwrap_or_else(|_| "{}".to_owned());
+        self.snapshots
+            .send_replace(Arc::new(PublishedSnapshot { snapshot, json }));
+    }
+
+    /// Applies one event and says how soon the page should be told.
+    fn handle_event(
+        &mut self,
+        event: BusEvent,
+        state: &mut BusState,
+        pending: &mut Option<PendingEcho>,
+    ) -> Change {
+        match event {
+            BusEvent::LinkUp => {
+                state.connected = true;
+                state.synced = false;
+                state.barrier_token = format!("{:016x}", rand::random::<u64>());
+                if self
+                    .client
+                    .try_publish(
+                        self.barrier_topic.clone(),
+                        QoS::AtLeastOnce,
+                        false,
+                        state.barrier_token.clone().into_bytes(),
+                    )
+                    .is_err()
+                {
+                    tracing::warn!("console: cannot queue the sync barrier; declarations wait for the next connect");
+                }
+                Change::Milestone
+            }
+            BusEvent::LinkDown { reason } => {
+                tracing::warn!("console: link to the broker lost: {reason}");
+                state.connected = false;
+                state.synced = false;
+                Change::Milestone
+            }
+            BusEvent::Message { topic, payload, .. } => {
+                if topic == self.barrier_topic {
+                    state.synced |= payload.as_ref() == state.barrier_token.as_bytes();
+                    return Change::None;
+                }
+                let echoed = pending.as_ref().is_some_and(|echo| {
+                    topic == echo.topic && payload.as_ref() == echo.payload.as_slice()
+                });
+                let changed = self.apply_message(state, &topic, payload);
+                if let Some(echo) = pending.take_if(|_| echoed) {
+                    answer_echo(state, echo);
+                }
+                if !changed && !echoed {
+                    return Change::None;
+                }
+                // A manager's own declaration and a finished switch are shown at once.
+                let completed = changed && state.recount_lagging();
+                if echoed || completed {
+                    Change::Milestone
+                } else {
+                    Change::Routine
+                }
+            }
+        }
+    }
+}
+
+/// Tells the manager how their declaration ended, now that the broker has it.
+fn answer_echo(state: &BusState, echo: PendingEcho) {
+    let shown = compute_view(&state.venue);
+    let mut note = echo.adopted.map(|id| {
+        format!("incident {id} was already active; it is now declared by you with these texts")
+    });
+    if shown.revision != echo.declaration.revision {
+        note = Some(format!(
+                "screens keep showing {} (incident {}) because it takes precedence over this declaration",
+                shown.mode.as_str(),
+                shown.incident_id.as_ref().map(ToString::to_string).unwrap_or_default()
+            ));
+    }
+    let _ = echo.reply.send(Ok(DeclareOutcome {
+        declaration: echo.declaration,
+        shown_revision: shown.revision,
+        note,
+    }));
+}
+
+impl ConsoleBus {
+    fn apply_message(&self, state: &mut BusState, topic: &str, payload: Bytes) -> bool {
+        if let Some(parsed) = Topic::parse(topic) {
+            if parsed.kind == TopicKind::Thumbnails && parsed.venue.as_ref() == Some(&self.venue) {
+                return apply_thumbnail(state, parsed.owner, payload);
+            }
+        }
+        let message = match decode_message(topic, &payload, &self.venue) {
+            Ok(message) => message,
+            Err(reason) => {
+                tracing::debug!(%topic, "console ignored a message: {reason}");
+                return false;
+            }
+        };
+        match &message {
+            BusMessage::Display(report) => {
+                let was_online = state
+                    .venue
+                    .displays
+                    .get(&report.node)
+                    .is_some_and(|r| r.status == DisplayStatus::Online);
+                let notes = state.notes.entry(report.node.clone()).or_default();
+                match report.status {
+                    // Only a change seen live has a time; a retained "offline" at start
+                    // says nothing about when.
+                    DisplayStatus::Offline if was_online => {
+                        notes.offline_since = Some(OffsetDateTime::now_utc())
+                    }
+                    DisplayStatus::Offline => {}
+                    DisplayStatus::Online => notes.offline_since = None,
+                }
+            }
+            BusMessage::DisplayRemoved(node) => {
+                state.notes.remove(node);
+                state.thumbnails.remove(node);
+            }
+            _ => {}
+        }
+        state.venue.apply(message) == crate::model::ApplyOutcome::Changed
+    }
+
+    /// Publishes the next declaration, or answers at once when it cannot be made.
+    fn publish_declaration(
+        &self,
+        state: &BusState,
+        request: DeclareRequest,
+        reply: oneshot::Sender<Result<DeclareOutcome, DeclareFailure>>,
+    ) -> Option<PendingEcho> {
+        if !state.connected {
+            let _ = reply.send(Err(DeclareFailure::NoLink));
+            return None;
+        }
+        if !state.synced {
+            let _ = reply.send(Err(DeclareFailure::NotReady));
+            return None;
+        }
+        let now = OffsetDateTime::now_utc();
+        let prepared = match prepare_declaration(
+            &state.venue,
+            request,
+            Some(&self.templates),
+            now,
+            crate::commands::incident::new_incident_id(now),
+        ) {
+            Ok(prepared) => prepared,
+            Err(refusal) => {
+                let _ = reply.send(Err(DeclareFailure::Refused(refusal)));
+                return None;
+            }
+        };
+        let declaration = prepared.declaration;
+        let topic = Topic::venue(&self.venue, TopicKind::Incident, &declaration.source).to_string();
+        let payload = serde_json::to_vec(&declaration).unwrap_or_default();
+        if self
+            .client
+            .try_publish(topic.clone(), QoS::AtLeastOnce, true, payload.clone())
+            .is_err()
+        {
+            let _ = reply.send(Err(DeclareFailure::NoLink));
+            return None;
+        }
+        Some(PendingEcho {
+            topic,
+            payload,
+            declaration,
+            adopted: prepared.adopted,
+            deadline: Instant::now() + ECHO_TIMEOUT,
+            reply,
+        })
+    }
+}
+
+fn apply_thumbnail(state: &mut BusState, node: Identifier, payload: Bytes) -> bool {
+    const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
+    if payload.is_empty() {
+        state.thumbnails.remove(&node);
+        if let Some(notes) = state.notes.get_mut(&node) {
+            notes.thumbnail = None;
+        }
+        return true;
+    }
+    if payload.len() > MAX_THUMBNAIL_BYTES || !payload.starts_with(PNG_MAGIC) {
+        tracing::debug!(%node, "console ignored a thumbnail that is not a PNG of sensible size");
+        return false;
+    }
+    state.thumbnail_versions += 1;
+    state.notes.entry(node.clone()).or_default().thumbnail = Some(state.thumbnail_versions);
+    state.thumbnails.insert(node, payload);
+    true
+}
+
+async fn sleep_until_option(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}

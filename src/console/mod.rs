@@ -1,0 +1,159 @@
+//! The manager's console (role `console`): an HTTP(S) server on the node's tokio runtime
+//! serving the embedded tablet page and the JSON API behind it (docs/CONSOLE.md). Three
+//! parts: the bus worker (`bus`) that watches the venue and publishes declarations, the
+//! access table (`access`) with sessions and the sign-in throttle, and the routes. The
+//! voucher figures come from the node's voucher worker when it has a `[counter]` section.
+
+mod access;
+mod assets;
+mod audit;
+mod bus;
+mod http;
+mod routes;
+mod server;
+mod snapshot;
+mod voucher_figures;
+mod voucher_routes;
+
+pub use access::{check_pin_shape, hash_pin};
+pub use snapshot::{ConsoleSnapshot, Phase};
+
+use crate::config::NodeConfig;
+use crate::mqtt::backoff::Backoff;
+use crate::mqtt::connection::ConnectionSettings;
+use crate::mqtt::{client_options, spawn_connection, ClientIdentity, Subscription};
+use crate::protocol::Topic;
+use crate::shutdown::Shutdown;
+use crate::voucher::sync::CounterHandle;
+use anyhow::{Context as _, Result};
+use rumqttc::QoS;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// A started console: where it listens and its workers.
+pub struct ConsoleHandle {
+    pub address: SocketAddr,
+    pub tls: bool,
+    pub workers: Vec<JoinHandle<()>>,
+}
+
+/// Binds the console's port and starts its bus worker and server (call inside the
+/// runtime). Binding happens here, at start-up, so a port in use is a clear error.
+pub fn start_console(
+    config: &NodeConfig,
+    config_dir: &Path,
+    vouchers: Option<CounterHandle>,
+    shutdown: Shutdown,
+) -> Result<ConsoleHandle> {
+    let settings = config.console.clone();
+    let tls = match (&settings.tls_cert_file, &settings.tls_key_file) {
+        (Some(cert), Some(key)) => Some(server::tls_acceptor(
+            &config_dir.join(cert),
+            &config_dir.join(key),
+        )?),
+        _ => None,
+    };
+    let audit = audit::AuditLog::open(&config.node.data_dir).with_context(|| {
+        format!(
+            "open the console's audit log in {}; check that the data directory is writable",
+            config.node.data_dir.display()
+        )
+    })?;
+    let listener = std::net::TcpListener::bind(settings.listen).with_context(|| {
+        format!(
+            "listen on {} for the console; is another program using that port? (console.listen)",
+            settings.listen
+        )
+    })?;
+    listener.set_nonblocking(true)?;
+    let listener = tokio::net::TcpListener::from_std(listener)?;
+    let address = listener.local_addr()?;
+
+    let venue = config.node.venue.clone();
+    let client_id = format!("raincheck-{venue}-{}-console", config.node.id);
+    let barrier_topic = Topic::sync_barrier(&venue, &client_id);
+    let identity = ClientIdentity {
+        client_id,
+        last_will: None,
+        persistent_session: false,
+    };
+    let options =
+        client_options(&config.broker, identity, config_dir).context("broker settings")?;
+    let mut filters = Topic::status_filters(&venue);
+    filters.push(Topic::thumbnail_filter(&venue));
+    filters.push(barrier_topic.clone());
+    let connection_settings = ConnectionSettings {
+        subscriptions: filters
+            .into_iter()
+            .map(|filter| Subscription {
+                filter,
+                qos: QoS::AtLeastOnce,
+            })
+            .collect(),
+        backoff: Backoff::new(
+            Duration::from_millis(u64::from(config.broker.reconnect_min_ms)),
+            Duration::from_millis(u64::from(config.broker.reconnect_max_ms)),
+        ),
+        watchdog: Duration::from_secs(u64::from(config.broker.watchdog_secs)),
+        label: format!("{}-console", config.node.id),
+        manual_acks: false,
+    };
+    let connection = spawn_connection(options, connection_settings, shutdown.clone());
+    let empty = snapshot::build_snapshot(
+        &venue,
+        &config.node.venue_name,
+        false,
+        &Default::default(),
+        &Default::default(),
+        time::OffsetDateTime::now_utc(),
+    );
+    let json = serde_json::to_string(&empty)?;
+    let (snapshot_sender, snapshots) = watch::channel(Arc::new(bus::PublishedSnapshot {
+        snapshot: empty,
+        json,
+    }));
+    let (requests_sender, requests) = mpsc::channel(64);
+    let worker = bus::ConsoleBus {
+        venue,
+        venue_name: config.node.venue_name.clone(),
+        templates: config.texts.cash_only.clone(),
+        barrier_topic,
+        client: connection.client,
+        events: connection.events,
+        requests,
+        snapshots: snapshot_sender,
+        shutdown: shutdown.clone(),
+    };
+    let context = Arc::new(http::ConsoleContext {
+        venue_name: config.node.venue_name.clone(),
+        texts: config.texts.clone(),
+        offers: config
+            .counter
+            .as_ref()
+            .map(|c| c.offers.clone())
+            .unwrap_or_default(),
+        tls: tls.is_some(),
+        access: Mutex::new(access::Access::new(Duration::from_secs(
+            u64::from(settings.session_minutes) * 60,
+        ))),
+        settings,
+        audit: Arc::new(audit),
+        bus: requests_sender,
+        snapshots,
+        vouchers,
+    });
+    let router = routes::router(context);
+    let scheme = if tls.is_some() { "https" } else { "http" };
+    tracing::info!("console listening on {scheme}://{address}");
+    let has_tls = tls.is_some();
+    let server = tokio::spawn(server::serve(listener, router, tls, shutdown));
+    Ok(ConsoleHandle {
+        address,
+        tls: has_tls,
+        workers: vec![tokio::spawn(worker.run()), connection.task, server],
+    })
+}

@@ -1,0 +1,115 @@
+//! The console's listener: plain HTTP, or HTTPS with the configured certificate (rustls),
+//! one task per connection so a slow TLS handshake never holds up the next tablet. Each
+//! request is tagged with the client's address for the audit log. Stops accepting on
+//! shutdown and drops open connections (live streams end with it).
+
+use super::http::ClientAddress;
+use anyhow::{anyhow, Context as _, Result};
+use axum::Router;
+use hyper_util::rt::TokioIo;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
+use tower::ServiceExt;
+
+/// How long a client may take to finish the TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Open connections at most; more wait in the kernel's backlog.
+const MAX_CONNECTIONS: usize = 512;
+
+/// Reads the certificate chain and key for HTTPS.
+pub fn tls_acceptor(cert_file: &Path, key_file: &Path) -> Result<TlsAcceptor> {
+    let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(
+        std::fs::File::open(cert_file)
+            .with_context(|| format!("open the console certificate {}", cert_file.display()))?,
+    ))
+    .collect::<Result<Vec<_>, _>>()
+    .with_context(|| format!("read the console certificate {}", cert_file.display()))?;
+    if certs.is_empty() {
+        return Err(anyhow!(
+            "{} holds no PEM certificate; point console.tls_cert_file at the certificate chain",
+            cert_file.display()
+        ));
+    }
+    let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(
+        std::fs::File::open(key_file)
+            .with_context(|| format!("open the console key {}", key_file.display()))?,
+    ))
+    .with_context(|| format!("read the console key {}", key_file.display()))?
+    .ok_or_else(|| anyhow!("{} holds no PEM private key", key_file.display()))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .context("TLS settings")?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .context("the console certificate and key do not belong together")?;
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// Serves `router` on `listener` until `shutdown`.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    tls: Option<TlsAcceptor>,
+    mut shutdown: crate::shutdown::Shutdown,
+) {
+    let mut connections = JoinSet::new();
+    let mut logged_accept_error = false;
+    loop {
+        while connections.try_join_next().is_some() {}
+        let accepted = tokio::select! {
+            _ = shutdown.wait() => break,
+            accepted = listener.accept(), if connections.len() < MAX_CONNECTIONS => accepted,
+            _ = connections.join_next(), if !connections.is_empty() => continue,
+        };
+        let (stream, address) = match accepted {
+            Ok(accepted) => {
+                logged_accept_error = false;
+                accepted
+            }
+            Err(error) => {
+                if !logged_accept_error {
+                    tracing::warn!("console: cannot accept a connection: {error}");
+                    logged_accept_error = true;
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let tls = tls.clone();
+        connections.spawn(async move {
+            let service = hyper::service::service_fn(
+                move |mut request: hyper::Request<hyper::body::Incoming>| {
+                    request.extensions_mut().insert(ClientAddress(address));
+                    router.clone().oneshot(request)
+                },
+            );
+            let http = hyper::server::conn::http1::Builder::new();
+            let result = match tls {
+                None => http.serve_connection(TokioIo::new(stream), service).await,
+                Some(acceptor) => {
+                    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(stream)) => {
+                            http.serve_connection(TokioIo::new(stream), service).await
+                        }
+                        Ok(Err(error)) => {
+                            tracing::debug!(%address, "console: TLS handshake failed: {error}");
+                            return;
+                        }
+                        Err(_) => return,
+                    }
+                }
+            };
+            if let Err(error) = result {
+                tracing::debug!(%address, "console: connection ended: {error}");
+            }
+        });
+    }
+    connections.abort_all();
+}

@@ -1,0 +1,171 @@
+//! The console's voucher figures: issued, redeemed and voided tonight (the business day
+//! that started at the configured local time) and for the current incident, plus every
+//! conflict (a code redeemed twice during a partition, or issued by two terminals).
+//! Pure: the records come from the console's voucher replica.
+
+use crate::protocol::Identifier;
+use crate::voucher::events::{EventMark, VoucherRecord};
+use serde::Serialize;
+use time::{Duration, OffsetDateTime, Time, UtcOffset};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub issued: usize,
+    pub redeemed: usize,
+    pub voided: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct IncidentCounts {
+    pub incident_id: Identifier,
+    #[serde(flatten)]
+    pub counts: Counts,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Conflict {
+    pub code: String,
+    pub offer_id: Option<Identifier>,
+    pub redemptions: Vec<EventMark>,
+    /// Other terminals that issued the same code (a terminal number configured twice).
+    pub also_issued_by: Vec<Identifier>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct VoucherFigures {
+    pub tonight: Counts,
+    pub incident: Option<IncidentCounts>,
+    pub total: usize,
+    pub conflicts: Vec<Conflict>,
+    #[serde(with = "time::serde::rfc3339")]
+    pub business_day_started_at: OffsetDateTime,
+}
+
+/// When the business day containing `now` started: the latest `hour:minute` local time
+/// not after `now`.
+pub fn business_day_start(
+    now: OffsetDateTime,
+    offset: UtcOffset,
+    hour: u8,
+    minute: u8,
+) -> OffsetDateTime {
+    let local = now.to_offset(offset);
+    let start_time = Time::from_hms(hour, minute, 0).unwrap_or(Time::MIDNIGHT);
+    let today = local.replace_time(start_time);
+    if today <= local {
+        today
+    } else {
+        today - Duration::days(1)
+    }
+}
+
+pub fn voucher_figures(
+    records: &[VoucherRecord],
+    day_start: OffsetDateTime,
+    incident: Option<&Identifier>,
+) -> VoucherFigures {
+    let mut tonight = Counts::default();
+    let mut for_incident = Counts::default();
+    let mut conflicts = Vec::new();
+    for record in records {
+        let since_start = |mark: &EventMark| mark.at >= day_start;
+        tonight.issued += usize::from(record.issued.as_ref().is_some_and(since_start));
+        tonight.redeemed += record.redemptions.iter().filter(|m| since_start(m)).count();
+        tonight.voided += usize::from(record.voided.as_ref().is_some_and(|(m, _)| since_start(m)));
+        if incident.is_some() && record.incident_id.as_ref() == incident {
+            for_incident.issued += 1;
+            for_incident.redeemed += usize::from(!record.redemptions.is_empty());
+            for_incident.voided += usize::from(record.voided.is_some());
+        }
+        if record.is_conflict() {
+            conflicts.push(Conflict {
+                code: record.code.clone(),
+                offer_id: record.offer_id.clone(),
+                redemptions: record.redemptions.clone(),
+                also_issued_by: record
+                    .duplicate_issues
+                    .iter()
+                    .map(|m| m.origin.clone())
+                    .collect(),
+            });
+        }
+    }
+    VoucherFigures {
+        tonight,
+        incident: incident.map(|id| IncidentCounts {
+            incident_id: id.clone(),
+            counts: for_incident,
+        }),
+        total: records.len(),
+        conflicts,
+        business_day_started_at: day_start,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    fn mark(origin: &str, at: OffsetDateTime) -> EventMark {
+        EventMark {
+            origin: Identifier::parse(origin).unwrap(),
+            seq: 1,
+            at,
+            staff: None,
+        }
+    }
+
+    #[test]
+    fn the_business_day_starts_at_the_configured_local_time() {
+        let offset = UtcOffset::from_hms(1, 0, 0).unwrap();
+        // 03:30 local is still the previous business day when it starts at 05:00.
+        let start = business_day_start(datetime!(2026-11-22 02:30 UTC), offset, 5, 0);
+        assert_eq!(start, datetime!(2026-11-21 05:00 +1));
+        let start = business_day_start(datetime!(2026-11-22 19:30 UTC), offset, 5, 0);
+        assert_eq!(start, datetime!(2026-11-22 05:00 +1));
+    }
+
+    #[test]
+    fn tonight_and_incident_counts_and_conflicts() {
+        let day = datetime!(2026-11-22 05:00 UTC);
+        let incident = Identifier::parse("inc-1").unwrap();
+        let earlier = datetime!(2026-11-21 22:00 UTC);
+        let later = datetime!(2026-11-22 20:00 UTC);
+        let records = vec![
+            VoucherRecord {
+                code: "A".into(),
+                incident_id: Some(incident.clone()),
+                issued: Some(mark("till-1", later)),
+                redemptions: vec![mark("till-1", later), mark("till-2", later)],
+                ..Default::default()
+            },
+            VoucherRecord {
+                code: "B".into(),
+                issued: Some(mark("till-1", earlier)),
+                voided: Some((mark("console", later), "lost".into())),
+                ..Default::default()
+            },
+        ];
+        let figures = voucher_figures(&records, day, Some(&incident));
+        assert_eq!(
+            figures.tonight,
+            Counts {
+                issued: 1,
+                redeemed: 2,
+                voided: 1
+            }
+        );
+        assert_eq!(
+            figures.incident.unwrap().counts,
+            Counts {
+                issued: 1,
+                redeemed: 1,
+                voided: 0
+            }
+        );
+        assert_eq!(figures.total, 2);
+        assert_eq!(figures.conflicts.len(), 1);
+        assert_eq!(figures.conflicts[0].code, "A");
+    }
+}

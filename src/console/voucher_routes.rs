@@ -1,0 +1,168 @@
+//! The console's voucher routes, served from the console's replica of every counter's
+//! vouchers (its voucher worker): tonight's and this incident's figures with conflicts,
+//! one voucher's record, a manager's void (durable before the answer), CSV export.
+
+use super::http::{ApiError, CheckedManager, Context, JsonBody, Manager};
+use super::voucher_figures::{business_day_start, voucher_figures};
+use crate::voucher::sync::CounterHandle;
+use axum::extract::{Path, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use time::OffsetDateTime;
+
+/// Longest void reason kept (the store cuts there too).
+const MAX_REASON_CHARS: usize = 200;
+
+pub fn routes() -> Router<Context> {
+    Router::new()
+        .route("/api/vouchers/summary", get(summary))
+        .route("/api/vouchers/export.csv", get(export))
+        .route("/api/vouchers/:code", get(show))
+        .route("/api/vouchers/:code/void", post(void))
+}
+
+fn replica(context: &Context) -> Result<&CounterHandle, ApiError> {
+    context.vouchers.as_ref().ok_or_else(|| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "this console keeps no voucher replica; give its config the venue's [counter] section (offers and voucher secret)",
+        )
+    })
+}
+
+fn worker_failed(reason: String) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, reason)
+}
+
+async fn summary(State(context): State<Context>, _manager: Manager) -> Result<Response, ApiError> {
+    let records = replica(&context)?.records().await.map_err(worker_failed)?;
+    let (hour, minute) = context.settings.business_day_start().unwrap_or((5, 0));
+    let now = OffsetDateTime::now_utc();
+    let offset = crate::clock::local(now).offset();
+    let day_start = business_day_start(now, offset, hour, minute);
+    let incident = context
+        .snapshots
+        .borrow()
+        .snapshot
+        .view
+        .view
+        .incident_id
+        .clone();
+    let figures = tokio::task::spawn_blocking(move || {
+        voucher_figures(&records, day_start, incident.as_ref())
+    })
+    .await
+    .map_err(|error| worker_failed(error.to_string()))?;
+    Ok(Json(figures).into_response())
+}
+
+async fn show(
+    State(context): State<Context>,
+    _manager: Manager,
+    Path(code): Path<String>,
+) -> Result<Response, ApiError> {
+    let (parsed, record) = replica(&context)?
+        .lookup(code)
+        .await
+        .map_err(worker_failed)?;
+    parsed.map_err(|error| ApiError::bad_request(error.to_string()))?;
+    let record = record.ok_or_else(|| {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "a valid code, but no terminal has reported it to the console yet",
+        )
+    })?;
+    Ok(Json(record).into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VoidBody {
+    reason: String,
+}
+
+async fn void(
+    State(context): State<Context>,
+    CheckedManager(manager): CheckedManager,
+    Path(code): Path<String>,
+    JsonBody(body): JsonBody<VoidBody>,
+) -> Result<Response, ApiError> {
+    let result = void_checked(&context, &manager.name, &code, &body.reason).await;
+    let outcome = match &result {
+        Ok(()) => "ok".to_owned(),
+        Err(error) => format!("refused: {}", error.message),
+    };
+    let detail = format!("{}: {}", code.trim(), body.reason.trim());
+    context
+        .audit(Some(&manager.name), &manager.from, "void", detail, &outcome)
+        .await;
+    result.map(|()| StatusCode::NO_CONTENT.into_response())
+}
+
+async fn void_checked(
+    context: &Context,
+    manager: &str,
+    code: &str,
+    reason: &str,
+) -> Result<(), ApiError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
+        return Err(ApiError::bad_request(format!(
+            "say why the voucher is void (1 to {MAX_REASON_CHARS} characters)"
+        )));
+    }
+    let replica = replica(context)?;
+    let (parsed, record) = replica
+        .lookup(code.to_owned())
+        .await
+        .map_err(worker_failed)?;
+    parsed.map_err(|error| ApiError::bad_request(error.to_string()))?;
+    if let Some((mark, earlier)) = record.and_then(|r| r.voided) {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "this voucher was already voided by {} ({earlier})",
+                mark.origin
+            ),
+        ));
+    }
+    replica
+        .void(code.to_owned(), reason.to_owned(), Some(manager.to_owned()))
+        .await
+        .map_err(ApiError::bad_request)
+}
+
+async fn export(State(context): State<Context>, manager: Manager) -> Result<Response, ApiError> {
+    let records = replica(&context)?.records().await.map_err(worker_failed)?;
+    let count = records.len();
+    let csv = tokio::task::spawn_blocking(move || {
+        let mut out = Vec::new();
+        crate::voucher::export::write_csv(&records, &mut out).map(|()| out)
+    })
+    .await
+    .map_err(|error| worker_failed(error.to_string()))?
+    .map_err(|error| worker_failed(error.to_string()))?;
+    context
+        .audit(
+            Some(&manager.name),
+            &manager.from,
+            "export",
+            format!("{count} vouchers as CSV"),
+            "ok",
+        )
+        .await;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"raincheck-vouchers.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}

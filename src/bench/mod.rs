@@ -2,6 +2,7 @@
 //! real node code against a real Mosquitto on loopback; they print figures, they do not
 //! assert them (timed assertions flake; targets are compared in the docs).
 
+pub mod console;
 pub mod frame;
 pub mod idle;
 pub mod stats;
@@ -19,6 +20,7 @@ pub fn run(which: BenchCommand) -> Result<ExitCode> {
             rounds,
             broker,
         } => switch::run(displays, rounds, broker),
+        BenchCommand::Console { displays, rounds } => console::run(displays, rounds),
         BenchCommand::Idle {
             seconds,
             screen,

@@ -24,9 +24,9 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
-const VENUE: &str = "bench";
+pub(super) const VENUE: &str = "bench";
 /// Nodes started at once; larger bursts only measure the broker's accept queue.
-const START_BATCH: usize = 250;
+pub(super) const START_BATCH: usize = 250;
 const ROUND_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn run(displays: usize, rounds: usize, broker: Option<String>) -> Result<ExitCode> {
@@ -112,7 +112,7 @@ async fn measure(displays: usize, rounds: usize, url: String) -> Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-async fn wait_online(observer: &mut BusSession, count: usize) -> Result<()> {
+pub(super) async fn wait_online(observer: &mut BusSession, count: usize) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let online = observer
@@ -130,7 +130,7 @@ async fn wait_online(observer: &mut BusSession, count: usize) -> Result<()> {
     }
 }
 
-fn display_config(url: &str, index: usize) -> Result<crate::config::NodeConfig> {
+pub(super) fn display_config(url: &str, index: usize) -> Result<crate::config::NodeConfig> {
     let text = format!(
         "[node]\nvenue = \"{VENUE}\"\nid = \"screen-{index}\"\nroles = [\"signage\"]\n[broker]\nurl = \"{url}\"\n"
     );

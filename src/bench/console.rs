@@ -1,0 +1,257 @@
+//! `raincheck bench console --displays N`: a manager's click → every display confirmed,
+//! measured through the console path. N real display nodes and a real console node run
+//! in this process against a private Mosquitto; the benchmark signs in over HTTP, keeps
+//! the page's live stream (SSE) open, and per round times from sending the declare (or
+//! resolve) call to the first snapshot on the stream that shows the new revision
+//! confirmed by all N displays. Rounds alternate between cash only and all clear.
+
+use super::stats::percentiles;
+use super::switch::{display_config, wait_online, START_BATCH, VENUE};
+use crate::cli::BusArgs;
+use crate::commands::session::BusSession;
+use crate::commands::target::BusTarget;
+use crate::mosquitto::MosquittoProcess;
+use crate::node::{start_node, NodeHandle};
+use crate::shutdown::shutdown_pair;
+use anyhow::{anyhow, bail, Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::ExitCode;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+const ROUND_TIMEOUT: Duration = Duration::from_secs(60);
+const PIN: &str = "4821";
+
+pub fn run(displays: usize, rounds: usize) -> Result<ExitCode> {
+    let broker =
+        MosquittoProcess::start("").context("start a private mosquitto for the benchmark")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let data = tempfile::tempdir()?;
+    let result = runtime.block_on(measure(displays, rounds, broker.url(), data.path()));
+    drop(broker);
+    result
+}
+
+/// What the benchmark reads from each snapshot on the stream.
+struct Seen {
+    at: Instant,
+    revision: u64,
+    done: bool,
+    confirmed: u64,
+}
+
+async fn measure(displays: usize, rounds: usize, url: String, data: &Path) -> Result<ExitCode> {
+    let (trigger, shutdown) = shutdown_pair();
+    let args = BusArgs {
+        broker: Some(url.clone()),
+        venue: Some(VENUE.into()),
+        timeout: 30,
+        ..Default::default()
+    };
+    let mut observer = BusSession::open(BusTarget::from_args(&args)?, "bench").await?;
+    let mut nodes: Vec<NodeHandle> = Vec::with_capacity(displays + 1);
+    for batch_start in (0..displays).step_by(START_BATCH) {
+        let batch_end = (batch_start + START_BATCH).min(displays);
+        for index in batch_start..batch_end {
+            nodes.push(start_node(
+                &display_config(&url, index)?,
+                Path::new("."),
+                shutdown.clone(),
+            )?);
+        }
+        wait_online(&mut observer, batch_end).await?;
+    }
+    observer.close().await;
+    let console = start_node(
+        &console_config(&url, data)?,
+        Path::new("."),
+        shutdown.clone(),
+    )?;
+    let address = console
+        .console
+        .context("the console node did not start its server")?;
+    nodes.push(console);
+    println!("{displays} display nodes and a console online; console at http://{address}");
+
+    let (cookie, csrf) = sign_in(address).await?;
+    let (seen_tx, mut seen) = mpsc::channel::<Seen>(1024);
+    let stream = tokio::spawn(follow_stream(address, cookie.clone(), seen_tx));
+    let mut samples = Vec::with_capacity(rounds);
+    let mut answers = Vec::with_capacity(rounds);
+    for round in 0..rounds {
+        let path = if round % 2 == 0 {
+            "/api/incident"
+        } else {
+            "/api/incident/resolve"
+        };
+        let clicked = Instant::now();
+        let (status, body) = call(
+            address,
+            "POST",
+            path,
+            &cookie,
+            &csrf,
+            Bytes::from_static(b"{}"),
+        )
+        .await?;
+        answers.push(clicked.elapsed());
+        if !status.is_success() {
+            bail!(
+                "round {round}: {path} answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        let answer: serde_json::Value = serde_json::from_slice(&body)?;
+        let revision = answer["revision"]
+            .as_u64()
+            .context("no revision in the answer")?;
+        let deadline = clicked + ROUND_TIMEOUT;
+        loop {
+            let snapshot = tokio::time::timeout_at(deadline, seen.recv())
+                .await
+                .map_err(|_| {
+                    anyhow!("round {round}: not every display confirmed within {ROUND_TIMEOUT:?}")
+                })?
+                .context("the live stream ended")?;
+            if snapshot.revision == revision
+                && snapshot.done
+                && snapshot.confirmed as usize >= displays
+            {
+                samples.push(snapshot.at.duration_since(clicked));
+                break;
+            }
+        }
+    }
+    let answer_stats = percentiles(&answers).context("no rounds were run")?;
+    let stats = percentiles(&samples).context("no rounds were run")?;
+    println!("console API answered (declaration retained at the broker): {answer_stats}");
+    println!("click -> all {displays} displays confirmed on the console's live stream: {stats}");
+    stream.abort();
+    trigger.trigger();
+    for node in nodes {
+        node.join().await;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn console_config(url: &str, data: &Path) -> Result<crate::config::NodeConfig> {
+    let hash = crate::console::hash_pin(PIN).map_err(|e| anyhow!(e))?;
+    let text = format!(
+        "[node]\nvenue = \"{VENUE}\"\nid = \"console\"\nroles = [\"console\"]\ndata_dir = \"{}\"\n\
+         [broker]\nurl = \"{url}\"\n[console]\nlisten = \"127.0.0.1:0\"\n\
+         [[console.managers]]\nname = \"Bench\"\npin_hash = \"{hash}\"\n",
+        data.display()
+    );
+    crate::config::load_str(&text, Path::new("bench-console.toml"))
+        .map_err(|report| anyhow!("{report}"))
+}
+
+async fn send(
+    address: SocketAddr,
+    request: hyper::Request<Full<Bytes>>,
+) -> Result<hyper::Response<Incoming>> {
+    let stream = tokio::net::TcpStream::connect(address).await?;
+    stream.set_nodelay(true)?;
+    let (mut sender, connection) =
+        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+    tokio::spawn(connection);
+    Ok(sender.send_request(request).await?)
+}
+
+async fn call(
+    address: SocketAddr,
+    method: &str,
+    path: &str,
+    cookie: &str,
+    csrf: &str,
+    body: Bytes,
+) -> Result<(hyper::StatusCode, Bytes)> {
+    let request = hyper::Request::builder()
+        .method(method)
+        .uri(path)
+        .header("host", address.to_string())
+        .header("content-type", "application/json")
+        .header("cookie", cookie)
+        .header("x-csrf-token", csrf)
+        .body(Full::new(body))?;
+    let response = send(address, request).await?;
+    let status = response.status();
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok((status, body))
+}
+
+/// Signs in as the benchmark's manager: the cookie header and the CSRF token.
+async fn sign_in(address: SocketAddr) -> Result<(String, String)> {
+    let body = serde_json::to_vec(&serde_json::json!({ "name": "Bench", "pin": PIN }))?;
+    let request = hyper::Request::builder()
+        .method("POST")
+        .uri("/api/session")
+        .header("host", address.to_string())
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))?;
+    let response = send(address, request).await?;
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .context("sign-in set no cookie")?
+        .to_owned();
+    let body = response.into_body().collect().await?.to_bytes();
+    let answer: serde_json::Value = serde_json::from_slice(&body)?;
+    let csrf = answer["csrf_token"]
+        .as_str()
+        .context("no csrf token")?
+        .to_owned();
+    Ok((cookie, csrf))
+}
+
+/// Reads the live stream and reports each snapshot's arrival time and progress.
+async fn follow_stream(
+    address: SocketAddr,
+    cookie: String,
+    seen: mpsc::Sender<Seen>,
+) -> Result<()> {
+    let request = hyper::Request::builder()
+        .uri("/api/events")
+        .header("host", address.to_string())
+        .header("cookie", cookie)
+        .body(Full::new(Bytes::new()))?;
+    let mut body = send(address, request).await?.into_body();
+    let mut buffer = String::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        let at = Instant::now();
+        buffer.push_str(&String::from_utf8_lossy(&data));
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            let Some(json) = event.lines().find_map(|line| line.strip_prefix("data:")) else {
+                continue;
+            };
+            let snapshot: serde_json::Value = serde_json::from_str(json.trim())?;
+            let report = Seen {
+                at,
+                revision: snapshot["view"]["revision"].as_u64().unwrap_or(0),
+                done: snapshot["progress"]["done"].as_bool().unwrap_or(false),
+                confirmed: snapshot["progress"]["screens"]["confirmed"]
+                    .as_u64()
+                    .unwrap_or(0),
+            };
+            if seen.send(report).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}

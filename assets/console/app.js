@@ -1,0 +1,778 @@
+// raincheck — the manager's tablet console. Plain JS, no framework, no build step.
+//
+// Everything shown here comes from /api/* (docs/CONSOLE.md). Incident texts, node names
+// and audit details are typed by people and relayed to us, so they are treated as hostile:
+// the page is built with createElement + textContent only, never with HTML strings.
+'use strict';
+
+(() => {
+  // ── Helpers ────────────────────────────────────────────────────────────────────────
+  const $ = (id) => document.getElementById(id);
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  // Writing the same text again would re-announce aria-live regions and cost layout.
+  function setText(node, text) {
+    const value = text === undefined || text === null ? '' : String(text);
+    if (node.textContent !== value) node.textContent = value;
+  }
+
+  const pad = (n) => String(n).padStart(2, '0');
+  const clockOf = (date) => pad(date.getHours()) + ':' + pad(date.getMinutes());
+  const parseTime = (rfc3339) => {
+    const date = new Date(rfc3339 || '');
+    return Number.isNaN(date.getTime()) ? null : date;
+  };
+  // RFC 3339 → local "19:42" (24 h); empty when absent or unreadable.
+  const hhmm = (rfc3339) => { const d = parseTime(rfc3339); return d ? clockOf(d) : ''; };
+  // Full local date and time, for tooltips where HH:MM alone could be yesterday.
+  const fullTime = (rfc3339) => { const d = parseTime(rfc3339); return d ? d.toLocaleString() : ''; };
+
+  // ── Constants and state ────────────────────────────────────────────────────────────
+  const TEXT_KEYS = ['headline', 'body', 'offer', 'cash_points'];
+  const TEXT_INPUTS = { headline: 'text-headline', body: 'text-body', offer: 'text-offer', cash_points: 'text-cash-points' };
+  // The screens' bundled wording (ui/signage.slint), used only if /api/templates lacks a text.
+  const BUNDLED = {
+    headline: 'Card payments are down',
+    body: 'Please pay with cash. We are sorry for the wait.',
+    offer: 'Ask any member of staff for your raincheck.',
+    cash_points: 'Cash is accepted at every till.',
+  };
+  // FitText in signage.slint: [largest, smallest, comfortable characters], in screen units.
+  const FIT = { headline: [11, 5, 24], body: [5.5, 3, 60], offer: [5.5, 3, 50], cash_points: [4, 2.6, 70] };
+
+  const MODE_LABEL = { normal: 'Normal', cash_only: 'CASH ONLY', all_clear: 'All clear' };
+  const PHASE_LABEL = {
+    normal: 'Business as usual',
+    switching: 'Switching screens to cash only…',
+    confirmed: '✓ Every online screen shows cash only',
+    clearing: 'Clearing screens — not done yet…',
+    cleared: '✓ All clear on every online screen',
+  };
+  const STANDING_LABEL = { confirmed: '✓ Confirmed', lagging: 'Lagging — not updated', offline: 'Offline' };
+  const STANDING_ORDER = { lagging: 0, offline: 1, confirmed: 2 };
+  const KIND_LABEL = { screen: 'Screen', counter: 'Counter', console: 'Console', other: 'Other' };
+
+  const state = {
+    csrf: null, templates: null, snapshot: null,
+    events: null, live: null,          // the EventSource; live: null connecting, true, false lost
+    reconnectTimer: 0, noticeTimer: 0, checkingSession: false,
+    sheet: null, opener: null,         // the open sheet's id, and what to focus when it closes
+    offerId: null, autoOffer: '',      // autoOffer: offer text we filled in, safe to replace
+  };
+  const nodeCards = new Map(); // node id → card parts, reused so thumbnails don't flicker
+  let nowReplica = null;
+
+  // ── API ────────────────────────────────────────────────────────────────────────────
+  const apiError = (status, message, data) => Object.assign(new Error(message), { status, data: data || {} });
+
+  // One place for cookies, CSRF and error decoding. Resolves with the JSON (null for 204).
+  async function api(method, path, body) {
+    const options = { method, credentials: 'same-origin', headers: { Accept: 'application/json' } };
+    if (method !== 'GET') {
+      options.headers['Content-Type'] = 'application/json';
+      if (state.csrf) options.headers['X-CSRF-Token'] = state.csrf;
+    }
+    if (body !== undefined) options.body = JSON.stringify(body);
+    const response = await fetch(path, options).catch(() => {
+      throw apiError(0, 'Cannot reach the console. Check the tablet’s network and try again.');
+    });
+    const raw = await response.text().catch(() => '');
+    let data = null;
+    try { data = raw ? JSON.parse(raw) : null; } catch (_) { /* not JSON: keep null */ }
+    if (!response.ok) {
+      const message = data && typeof data.error === 'string' && data.error
+        ? data.error
+        : `The console refused the request (HTTP ${response.status}).`;
+      throw apiError(response.status, message, data);
+    }
+    return data;
+  }
+
+  // A signed-out session sends the manager back to sign in; anything else is shown as is.
+  function fail(err) {
+    if (err.status === 401) toSignin(err.message || 'Your session has ended. Please sign in again.');
+    else showError(err.message);
+  }
+
+  // For reads: the answer, or null after the error was shown.
+  const attempt = (request) => request.catch((err) => { fail(err); return null; });
+
+  // ── Messages ───────────────────────────────────────────────────────────────────────
+  // An open sheet covers the page, so its errors are shown inside it.
+  function showError(text) {
+    const inSheet = state.sheet && $(state.sheet).querySelector('.sheet-error');
+    if (inSheet) {
+      setText(inSheet, text);
+      inSheet.hidden = false;
+      return;
+    }
+    setText($('message-text'), text);
+    $('message').hidden = false;
+  }
+
+  function clearError() {
+    $('message').hidden = true;
+    for (const node of document.querySelectorAll('.sheet-error')) node.hidden = true;
+  }
+
+  function showNotice(text) {
+    const notice = $('notice');
+    setText(notice, text);
+    notice.hidden = false;
+    clearTimeout(state.noticeTimer);
+    state.noticeTimer = setTimeout(() => { notice.hidden = true; }, 6000);
+  }
+
+  // ── Sign in / out ──────────────────────────────────────────────────────────────────
+  function toSignin(message) {
+    stopEvents();
+    closeSheet();
+    clearError();
+    Object.assign(state, { csrf: null, snapshot: null, templates: null });
+    nodeCards.clear();
+    $('nodes').replaceChildren();
+    $('app').hidden = true;
+    $('signin').hidden = false;
+    $('signin-pin').value = '';
+    setText($('signin-error'), message || '');
+    $('signin-error').hidden = !message;
+    ($('signin-name').value ? $('signin-pin') : $('signin-name')).focus();
+  }
+
+  async function onSignin(event) {
+    event.preventDefault();
+    const error = $('signin-error');
+    const button = $('signin-submit');
+    error.hidden = true;
+    button.disabled = true;
+    try {
+      const body = { name: $('signin-name').value.trim(), pin: $('signin-pin').value };
+      enterApp(await api('POST', '/api/session', body));
+    } catch (err) {
+      // 429: the server refuses without checking the PIN until the wait is over.
+      let message = err.message;
+      const wait = err.status === 429 ? Math.ceil(Number(err.data.retry_after_secs) || 0) : 0;
+      if (wait > 0 && !message.includes(String(wait))) message += ` Try again in ${waitText(wait)}.`;
+      setText(error, message);
+      error.hidden = false;
+      $('signin-pin').value = '';
+      $('signin-pin').focus();
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  const waitText = (secs) => (secs < 60 ? `${secs} s` : `${Math.ceil(secs / 60)} min`);
+
+  function enterApp(session) {
+    state.csrf = session.csrf_token;
+    setText($('manager-name'), session.manager);
+    $('signin').hidden = true;
+    $('signin-error').hidden = true;
+    $('signin-pin').value = '';
+    $('app').hidden = false;
+    clearError();
+    selectTab('status');
+    loadTemplates();
+    startEvents();
+    loadState();
+  }
+
+  async function signOut() {
+    try {
+      await api('DELETE', '/api/session');
+    } catch (err) {
+      if (err.status !== 401) { showError(err.message); return; }
+    }
+    toSignin('');
+  }
+
+  // ── Loading ────────────────────────────────────────────────────────────────────────
+  async function loadTemplates() {
+    const templates = await attempt(api('GET', '/api/templates'));
+    if (templates) state.templates = templates;
+    if (templates && !state.snapshot) setText($('venue-name'), templates.venue_name);
+    return Boolean(templates);
+  }
+
+  // The event stream sends a snapshot on connect; this only covers a slow first event.
+  async function loadState() {
+    const snapshot = await attempt(api('GET', '/api/state'));
+    if (snapshot && !state.snapshot && state.csrf) render(snapshot);
+  }
+
+  // ── Live updates ───────────────────────────────────────────────────────────────────
+  function startEvents() {
+    stopEvents();
+    const events = new EventSource('/api/events');
+    state.events = events;
+    state.live = null;
+    renderLink();
+    events.addEventListener('open', () => { if (state.events === events) setLive(true); });
+    events.addEventListener('snapshot', (event) => {
+      if (state.events !== events) return;
+      let snapshot;
+      try { snapshot = JSON.parse(event.data); } catch (_) { return; }
+      setLive(true);
+      render(snapshot);
+    });
+    events.addEventListener('error', () => {
+      if (state.events !== events) return;
+      setLive(false);
+      recheckSession(events);
+    });
+  }
+
+  function stopEvents() {
+    clearTimeout(state.reconnectTimer);
+    if (state.events) state.events.close();
+    state.events = null;
+    $('live-lost').hidden = true;
+  }
+
+  // EventSource retries network errors itself but gives up on an HTTP error (it closes):
+  // then either the session is gone (→ sign in) or we open a new stream ourselves.
+  async function recheckSession(events) {
+    if (state.checkingSession) return;
+    state.checkingSession = true;
+    const signedOut = await api('GET', '/api/session')
+      .then((session) => { state.csrf = session.csrf_token; return false; }, (err) => err.status === 401);
+    state.checkingSession = false;
+    if (state.events !== events) return;
+    if (signedOut) {
+      toSignin('Your session has ended. Please sign in again.');
+    } else if (events.readyState === EventSource.CLOSED) {
+      clearTimeout(state.reconnectTimer);
+      state.reconnectTimer = setTimeout(() => { if (state.events === events) startEvents(); }, 3000);
+    }
+  }
+
+  function setLive(live) {
+    if (state.live === live) return;
+    state.live = live;
+    $('live-lost').hidden = live !== false;
+    renderLink();
+  }
+
+  function renderLink() {
+    const link = state.snapshot && state.snapshot.link;
+    let [status, label] = ['ok', 'Live'];
+    if (state.live === null) [status, label] = ['unknown', 'Connecting…'];
+    else if (state.live === false) [status, label] = ['lost', 'Reconnecting…'];
+    else if (link && link.connected === false) [status, label] = ['bad', 'No link to the screens'];
+    $('link').dataset.link = status;
+    setText($('link-label'), label);
+  }
+
+  // ── Snapshot → page ────────────────────────────────────────────────────────────────
+  function render(snapshot) {
+    state.snapshot = snapshot;
+    const view = snapshot.view || {};
+    const progress = snapshot.progress || {};
+    // Tests and CSS key off these two.
+    document.body.dataset.phase = progress.phase || '';
+    document.body.dataset.revision = view.revision === undefined ? '' : String(view.revision);
+    setText($('venue-name'), snapshot.venue_name || snapshot.venue || '');
+    renderLink();
+    renderStatus(view, progress);
+    renderNodes(snapshot.nodes || [], progress);
+    renderPayments(snapshot.payments || [], view);
+  }
+
+  function renderStatus(view, progress) {
+    const mode = view.mode || 'normal';
+    const cashOnly = mode === 'cash_only';
+    $('mode-card').dataset.mode = mode;
+    setText($('mode'), MODE_LABEL[mode] || mode);
+    setText($('declared-by'), declaredBy(view));
+
+    const phase = progress.phase || 'normal';
+    $('phase').dataset.phase = phase;
+    setText($('phase'), PHASE_LABEL[phase] || phase);
+    setText($('headline'), progress.headline);
+
+    $('declare-open').hidden = cashOnly;
+    $('incident-actions').hidden = !cashOnly;
+    if (!cashOnly && state.sheet === 'resolve-sheet') closeSheet();
+
+    renderCounts($('count-screens'), progress.screens);
+    renderCounts($('count-counters'), progress.counters);
+
+    $('now-showing').hidden = !cashOnly;
+    if (cashOnly) fillReplica(nowReplica, resolveTexts(view.texts || {}), hhmm(view.started_at));
+  }
+
+  function declaredBy(view) {
+    const mode = view.mode || 'normal';
+    const since = hhmm(view.started_at);
+    if (mode === 'normal') return 'No incident — every payment method is accepted.';
+    if (mode === 'all_clear') return `The cash-only incident${since ? ' from ' + since : ''} is resolved.`;
+    let who = 'Automatic — raised by payment detection';
+    if (view.authority !== 'automatic') {
+      who = 'Declared by a manager';
+      if (view.source && view.source !== 'console') who += ` (via ${view.source})`;
+    }
+    return since ? `${who} · since ${since}` : who;
+  }
+
+  function renderCounts(list, counts) {
+    const c = counts || {};
+    const total = Number(c.total) || 0;
+    const [confirmed, lagging, offline] = [c.confirmed, c.lagging, c.offline].map((n) => Number(n) || 0);
+    const tile = (label, value, tone, extra) => {
+      const item = el('div', 'count-tile');
+      if (tone) item.dataset.tone = tone;
+      const dd = el('dd', '', value);
+      if (extra) dd.append(el('span', 'count-of', ' ' + extra));
+      item.append(el('dt', '', label), dd);
+      return item;
+    };
+    list.replaceChildren(
+      tile('Confirmed', confirmed, total > 0 && confirmed === total ? 'ok' : '', `of ${total}`),
+      tile('Lagging', lagging, lagging ? 'warn' : ''),
+      tile('Offline', offline, offline ? 'bad' : ''),
+    );
+  }
+
+  // Node cards are reused per node id: only changed fields are written, thumbnails stay put.
+  function renderNodes(nodes, progress) {
+    setText($('nodes-headline'), progress.headline);
+    const nameOf = (n) => n.name || n.node || '';
+    const rank = (n) => STANDING_ORDER[n.standing] ?? 3;
+    const sorted = nodes.slice().sort((a, b) => (rank(a) - rank(b)) || nameOf(a).localeCompare(nameOf(b)));
+    const container = $('nodes');
+    const seen = new Set();
+    sorted.forEach((node, index) => {
+      let card = nodeCards.get(node.node);
+      if (!card) { card = makeNodeCard(); nodeCards.set(node.node, card); }
+      updateNodeCard(card, node);
+      seen.add(node.node);
+      const at = container.children[index] || null;
+      if (at !== card.root) container.insertBefore(card.root, at);
+    });
+    for (const [id, card] of nodeCards) {
+      if (!seen.has(id)) { card.root.remove(); nodeCards.delete(id); }
+    }
+    $('nodes-empty').hidden = nodes.length > 0;
+    const attention = nodes.filter((n) => n.standing === 'lagging' || n.standing === 'offline').length;
+    setText($('tab-screens-badge'), attention);
+    $('tab-screens-badge').hidden = attention === 0;
+  }
+
+  function makeNodeCard() {
+    const card = { root: el('article', 'node'), img: el('img'), noPicture: el('span', 'node-nothumb', 'No picture'), src: null };
+    card.img.hidden = true;
+    card.img.addEventListener('load', () => { card.img.hidden = false; card.noPicture.hidden = true; });
+    card.img.addEventListener('error', () => { card.img.hidden = true; card.noPicture.hidden = false; });
+    const thumb = el('div', 'node-thumb');
+    thumb.append(card.img, card.noPicture);
+    const head = el('div', 'node-head');
+    const info = el('div', 'node-info');
+    for (const [key, tag] of [['name', 'h3'], ['standing', 'span']]) head.append(card[key] = el(tag, 'node-' + key));
+    info.append(head);
+    for (const key of ['kind', 'shows', 'since', 'offline']) info.append(card[key] = el('p', 'node-' + key));
+    card.root.append(thumb, info);
+    return card;
+  }
+
+  function updateNodeCard(card, node) {
+    const standing = node.standing || 'offline';
+    const kind = node.kind || 'other';
+    const name = node.name || node.node;
+    Object.assign(card.root.dataset, { node: node.node, standing, kind });
+    setText(card.name, name);
+    setText(card.standing, STANDING_LABEL[standing] || standing);
+    setText(card.kind, (KIND_LABEL[kind] || kind) + (node.name && node.name !== node.node ? ` · ${node.node}` : ''));
+    const shown = node.mode ? (MODE_LABEL[node.mode] || node.mode).toLowerCase() : '';
+    const revision = node.revision ?? '—';
+    setText(card.shows, shown ? `Shows ${shown} · revision ${revision}` : `Revision ${revision}`);
+    const since = hhmm(node.since);
+    setText(card.since, since ? `Since ${since}` : '');
+    card.since.title = fullTime(node.since);
+    const offlineSince = hhmm(node.offline_since);
+    setText(card.offline, offlineSince ? `Offline since ${offlineSince}` : '');
+    card.offline.hidden = !offlineSince;
+
+    // ?v= changes with each new thumbnail, so the browser may cache each version.
+    const src = node.thumbnail === undefined || node.thumbnail === null ? null
+      : `/api/nodes/${encodeURIComponent(node.node)}/thumbnail?v=${encodeURIComponent(node.thumbnail)}`;
+    if (src === card.src) return;
+    card.src = src;
+    if (src) {
+      card.img.alt = `Last picture from ${name}`;
+      card.img.src = src;
+    } else {
+      card.img.removeAttribute('src');
+      card.img.hidden = true;
+      card.noPicture.hidden = false;
+    }
+  }
+
+  function renderPayments(payments, view) {
+    let line = 'No incident is active.';
+    if (view.mode === 'all_clear') line = 'The last incident is resolved.';
+    if (view.mode === 'cash_only') {
+      line = view.authority === 'automatic'
+        ? 'The current incident is automatic — raised by payment detection.'
+        : 'The current incident is manual — declared by a manager.';
+    }
+    setText($('payments-authority'), line);
+    $('payments').replaceChildren(...payments.map((p) => {
+      const down = p.status === 'down';
+      const row = el('div', 'row pay-row');
+      Object.assign(row.dataset, { status: down ? 'down' : 'ok', source: p.source });
+      const since = hhmm(p.since);
+      row.append(
+        el('span', 'pay-source', p.source),
+        el('span', 'pay-status', down ? 'DOWN' : 'OK'),
+        el('span', 'pay-since', since ? `since ${since}` : ''),
+        el('span', 'pay-detail', p.detail || ''),
+      );
+      return row;
+    }));
+    $('payments-empty').hidden = payments.length > 0;
+  }
+
+  // ── Screen replica (the preview and "on the screens now") ──────────────────────────
+  function cashTemplate() {
+    const texts = (state.templates && state.templates.cash_only) || {};
+    return Object.fromEntries(TEXT_KEYS.map((key) => [key, texts[key] || BUNDLED[key]]));
+  }
+
+  // What a screen shows: the incident's text, or the template when it is empty.
+  function resolveTexts(texts) {
+    const template = cashTemplate();
+    return Object.fromEntries(TEXT_KEYS.map((key) => {
+      const value = typeof texts[key] === 'string' ? texts[key].trim() : '';
+      return [key, value || template[key]];
+    }));
+  }
+
+  // Same shrink-with-length rule as FitText, in units of 1/100 of the screen height.
+  function fitSize(text, [largest, smallest, comfortable]) {
+    const length = Math.max(1, Array.from(text).length);
+    return Math.max(smallest, Math.min(largest, largest * Math.sqrt(comfortable / length)));
+  }
+
+  function fillReplica(root, texts, since) {
+    const classes = { headline: 'replica-headline', body: 'replica-body', offer: 'replica-offer-text', cash_points: 'replica-cash-points' };
+    for (const key of TEXT_KEYS) {
+      const node = root.querySelector('.' + classes[key]);
+      setText(node, texts[key]);
+      node.style.fontSize = `calc(var(--u) * ${fitSize(texts[key], FIT[key]).toFixed(2)})`;
+    }
+    const sinceNode = root.querySelector('.replica-since');
+    setText(sinceNode, since ? `Since ${since}` : '');
+    sinceNode.hidden = !since;
+  }
+
+  // ── Declare / update sheet ─────────────────────────────────────────────────────────
+  const offers = () => (state.templates && Array.isArray(state.templates.offers) ? state.templates.offers : []);
+
+  async function openDeclare(kind, opener) {
+    if (!state.templates && !(await loadTemplates())) return;
+    const view = (state.snapshot && state.snapshot.view) || {};
+    const update = kind === 'update';
+    const template = cashTemplate();
+    const current = update ? resolveTexts(view.texts || {}) : template;
+    for (const key of TEXT_KEYS) $(TEXT_INPUTS[key]).value = current[key];
+    state.offerId = update ? view.offer_id || null : null;
+    const offer = offers().find((o) => o.id === state.offerId);
+    state.autoOffer = offer ? offer.title : template.offer;
+    buildOfferPicker();
+    setText($('declare-title'), update ? 'Change what every screen says' : 'Go cash only');
+    $('declare-confirm').hidden = update;
+    $('update-confirm').hidden = !update;
+    updatePreview();
+    showSheet('declare-sheet', opener);
+  }
+
+  function buildOfferPicker() {
+    const button = (id, title, terms) => {
+      const b = el('button', 'offer-btn');
+      b.type = 'button';
+      b.append(el('span', 'offer-title', title));
+      if (terms) b.append(el('span', 'offer-terms', terms));
+      b.addEventListener('click', () => chooseOffer(id));
+      return b;
+    };
+    const buttons = offers().map((offer) => {
+      const b = button(offer.id, offer.title || offer.id, offer.terms);
+      b.dataset.offerId = offer.id;
+      return b;
+    });
+    const none = button(null, 'No offer', '');
+    none.dataset.noOffer = '';
+    $('offer-picker').replaceChildren(...buttons, none);
+    markOffer();
+  }
+
+  function markOffer() {
+    for (const b of $('offer-picker').querySelectorAll('.offer-btn')) {
+      const id = 'offerId' in b.dataset ? b.dataset.offerId : null;
+      b.setAttribute('aria-pressed', String(id === state.offerId));
+    }
+  }
+
+  // The offer text follows the chosen offer until the manager writes their own.
+  function chooseOffer(id) {
+    state.offerId = id;
+    const offer = offers().find((o) => o.id === id);
+    const field = $('text-offer');
+    const current = field.value.trim();
+    const template = cashTemplate().offer;
+    if (current === '' || current === template || current === state.autoOffer) {
+      field.value = (offer && offer.title) || template;
+      state.autoOffer = field.value;
+    }
+    markOffer();
+    updatePreview();
+  }
+
+  const readTexts = () => Object.fromEntries(TEXT_KEYS.map((key) => [key, $(TEXT_INPUTS[key]).value.trim()]));
+
+  function updatePreview() {
+    const view = (state.snapshot && state.snapshot.view) || {};
+    const updating = !$('update-confirm').hidden;
+    const since = updating && view.started_at ? hhmm(view.started_at) : clockOf(new Date());
+    fillReplica($('preview'), resolveTexts(readTexts()), since);
+  }
+
+  // Runs one sheet action with its buttons disabled, so a double tap sends one request.
+  async function sheetAction(buttons, request, notice) {
+    buttons.forEach((b) => { b.disabled = true; });
+    try {
+      const answer = await request();
+      closeSheet();
+      clearError();
+      showNotice(notice(answer || {}));
+    } catch (err) {
+      fail(err);
+    } finally {
+      buttons.forEach((b) => { b.disabled = false; });
+    }
+  }
+
+  function confirmDeclare(kind) {
+    const update = kind === 'update';
+    // All four texts are sent even if unchanged; empty strings mean "the template".
+    const body = { texts: readTexts(), offer_id: state.offerId };
+    sheetAction([$('declare-confirm'), $('update-confirm')],
+      () => api(update ? 'PUT' : 'POST', '/api/incident', body),
+      (answer) => answer.note || (update ? 'Every screen is being updated.' : 'Every screen is switching to cash only.'));
+  }
+
+  function confirmResolve() {
+    sheetAction([$('resolve-confirm')], () => api('POST', '/api/incident/resolve', {}), (answer) => {
+      const also = Array.isArray(answer.supersedes) && answer.supersedes.length
+        ? ` Also ended: ${answer.supersedes.map(String).join(', ')}.` : '';
+      return 'Every screen is switching to all clear.' + also;
+    });
+  }
+
+  // ── Sheets (modal) ─────────────────────────────────────────────────────────────────
+  function showSheet(id, opener) {
+    closeSheet();
+    clearError();
+    state.sheet = id;
+    state.opener = opener || null;
+    $(id).hidden = false;
+    $('app-main').inert = true; // keep taps and focus inside the sheet
+    // Focus the title, not a field: a tablet keyboard would hide the preview.
+    $(id).querySelector('.sheet-title').focus();
+  }
+
+  function closeSheet() {
+    if (!state.sheet) return;
+    const sheet = $(state.sheet);
+    sheet.hidden = true;
+    sheet.querySelector('.sheet-error').hidden = true;
+    state.sheet = null;
+    $('app-main').inert = false;
+    if (state.opener && !state.opener.hidden) state.opener.focus();
+    state.opener = null;
+  }
+
+  // ── Tabs ───────────────────────────────────────────────────────────────────────────
+  const tabButtons = () => Array.from(document.querySelectorAll('[data-tab]'));
+
+  function selectTab(name) {
+    for (const button of tabButtons()) {
+      const selected = button.dataset.tab === name;
+      button.setAttribute('aria-selected', String(selected));
+      $('panel-' + button.dataset.tab).hidden = !selected;
+    }
+    if (name === 'vouchers') loadVouchers();
+    if (name === 'audit') loadAudit();
+  }
+
+  // ── Vouchers ───────────────────────────────────────────────────────────────────────
+  async function loadVouchers() {
+    const panelError = $('vouchers-error');
+    $('vouchers-refresh').disabled = true;
+    try {
+      renderVouchers((await api('GET', '/api/vouchers/summary')) || {});
+      panelError.hidden = true;
+    } catch (err) {
+      if (err.status === 401) { fail(err); return; }
+      // 503: no voucher replica on this node; the server says what to configure.
+      const message = err.status === 503 && !err.data.error
+        ? 'Voucher figures need a [counter] section on the console node.'
+        : err.message;
+      setText(panelError, message);
+      panelError.hidden = false;
+      $('vouchers').replaceChildren();
+      showError(message);
+    } finally {
+      $('vouchers-refresh').disabled = false;
+    }
+  }
+
+  function statGroup(title, note, figures) {
+    const group = el('section', 'stat-group');
+    const list = el('dl', 'stats');
+    group.append(el('h3', '', title), ...(note ? [el('p', 'stat-note', note)] : []), list);
+    for (const [label, value] of figures) {
+      const item = el('div', 'stat');
+      item.append(el('dt', '', label), el('dd', '', Number(value) || 0));
+      list.append(item);
+    }
+    return group;
+  }
+
+  function renderVouchers(summary) {
+    const three = (f) => [['Issued', f.issued], ['Redeemed', f.redeemed], ['Voided', f.voided]];
+    const started = hhmm(summary.business_day_started_at);
+    const groups = el('div', 'stat-groups');
+    groups.append(statGroup('Tonight', started ? `Since ${started}` : '', three(summary.tonight || {})));
+    if (summary.incident) groups.append(statGroup('This incident', summary.incident.incident_id, three(summary.incident)));
+    groups.append(statGroup('All vouchers', '', [['On record', summary.total]]));
+
+    const conflicts = Array.isArray(summary.conflicts) ? summary.conflicts : [];
+    const box = el('section', 'conflicts');
+    box.append(el('h3', '', conflicts.length
+      ? `Redeemed more than once (${conflicts.length})`
+      : 'No voucher was redeemed twice'));
+    for (const conflict of conflicts) {
+      const item = el('article', 'conflict');
+      item.dataset.code = conflict.code;
+      const head = el('div', 'conflict-head');
+      head.append(el('span', 'conflict-code', conflict.code));
+      if (conflict.offer_id) head.append(el('span', 'conflict-offer', conflict.offer_id));
+      const list = el('ul', 'redemptions');
+      for (const r of conflict.redemptions || []) {
+        const time = hhmm(r.at);
+        const li = el('li', '', `Redeemed at ${r.origin}${time ? ' · ' + time : ''}${r.seq !== undefined ? ' · #' + r.seq : ''}`);
+        li.title = fullTime(r.at);
+        list.append(li);
+      }
+      item.append(head, list);
+      box.append(item);
+    }
+    $('vouchers').replaceChildren(groups, box);
+  }
+
+  async function onVoid(event) {
+    event.preventDefault();
+    const code = $('void-code').value.trim();
+    const result = $('void-result');
+    setText(result, '');
+    if (!code) { $('void-code').focus(); return; }
+    $('void-submit').disabled = true;
+    try {
+      const reason = $('void-reason').value.trim();
+      await api('POST', `/api/vouchers/${encodeURIComponent(code)}/void`, { reason });
+      setText(result, `Voucher ${code} is void.`);
+      $('void-code').value = '';
+      $('void-reason').value = '';
+      clearError();
+      loadVouchers();
+    } catch (err) {
+      fail(err);
+    } finally {
+      $('void-submit').disabled = false;
+    }
+  }
+
+  // ── Audit ──────────────────────────────────────────────────────────────────────────
+  async function loadAudit() {
+    $('audit-refresh').disabled = true;
+    const data = await attempt(api('GET', '/api/audit?limit=200'));
+    $('audit-refresh').disabled = false;
+    if (!data) return;
+    const entries = Array.isArray(data.entries) ? data.entries : []; // newest first, as sent
+    $('audit').replaceChildren(...entries.map(auditRow));
+    $('audit-empty').hidden = entries.length > 0;
+  }
+
+  function auditRow(entry) {
+    const row = el('tr');
+    const time = el('td', 'audit-time', hhmm(entry.at));
+    time.title = fullTime(entry.at);
+    const outcome = el('td', 'audit-outcome', entry.outcome);
+    if (entry.outcome && !/^(ok|done|success|accepted)$/i.test(String(entry.outcome))) outcome.dataset.tone = 'warn';
+    row.append(time, el('td', '', entry.manager), el('td', '', entry.from),
+      el('td', 'audit-action', entry.action), el('td', 'audit-detail', entry.detail), outcome);
+    return row;
+  }
+
+  // ── Wiring ─────────────────────────────────────────────────────────────────────────
+  function wire() {
+    const on = (id, type, handler) => $(id).addEventListener(type, handler);
+    on('signin', 'submit', onSignin);
+    on('signout', 'click', signOut);
+    on('message-close', 'click', clearError);
+
+    for (const button of tabButtons()) button.addEventListener('click', () => selectTab(button.dataset.tab));
+
+    on('declare-open', 'click', (e) => openDeclare('declare', e.currentTarget));
+    on('update-open', 'click', (e) => openDeclare('update', e.currentTarget));
+    on('resolve-open', 'click', (e) => showSheet('resolve-sheet', e.currentTarget));
+    on('declare-confirm', 'click', () => confirmDeclare('declare'));
+    on('update-confirm', 'click', () => confirmDeclare('update'));
+    on('resolve-confirm', 'click', confirmResolve);
+    on('declare-cancel', 'click', closeSheet);
+    on('resolve-cancel', 'click', closeSheet);
+    for (const key of TEXT_KEYS) on(TEXT_INPUTS[key], 'input', updatePreview);
+    document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && state.sheet) closeSheet(); });
+
+    on('vouchers-refresh', 'click', loadVouchers);
+    on('void-form', 'submit', onVoid);
+    on('audit-refresh', 'click', loadAudit);
+
+    // A tablet waking from sleep may hold a dead stream; start a fresh one.
+    document.addEventListener('visibilitychange', () => {
+      const dead = !state.events || state.events.readyState === EventSource.CLOSED;
+      if (!document.hidden && state.csrf && dead) startEvents();
+    });
+  }
+
+  // "On the screens now" is a copy of the preview without its ids.
+  function makeNowReplica() {
+    const copy = $('preview').cloneNode(true);
+    copy.removeAttribute('id');
+    copy.setAttribute('aria-label', 'What the lobby screens show now');
+    for (const node of copy.querySelectorAll('[id]')) node.removeAttribute('id');
+    $('now-replica-slot').replaceChildren(copy);
+    return copy;
+  }
+
+  async function start() {
+    wire();
+    nowReplica = makeNowReplica();
+    try {
+      enterApp(await api('GET', '/api/session'));
+    } catch (err) {
+      toSignin(err.status === 401 ? '' : err.message);
+    }
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
+  else start();
+})();

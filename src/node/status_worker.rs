@@ -37,8 +37,11 @@ impl NodeIdentity {
     }
 
     pub fn offline_payload(&self) -> Vec<u8> {
-        serde_json::to_vec(&DisplayReport::offline(&self.node, self.name.clone()))
-            .unwrap_or_default()
+        // The roles travel with the last will so an observer still knows a vanished
+        // node was a screen or a counter.
+        let mut report = DisplayReport::offline(&self.node, self.name.clone());
+        report.roles = self.roles.clone();
+        serde_json::to_vec(&report).unwrap_or_default()
     }
 }
 

@@ -4,6 +4,10 @@
 
 #![allow(dead_code)]
 
+pub mod console;
+
+pub mod webdriver;
+
 use raincheck::cli::BusArgs;
 use raincheck::commands::session::BusSession;
 use raincheck::commands::target::BusTarget;

@@ -1,0 +1,177 @@
+//! The manager's console end to end in a real headless Chromium at a 10-inch tablet's size:
+//! sign in, declare cash only with a hostile headline, watch three headless display nodes
+//! confirm over a real Mosquitto, resolve, watch them clear, see a screen go offline. The
+//! hostile text must show as text and never run. Screenshots go to target/screenshots/.
+
+mod common;
+
+use common::webdriver::browser;
+use common::*;
+use raincheck::node::start_node;
+use raincheck::shutdown::shutdown_pair;
+use serde_json::json;
+use std::path::Path;
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(20);
+const HOSTILE: &str = "<img src=x onerror=\"window.__pwned=1\"> Cash only";
+
+/// A console node's config: the manager Dana (PIN 4821), the venue's offers and secret.
+fn console_config(directory: &Path, url: &str) -> std::path::PathBuf {
+    // The counter config writes the shared secret; the console reuses its [counter] part.
+    let counter = write_counter_config(directory, "console", 100, "allow", Some(url));
+    let text = std::fs::read_to_string(&counter).unwrap().replace(
+        "roles = [\"counter\"]",
+        "roles = [\"console\"]\nvenue_name = \"Rialto Picture House\"",
+    );
+    let hash = raincheck::console::hash_pin("4821").unwrap();
+    let text = format!(
+        "{text}\n[console]\nlisten = \"127.0.0.1:0\"\n[[console.managers]]\nname = \"Dana\"\npin_hash = \"{hash}\"\n"
+    );
+    std::fs::write(&counter, text).unwrap();
+    counter
+}
+
+fn headless_display(directory: &Path, node: &str, url: &str) -> NodeProcess {
+    let config = write_config(
+        directory,
+        node,
+        &format!(
+            "name = \"Lobby {node}\"\n[broker]\nurl = \"{url}\"\nkeep_alive_secs = 2\nwatchdog_secs = 6\nreconnect_min_ms = 50\nreconnect_max_ms = 500\n[display]\nbackend = \"headless\"\n"
+        ),
+    );
+    NodeProcess::start_with(node, config)
+}
+
+#[test]
+fn a_manager_declares_watches_every_screen_confirm_and_resolves_from_a_tablet() {
+    let Some(broker) = mosquitto("") else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let url = broker.url();
+    let runtime = runtime();
+    let (trigger, shutdown) = shutdown_pair();
+    let config = raincheck::config::load(&console_config(directory.path(), &url)).unwrap();
+    let console = runtime
+        .block_on(async { start_node(&config, directory.path(), shutdown) })
+        .expect("console starts");
+    let address = console.console.expect("the console role serves HTTP");
+    let mut displays: Vec<NodeProcess> = ["lobby-1", "lobby-2", "box-office"]
+        .iter()
+        .map(|node| headless_display(directory.path(), node, &url))
+        .collect();
+    let shots = screenshots_dir();
+
+    runtime.block_on(async {
+        let Some(tablet) = browser(1280, 800).await else { return };
+        tablet.goto(&format!("http://{address}/")).await;
+        tablet.wait_until("!document.querySelector('#signin').hidden", WAIT, "the sign-in form shows").await;
+        tablet.type_into("#signin-name", "Dana").await;
+        tablet.type_into("#signin-pin", "1111").await;
+        tablet.click("#signin-submit").await;
+        tablet
+            .wait_until("!document.querySelector('#signin-error').hidden", WAIT, "a wrong PIN is refused")
+            .await;
+        assert!(tablet.text("#signin-error").await.contains("do not match"));
+        tablet.type_into("#signin-pin", "4821").await;
+        tablet.click("#signin-submit").await;
+        tablet.wait_until("!document.querySelector('#app').hidden", WAIT, "the console opens").await;
+        tablet
+            .wait_until(
+                "document.querySelector('#headline').textContent.includes('3 of 3 screens confirmed')",
+                WAIT,
+                "the three screens report the normal view",
+            )
+            .await;
+        tablet.screenshot(&shots.join("console-1-normal-1280x800.png")).await;
+
+        // Declare: the preview shows exactly the typed text, as text.
+        tablet.click("#declare-open").await;
+        tablet.wait_until("!document.querySelector('#declare-sheet').hidden", WAIT, "the declare sheet opens").await;
+        tablet.click("[data-offer-id='popcorn']").await;
+        tablet.type_into("#text-headline", HOSTILE).await;
+        tablet
+            .wait_until(
+                &format!("document.querySelector('#preview-headline').textContent === {}", json!(HOSTILE)),
+                WAIT,
+                "the preview shows the headline as typed",
+            )
+            .await;
+        tablet.screenshot(&shots.join("console-2-declare-preview.png")).await;
+        tablet.click("#declare-confirm").await;
+        tablet
+            .wait_until(
+                "document.body.dataset.phase === 'confirmed' && document.querySelector('#headline').textContent.includes('3 of 3 screens confirmed')",
+                WAIT,
+                "every screen confirms cash only",
+            )
+            .await;
+        let revision = tablet.run("return Number(document.body.dataset.revision);", json!([])).await;
+        assert!(revision.as_u64().unwrap_or(0) >= 1, "the page shows the new revision");
+        let pwned = tablet
+            .run("return [window.__pwned === undefined, document.querySelectorAll('img[src=\"x\"]').length];", json!([]))
+            .await;
+        assert_eq!(pwned, json!([true, 0]), "the hostile headline ran or became markup");
+        assert!(tablet.text("#mode").await.to_uppercase().contains("CASH ONLY"));
+        tablet.screenshot(&shots.join("console-3-cash-only-confirmed.png")).await;
+
+        // Watch: every node, confirmed, with its name.
+        tablet.click("[data-tab='screens']").await;
+        tablet
+            .wait_until(
+                "document.querySelectorAll(\".node[data-kind='screen'][data-standing='confirmed']\").length === 3",
+                WAIT,
+                "three confirmed screen cards",
+            )
+            .await;
+        assert!(tablet.text("#nodes").await.contains("Lobby lobby-2"));
+        tablet.set_window_size(800, 1280).await;
+        tablet.screenshot(&shots.join("console-4-screens-800x1280.png")).await;
+        tablet.set_window_size(1280, 800).await;
+
+        // A screen vanishes: the console names it.
+        let gone = displays.remove(1);
+        drop(gone);
+        tablet
+            .wait_until(
+                "document.querySelector(\".node[data-node='lobby-2'][data-standing='offline']\") !== null",
+                WAIT,
+                "the stopped screen shows as offline",
+            )
+            .await;
+        tablet.click("[data-tab='status']").await;
+        tablet
+            .wait_until(
+                "document.querySelector('#headline').textContent.includes('2 of 3 screens confirmed — Lobby lobby-2 offline since ')",
+                WAIT,
+                "the headline names the offline screen and since when",
+            )
+            .await;
+
+        // Resolve: "all clear" is done only when every online screen has cleared.
+        tablet.click("#resolve-open").await;
+        tablet.wait_until("!document.querySelector('#resolve-sheet').hidden", WAIT, "the resolve sheet opens").await;
+        tablet.click("#resolve-confirm").await;
+        tablet
+            .wait_until(
+                "document.body.dataset.phase === 'cleared' && document.querySelector('#headline').textContent.includes('2 of 3 screens cleared')",
+                WAIT,
+                "the two online screens clear",
+            )
+            .await;
+        tablet.screenshot(&shots.join("console-5-all-clear.png")).await;
+
+        // The audit tab shows what Dana did.
+        tablet.click("[data-tab='audit']").await;
+        tablet
+            .wait_until(
+                "document.querySelector('#audit').textContent.includes('resolve') && document.querySelector('#audit').textContent.includes('declare')",
+                WAIT,
+                "the audit log lists the declaration and the resolve",
+            )
+            .await;
+        tablet.screenshot(&shots.join("console-6-audit.png")).await;
+        tablet.quit().await;
+    });
+    trigger.trigger();
+    runtime.block_on(console.join());
+}

@@ -3,7 +3,7 @@
 //! over the W3C WebDriver protocol (JSON over HTTP on loopback). The test is skipped, with
 //! the reason, when Chromium is not installed, unless RAINCHECK_REQUIRE_CHROMIUM=1.
 
-use super::KillOnDrop;
+use std::os::unix::process::CommandExt;
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -18,7 +18,7 @@ pub struct Browser {
     session: String,
     base: String,
     _profile: tempfile::TempDir,
-    _driver: KillOnDrop,
+    _driver: KillGroupOnDrop,
 }
 
 /// Chromium and its driver, or `None` (test skipped) when they are not installed.
@@ -36,13 +36,16 @@ pub async fn browser(width: u32, height: u32) -> Option<Browser> {
 impl Browser {
     async fn start(width: u32, height: u32) -> Self {
         let port = free_port();
+        // Its own process group, so dropping the browser kills Chromium too, even when a
+        // failing test never says goodbye.
         let driver = Command::new(CHROMEDRIVER)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            .process_group(0)
             .spawn()
             .expect("start chromedriver");
-        let driver = KillOnDrop(driver);
+        let driver = KillGroupOnDrop(driver);
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -236,6 +239,17 @@ impl Browser {
             .delete(format!("{}/session/{}", self.base, self.session))
             .send()
             .await;
+    }
+}
+
+/// chromedriver and every process it started (Chromium and its helpers).
+struct KillGroupOnDrop(std::process::Child);
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        let group = format!("-{}", self.0.id());
+        let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+        let _ = self.0.wait();
     }
 }
 

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod console;
+pub mod detection;
 pub mod logging;
 pub mod model;
 pub mod mosquitto;

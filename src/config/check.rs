@@ -45,7 +45,15 @@ impl fmt::Display for ConfigReport {
 
 impl std::error::Error for ConfigReport {}
 
-const SECTIONS: [&str; 6] = ["node", "broker", "texts", "display", "counter", "console"];
+const SECTIONS: [&str; 7] = [
+    "node",
+    "broker",
+    "texts",
+    "display",
+    "counter",
+    "console",
+    "detection",
+];
 
 /// Reads and checks a config file.
 pub fn load(path: &Path) -> Result<NodeConfig, ConfigReport> {
@@ -117,6 +125,12 @@ fn load_checking(text: &str, origin: &Path, files: FileChecks) -> Result<NodeCon
     check_section::<DisplaySection>("display", &masked, &document, &mut problems);
     check_section::<super::sections::CounterSection>("counter", &masked, &document, &mut problems);
     check_section::<super::sections::ConsoleSection>("console", &masked, &document, &mut problems);
+    check_section::<super::sections::DetectionSection>(
+        "detection",
+        &masked,
+        &document,
+        &mut problems,
+    );
     if !problems.is_empty() {
         return Err(report(problems));
     }
@@ -242,7 +256,8 @@ fn semantic_problems(
     if config.node.roles.is_empty() {
         push(
             "node.roles",
-            "no roles; list at least one of \"signage\", \"counter\", \"console\"".into(),
+            "no roles; list at least one of \"signage\", \"counter\", \"console\", \"detector\""
+                .into(),
         );
     }
     let mut roles = config.node.roles.clone();
@@ -319,6 +334,7 @@ fn semantic_problems(
         }
     }
     check_counter(config, base_dir(origin), files, &mut push);
+    super::check_detection::check_detection(config, &mut push);
     super::check_console::check_console(
         config,
         base_dir(origin),
@@ -621,6 +637,48 @@ mod tests {
             );
         }
         assert!(example.contains("[[console.managers]]"));
+    }
+
+    #[test]
+    fn the_detector_example_documents_every_field() {
+        use crate::config::DetectionSection;
+        let example = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("config/detector.toml"),
+        )
+        .unwrap();
+        let section = serde_json::to_value(DetectionSection::default()).unwrap();
+        let probe = ["id", "target", "interval_secs", "timeout_ms", "ca_file"];
+        let fields = section
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| *k != "probes");
+        for field in fields.map(String::as_str).chain(probe) {
+            let written = example.lines().any(|line| {
+                line.trim_start_matches(['#', ' '])
+                    .starts_with(&format!("{field} ="))
+            });
+            assert!(
+                written,
+                "config/detector.toml does not show `{field}`; add it with a comment"
+            );
+        }
+    }
+
+    #[test]
+    fn detection_problems_are_named() {
+        let text = "[node]\nvenue = \"v\"\nid = \"d\"\nroles = [\"detector\"]\n[detection]\npos_listen = \"0.0.0.0:8181\"\nquorum = 0\n[[detection.probes]]\nid = \"p\"\ntarget = \"ftp://x\"\n";
+        let found = problems(text);
+        let keys: Vec<&str> = found.iter().map(|p| p.key.as_str()).collect();
+        for key in [
+            "detection.pos_listen",
+            "detection.quorum",
+            "detection.probes",
+        ] {
+            assert!(keys.contains(&key), "{key} missing from {found:?}");
+        }
+        let without_sources = "[node]\nvenue = \"v\"\nid = \"d\"\nroles = [\"detector\"]\n";
+        assert!(problems(without_sources)[0].message.contains("pos_listen"));
     }
 
     #[test]

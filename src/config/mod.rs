@@ -5,12 +5,14 @@
 
 mod check;
 mod check_console;
+mod check_detection;
 mod sections;
 
 pub use check::{load, load_str, load_str_without_file_checks, ConfigProblem, ConfigReport};
 pub use check_console::MAX_MANAGER_NAME;
 pub use sections::{
-    BrokerMode, BrokerSection, BrokerUrl, ConsoleSection, CounterSection, DisplaySection,
-    ManagerAccount, ModeTexts, NodeConfig, NodeSection, NormalStyle, OfferConfig,
-    OfflineRedemption, Role, ScreenBackend, TextsSection, SCREEN_LANGUAGES,
+    BrokerMode, BrokerSection, BrokerUrl, ConsoleSection, CounterSection, DetectionSection,
+    DisplaySection, ManagerAccount, ModeTexts, NodeConfig, NodeSection, NormalStyle, OfferConfig,
+    OfflineRedemption, ProbeConfig, ResolvePolicy, Role, ScreenBackend, TextsSection,
+    SCREEN_LANGUAGES,
 };

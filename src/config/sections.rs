@@ -28,6 +28,9 @@ pub struct NodeConfig {
     /// The manager's web console, for nodes with the `console` role.
     #[serde(default)]
     pub console: ConsoleSection,
+    /// Automatic payment-failure detection, for nodes with the `detector` role.
+    #[serde(default)]
+    pub detection: DetectionSection,
 }
 
 /// What a node does; any combination is allowed.
@@ -40,6 +43,8 @@ pub enum Role {
     Counter,
     /// The manager's web console.
     Console,
+    /// Watches payments (POS reports, processor probes) and raises automatic incidents.
+    Detector,
 }
 
 impl Role {
@@ -48,6 +53,7 @@ impl Role {
             Role::Signage => "signage",
             Role::Counter => "counter",
             Role::Console => "console",
+            Role::Detector => "detector",
         }
     }
 }
@@ -65,7 +71,7 @@ pub struct NodeSection {
     /// The venue's name as guests know it, shown on the normal screen.
     #[serde(default = "default_venue_name")]
     pub venue_name: String,
-    /// Roles this node plays: "signage", "counter", "console" (at least one).
+    /// Roles this node plays: "signage", "counter", "console", "detector" (at least one).
     pub roles: Vec<Role>,
     /// Where this node keeps its data (vouchers, audit log). Must be writable.
     #[serde(default = "default_data_dir")]
@@ -491,6 +497,115 @@ impl ConsoleSection {
         let hour: u8 = hour.parse().ok()?;
         let minute: u8 = minute.parse().ok()?;
         (hour < 24 && minute < 60 && self.business_day_starts.len() == 5).then_some((hour, minute))
+    }
+}
+
+/// How an automatic incident ends.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResolvePolicy {
+    /// The detector resolves its incident when payments recover.
+    #[default]
+    Automatic,
+    /// The incident stays until a manager resolves it.
+    Manager,
+}
+
+/// One check of the payment processor's endpoint.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeConfig {
+    /// Source id of this probe's health ("processor"); unique in the venue.
+    pub id: Identifier,
+    /// What to check: "tcp://host:port" (connects), "tls://host:port" (TLS handshake),
+    /// "https://host[:port]/path" or "http://…" (a GET answered below 500).
+    pub target: String,
+    /// Seconds between checks (1-3600).
+    #[serde(default = "default_probe_interval")]
+    pub interval_secs: u32,
+    /// A check that takes longer than this, in milliseconds, failed (100-60000).
+    #[serde(default = "default_probe_timeout")]
+    pub timeout_ms: u32,
+    /// PEM CA for tls:// and https:// targets; the system's roots when unset.
+    #[serde(default)]
+    pub ca_file: Option<PathBuf>,
+}
+
+fn default_probe_interval() -> u32 {
+    5
+}
+fn default_probe_timeout() -> u32 {
+    3000
+}
+
+/// Automatic detection (role `detector`): sources, their debounce, and the policy.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DetectionSection {
+    /// Loopback address where POS software reports each card authorisation
+    /// (POST /v1/authorisations); unset means no POS endpoint.
+    #[serde(default)]
+    pub pos_listen: Option<SocketAddr>,
+    /// Source id of the POS reports; "pos-<node id>" when unset.
+    #[serde(default)]
+    pub pos_source: Option<Identifier>,
+    /// Checks of the payment processor.
+    #[serde(default)]
+    pub probes: Vec<ProbeConfig>,
+    /// A source goes down after this many failures (1-100)…
+    #[serde(default = "default_enter_failures")]
+    pub enter_failures: u32,
+    /// …within this many seconds (1-3600).
+    #[serde(default = "default_enter_window")]
+    pub enter_window_secs: u32,
+    /// A down source comes back after this many healthy checks in a row (1-100)…
+    #[serde(default = "default_leave_successes")]
+    pub leave_successes: u32,
+    /// …spanning at least this many seconds (0-3600).
+    #[serde(default = "default_leave_window")]
+    pub leave_window_secs: u32,
+    /// An automatic incident starts when at least this many sources are down.
+    #[serde(default = "default_quorum")]
+    pub quorum: u32,
+    /// "automatic" (default): the detector resolves its incident when payments recover;
+    /// "manager": the incident waits for a manager's resolve.
+    #[serde(default)]
+    pub resolve: ResolvePolicy,
+    /// Source id of this detector's declarations; "auto-<node id>" when unset.
+    #[serde(default)]
+    pub incident_source: Option<Identifier>,
+}
+
+fn default_enter_failures() -> u32 {
+    3
+}
+fn default_enter_window() -> u32 {
+    30
+}
+fn default_leave_successes() -> u32 {
+    3
+}
+fn default_leave_window() -> u32 {
+    20
+}
+fn default_quorum() -> u32 {
+    1
+}
+
+impl Default for DetectionSection {
+    fn default() -> Self {
+        Self {
+            pos_listen: None,
+            pos_source: None,
+            probes: Vec::new(),
+            enter_failures: default_enter_failures(),
+            enter_window_secs: default_enter_window(),
+            leave_successes: default_leave_successes(),
+            leave_window_secs: default_leave_window(),
+            quorum: default_quorum(),
+            resolve: ResolvePolicy::default(),
+            incident_source: None,
+        }
     }
 }
 

@@ -106,6 +106,12 @@ pub fn start_node(
             Some(handle)
         }
     };
+    if config.has_role(Role::Detector) {
+        let detector =
+            crate::detection::start_detector(config, config_dir, shutdown_for_vouchers.clone())
+                .context("detector")?;
+        workers.extend(detector);
+    }
     let mut console = None;
     if config.has_role(Role::Console) {
         let started = crate::console::start_console(

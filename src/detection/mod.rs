@@ -1,0 +1,166 @@
+//! Automatic payment-failure detection (role `detector`): processor probes and a POS
+//! endpoint feed one debouncer per source (`debounce`, pure); each debounced change is
+//! published as the source's retained health; the policy (`policy`, pure) raises an
+//! automatic cash-only incident when a quorum of sources is down and ends it when they
+//! recover, never overriding a manager (invariant 2). `worker` runs it on the bus.
+
+pub mod debounce;
+pub mod policy;
+mod pos;
+mod probe;
+mod worker;
+
+pub use probe::ProbeTarget;
+
+use crate::config::NodeConfig;
+use crate::mqtt::backoff::Backoff;
+use crate::mqtt::connection::ConnectionSettings;
+use crate::mqtt::{client_options, spawn_connection, ClientIdentity, Subscription};
+use crate::protocol::{Identifier, Topic};
+use crate::shutdown::Shutdown;
+use anyhow::{anyhow, Context, Result};
+use debounce::{DebounceRules, Debouncer};
+use rumqttc::QoS;
+use std::path::Path;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use worker::{DetectorWorker, SourceOutcome};
+
+/// The source id of this node's POS reports.
+pub fn pos_source(config: &NodeConfig) -> Result<Identifier> {
+    match &config.detection.pos_source {
+        Some(source) => Ok(source.clone()),
+        None => Identifier::parse(&format!("pos-{}", config.node.id))
+            .map_err(|error| anyhow!("pos-{} {error}; set detection.pos_source", config.node.id)),
+    }
+}
+
+/// Starts the probes, the POS endpoint and the detector worker (inside the runtime).
+pub fn start_detector(
+    config: &NodeConfig,
+    config_dir: &Path,
+    shutdown: Shutdown,
+) -> Result<Vec<JoinHandle<()>>> {
+    let detection = &config.detection;
+    let venue = config.node.venue.clone();
+    let rules = DebounceRules {
+        enter_failures: detection.enter_failures,
+        enter_window: Duration::from_secs(u64::from(detection.enter_window_secs)),
+        leave_successes: detection.leave_successes,
+        leave_window: Duration::from_secs(u64::from(detection.leave_window_secs)),
+    };
+    let (outcome_sender, outcomes) = mpsc::channel::<SourceOutcome>(256);
+    let mut workers = Vec::new();
+    let mut sources = std::collections::BTreeMap::new();
+    for probe in &detection.probes {
+        let target = ProbeTarget::parse(&probe.target)
+            .map_err(|message| anyhow!("probe {}: {message}", probe.id))?;
+        let tls = probe::tls_connector(
+            probe
+                .ca_file
+                .as_deref()
+                .map(|f| config_dir.join(f))
+                .as_deref(),
+        )
+        .map_err(|message| anyhow!("probe {}: {message}", probe.id))?;
+        sources.insert(probe.id.clone(), Debouncer::new(rules));
+        let every = Duration::from_secs(u64::from(probe.interval_secs));
+        let timeout = Duration::from_millis(u64::from(probe.timeout_ms));
+        let source = probe.id.clone();
+        let sender = outcome_sender.clone();
+        let mut stop = shutdown.clone();
+        workers.push(tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = stop.wait() => break,
+                    _ = tick.tick() => {
+                        let (outcome, detail) = probe::check(&target, &tls, timeout).await;
+                        let report = SourceOutcome { source: source.clone(), outcome, detail };
+                        if sender.send(report).await.is_err() {
+                            break;
+                        }
+                    }
+                }
+            }
+        }));
+    }
+    if let Some(address) = detection.pos_listen {
+        let source = pos_source(config)?;
+        sources.insert(source.clone(), Debouncer::new(rules));
+        let listener = std::net::TcpListener::bind(address).with_context(|| {
+            format!("listen on {address} for POS reports; is another program using that port? (detection.pos_listen)")
+        })?;
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let router = pos::router(source, outcome_sender.clone());
+        let mut stop = shutdown.clone();
+        workers.push(tokio::spawn(async move {
+            let served = axum::serve(listener, router)
+                .with_graceful_shutdown(async move { stop.wait().await })
+                .await;
+            if let Err(error) = served {
+                tracing::error!("POS endpoint stopped: {error}");
+            }
+        }));
+    }
+    drop(outcome_sender);
+
+    let client_id = format!("raincheck-{venue}-{}-detector", config.node.id);
+    let barrier_topic = Topic::sync_barrier(&venue, &client_id);
+    let identity = ClientIdentity {
+        client_id,
+        last_will: None,
+        persistent_session: false,
+    };
+    let options =
+        client_options(&config.broker, identity, config_dir).context("broker settings")?;
+    let filters = Topic::view_filters(&venue)
+        .into_iter()
+        .chain([barrier_topic.clone()]);
+    let settings = ConnectionSettings {
+        subscriptions: filters
+            .map(|filter| Subscription {
+                filter,
+                qos: QoS::AtLeastOnce,
+            })
+            .collect(),
+        backoff: Backoff::new(
+            Duration::from_millis(u64::from(config.broker.reconnect_min_ms)),
+            Duration::from_millis(u64::from(config.broker.reconnect_max_ms)),
+        ),
+        watchdog: Duration::from_secs(u64::from(config.broker.watchdog_secs)),
+        label: format!("{}-detector", config.node.id),
+        manual_acks: false,
+    };
+    let connection = spawn_connection(options, settings, shutdown.clone());
+    let incident_source = match &detection.incident_source {
+        Some(source) => source.clone(),
+        None => Identifier::parse(&format!("auto-{}", config.node.id)).map_err(|error| {
+            anyhow!(
+                "auto-{} {error}; set detection.incident_source",
+                config.node.id
+            )
+        })?,
+    };
+    let worker = DetectorWorker {
+        venue,
+        incident_source,
+        policy: policy::Policy {
+            quorum: detection.quorum as usize,
+            resolve: detection.resolve,
+        },
+        templates: config.texts.cash_only.clone(),
+        sources,
+        barrier_topic,
+        client: connection.client,
+        events: connection.events,
+        outcomes,
+        shutdown,
+    };
+    workers.push(tokio::spawn(worker.run()));
+    workers.push(connection.task);
+    Ok(workers)
+}

@@ -1,0 +1,250 @@
+//! Checks of the payment processor's endpoint: a TCP connect, a TLS handshake, or an
+//! HTTP(S) GET that must be answered below 500. Each check is bounded by its timeout; the
+//! outcome (and a short reason) goes to the detector's debouncer for that probe.
+
+use super::debounce::Outcome;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Where a probe points.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProbeTarget {
+    Tcp {
+        host: String,
+        port: u16,
+    },
+    Tls {
+        host: String,
+        port: u16,
+    },
+    Http {
+        tls: bool,
+        host: String,
+        port: u16,
+        path: String,
+    },
+}
+
+impl ProbeTarget {
+    /// "tcp://host:port", "tls://host:port", "https://host[:port]/path", "http://…".
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let (scheme, rest) = text.split_once("://").ok_or_else(|| {
+            format!("{text:?} has no scheme; write tcp://, tls://, https:// or http://")
+        })?;
+        let (authority, path) = match rest.find('/') {
+            Some(slash) => (&rest[..slash], rest[slash..].to_owned()),
+            None => (rest, "/".to_owned()),
+        };
+        if authority.contains('@') {
+            return Err("credentials do not belong in a probe target".into());
+        }
+        let default_port = match scheme {
+            "https" | "tls" => 443,
+            "http" => 80,
+            "tcp" => 0,
+            other => {
+                return Err(format!(
+                    "scheme {other:?} is not supported; use tcp, tls, https or http"
+                ))
+            }
+        };
+        let (host, port) = match authority.rsplit_once(':') {
+            Some((host, port)) => (
+                host,
+                port.parse::<u16>()
+                    .map_err(|_| format!("port {port:?} is not a number from 1 to 65535"))?,
+            ),
+            None => (authority, default_port),
+        };
+        let host = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        if host.is_empty() || port == 0 {
+            return Err(format!("{text:?} needs a host and a port"));
+        }
+        Ok(match scheme {
+            "tcp" => ProbeTarget::Tcp { host, port },
+            "tls" => ProbeTarget::Tls { host, port },
+            _ => ProbeTarget::Http {
+                tls: scheme == "https",
+                host,
+                port,
+                path,
+            },
+        })
+    }
+
+    fn address(&self) -> (&str, u16) {
+        match self {
+            ProbeTarget::Tcp { host, port }
+            | ProbeTarget::Tls { host, port }
+            | ProbeTarget::Http { host, port, .. } => (host, *port),
+        }
+    }
+}
+
+/// A TLS client for probes: the system's roots, or the probe's own CA file.
+pub fn tls_connector(
+    ca_file: Option<&std::path::Path>,
+) -> Result<tokio_rustls::TlsConnector, String> {
+    let mut roots = rustls::RootCertStore::empty();
+    match ca_file {
+        Some(path) => {
+            let file = std::fs::File::open(path)
+                .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
+            for cert in rustls_pemfile::certs(&mut std::io::BufReader::new(file)) {
+                let cert = cert.map_err(|error| format!("{}: {error}", path.display()))?;
+                roots
+                    .add(cert)
+                    .map_err(|error| format!("{}: {error}", path.display()))?;
+            }
+        }
+        None => {
+            for cert in rustls_native_certs::load_native_certs().certs {
+                let _ = roots.add(cert);
+            }
+        }
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|error| error.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
+}
+
+/// Runs one check within `timeout`.
+pub async fn check(
+    target: &ProbeTarget,
+    tls: &tokio_rustls::TlsConnector,
+    timeout: Duration,
+) -> (Outcome, String) {
+    match tokio::time::timeout(timeout, attempt(target, tls)).await {
+        Ok(Ok(())) => (Outcome::Healthy, "answered".to_owned()),
+        Ok(Err(reason)) => (Outcome::Failed, reason),
+        Err(_) => (
+            Outcome::Failed,
+            format!("no answer within {} ms", timeout.as_millis()),
+        ),
+    }
+}
+
+async fn attempt(target: &ProbeTarget, tls: &tokio_rustls::TlsConnector) -> Result<(), String> {
+    let (host, port) = target.address();
+    let stream = TcpStream::connect((host, port))
+        .await
+        .map_err(|error| format!("cannot connect: {error}"))?;
+    let server_name = || {
+        rustls::pki_types::ServerName::try_from(host.to_owned())
+            .map_err(|_| format!("{host:?} is not a valid TLS server name"))
+    };
+    match target {
+        ProbeTarget::Tcp { .. } => Ok(()),
+        ProbeTarget::Tls { .. } => tls
+            .connect(server_name()?, stream)
+            .await
+            .map(|_| ())
+            .map_err(|error| format!("TLS handshake failed: {error}")),
+        ProbeTarget::Http {
+            tls: false, path, ..
+        } => http_get(stream, host, path).await,
+        ProbeTarget::Http {
+            tls: true, path, ..
+        } => {
+            let stream = tls
+                .connect(server_name()?, stream)
+                .await
+                .map_err(|error| format!("TLS handshake failed: {error}"))?;
+            http_get(stream, host, path).await
+        }
+    }
+}
+
+/// A minimal GET: healthy if the status line says below 500.
+async fn http_get<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    mut stream: S,
+    host: &str,
+    path: &str,
+) -> Result<(), String> {
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nUser-Agent: raincheck-probe\r\nConnection: close\r\n\r\n"
+    );
+    stream
+        .write_all(request.as_bytes())
+        .await
+        .map_err(|error| format!("cannot send: {error}"))?;
+    let mut head = [0u8; 64];
+    let read = stream
+        .read(&mut head)
+        .await
+        .map_err(|error| format!("no answer: {error}"))?;
+    let line = String::from_utf8_lossy(&head[..read]);
+    let status: u16 = line
+        .split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| "not an HTTP answer".to_owned())?;
+    if status < 500 {
+        Ok(())
+    } else {
+        Err(format!("answered HTTP {status}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_with_default_ports_and_refuse_nonsense() {
+        assert_eq!(
+            ProbeTarget::parse("tcp://10.0.0.1:443").unwrap(),
+            ProbeTarget::Tcp {
+                host: "10.0.0.1".into(),
+                port: 443
+            }
+        );
+        assert_eq!(
+            ProbeTarget::parse("https://api.example.com/health").unwrap(),
+            ProbeTarget::Http {
+                tls: true,
+                host: "api.example.com".into(),
+                port: 443,
+                path: "/health".into()
+            }
+        );
+        for bad in [
+            "api.example.com",
+            "ftp://x:1",
+            "tcp://host",
+            "https://user:pw@x/",
+            "http://:80/",
+        ] {
+            assert!(ProbeTarget::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_closed_port_fails_and_an_open_one_is_healthy() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let tls = tls_connector(None).unwrap();
+        let target = ProbeTarget::Tcp {
+            host: "127.0.0.1".into(),
+            port,
+        };
+        assert_eq!(
+            check(&target, &tls, Duration::from_secs(2)).await.0,
+            Outcome::Healthy
+        );
+        drop(listener);
+        assert_eq!(
+            check(&target, &tls, Duration::from_secs(2)).await.0,
+            Outcome::Failed
+        );
+    }
+}

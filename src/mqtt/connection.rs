@@ -107,7 +107,10 @@ impl ConnectionWorker {
         let mut last_incoming = Instant::now();
         let mut stop_by: Option<Instant> = None;
         let far_future = Instant::now() + Duration::from_secs(86_400 * 365);
+        // systemd's watchdog is fed only while this loop keeps turning (node::liveness).
+        let heartbeat = crate::node::liveness::register(format!("mqtt {label}"));
         loop {
+            heartbeat.beat();
             if subscribe_due {
                 subscribe_due = !self.request_subscriptions();
             }

@@ -229,6 +229,11 @@ pub fn run_daemon(config: NodeConfig, config_dir: &Path) -> Result<()> {
     let trigger = Arc::new(trigger);
     let mut node = runtime.block_on(async { start_node(&config, config_dir, shutdown.clone()) })?;
     tracing::info!(venue = %config.node.venue, node = %config.node.id, roles = ?config.node.roles, "node started");
+    super::systemd::notify("READY=1");
+    if let Some(period) = super::systemd::watchdog_period() {
+        node.workers
+            .push(runtime.spawn(super::systemd::run_watchdog(period, shutdown.clone())));
+    }
     let signal_trigger = trigger.clone();
     runtime.spawn(async move {
         wait_for_stop_signal().await;
@@ -268,6 +273,7 @@ pub fn run_daemon(config: NodeConfig, config_dir: &Path) -> Result<()> {
         let mut shutdown = shutdown;
         shutdown.wait().await;
     });
+    super::systemd::notify("STOPPING=1");
     trigger.trigger();
     runtime.block_on(node.join());
     Ok(())

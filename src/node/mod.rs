@@ -3,9 +3,11 @@
 //! and (for screens) the UI together.
 
 pub mod daemon;
+pub mod liveness;
 pub mod presentation;
 pub mod reject_log;
 pub mod status_worker;
+pub mod systemd;
 
 pub use daemon::{run_daemon, start_node, NodeHandle};
 pub use presentation::{LinkState, Presentation};

@@ -52,6 +52,9 @@ thread_local! {
 }
 
 /// Opens the window and runs it until shutdown; returns at once if there is no display.
+/// How often the UI thread beats its heartbeat under systemd's watchdog.
+const UI_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
+
 pub fn run_window(setup: ScreenSetup) -> ScreenExit {
     if let Err(reason) = select_backend(setup.config.display.backend) {
         return ScreenExit::Unavailable(reason);
@@ -97,6 +100,15 @@ pub fn run_window(setup: ScreenSetup) -> ScreenExit {
         }
     }
     spawn_shutdown_follower(&setup);
+    // Under systemd's watchdog the UI thread proves it is turning; otherwise no timer, so
+    // an idle screen stays fully idle.
+    let ui_heartbeat = slint::Timer::default();
+    if crate::node::systemd::watchdog_period().is_some() {
+        let heartbeat = crate::node::liveness::register("ui");
+        ui_heartbeat.start(slint::TimerMode::Repeated, UI_HEARTBEAT, move || {
+            heartbeat.beat()
+        });
+    }
     if let Err(error) = slint::run_event_loop() {
         return ScreenExit::Unavailable(format!("the window stopped: {error}"));
     }

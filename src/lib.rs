@@ -11,6 +11,7 @@ pub mod config;
 pub mod console;
 pub mod detection;
 pub mod logging;
+pub mod metrics;
 pub mod model;
 pub mod mosquitto;
 pub mod mqtt;

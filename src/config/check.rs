@@ -45,7 +45,7 @@ impl fmt::Display for ConfigReport {
 
 impl std::error::Error for ConfigReport {}
 
-const SECTIONS: [&str; 7] = [
+const SECTIONS: [&str; 8] = [
     "node",
     "broker",
     "texts",
@@ -53,6 +53,7 @@ const SECTIONS: [&str; 7] = [
     "counter",
     "console",
     "detection",
+    "metrics",
 ];
 
 /// Reads and checks a config file.
@@ -125,6 +126,7 @@ fn load_checking(text: &str, origin: &Path, files: FileChecks) -> Result<NodeCon
     check_section::<DisplaySection>("display", &masked, &document, &mut problems);
     check_section::<super::sections::CounterSection>("counter", &masked, &document, &mut problems);
     check_section::<super::sections::ConsoleSection>("console", &masked, &document, &mut problems);
+    check_section::<super::sections::MetricsSection>("metrics", &masked, &document, &mut problems);
     check_section::<super::sections::DetectionSection>(
         "detection",
         &masked,

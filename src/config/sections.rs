@@ -31,6 +31,19 @@ pub struct NodeConfig {
     /// Automatic payment-failure detection, for nodes with the `detector` role.
     #[serde(default)]
     pub detection: DetectionSection,
+    /// The Prometheus metrics endpoint.
+    #[serde(default)]
+    pub metrics: MetricsSection,
+}
+
+/// Prometheus metrics (any role).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSection {
+    /// Address for `GET /metrics` (e.g. "127.0.0.1:9464"); unset means no endpoint.
+    /// Metrics say nothing secret, but keep it on the management network.
+    #[serde(default)]
+    pub listen: Option<SocketAddr>,
 }
 
 /// What a node does; any combination is allowed.

@@ -212,6 +212,19 @@ impl ConsoleBus {
             &state.notes,
             OffsetDateTime::now_utc(),
         );
+        for (kind, tally) in [
+            ("screen", &snapshot.progress.screens),
+            ("counter", &snapshot.progress.counters),
+        ] {
+            for (standing, count) in [
+                ("confirmed", tally.confirmed),
+                ("lagging", tally.lagging),
+                ("offline", tally.offline),
+            ] {
+                let labels = [("kind", kind), ("standing", standing)];
+                crate::metrics::set("raincheck_console_nodes", &labels, count as f64);
+            }
+        }
         let json = serde_json::to_string(&snapshot).unwrap_or_else(|_| "{}".to_owned());
         self.snapshots
             .send_replace(Arc::new(PublishedSnapshot { snapshot, json }));

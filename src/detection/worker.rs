@@ -72,6 +72,8 @@ impl DetectorWorker {
                     Some(SourceOutcome { source, outcome, detail }) => {
                         let Some(debouncer) = self.sources.get_mut(&source) else { continue };
                         if let Some(changed) = debouncer.observe(outcome, started.elapsed()) {
+                            let down = if changed == Debounced::Down { 1.0 } else { 0.0 };
+                            crate::metrics::set("raincheck_payment_source_down", &[("source", source.as_str())], down);
                             tracing::warn!(%source, state = ?changed, %detail, "payment source changed");
                             bus.unpublished.insert(source, detail);
                         }

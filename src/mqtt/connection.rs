@@ -134,6 +134,7 @@ impl ConnectionWorker {
                     tracing::warn!(connection = %label, "no traffic from the broker for {:?}; reconnecting", self.settings.watchdog);
                     self.eventloop.clean();
                     connected = false;
+                    crate::metrics::set("raincheck_mqtt_connected", &[("connection", &label)], 0.0);
                     emit(&self.events_tx, BusEvent::LinkDown { reason: "no traffic from the broker".into() }).await;
                 }
                 polled = self.eventloop.poll() => match polled {
@@ -148,6 +149,8 @@ impl ConnectionWorker {
                                 }
                                 self.settings.backoff.reset();
                                 connected = true;
+                                crate::metrics::add("raincheck_mqtt_connects_total", &[("connection", &label)], 1.0);
+                                crate::metrics::set("raincheck_mqtt_connected", &[("connection", &label)], 1.0);
                                 subscribe_due = !self.request_subscriptions();
                                 emit(&self.events_tx, BusEvent::LinkUp).await;
                             }
@@ -164,6 +167,7 @@ impl ConnectionWorker {
                         // Also the first failure of a streak while never connected, so a
                         // waiting client can say *why* ("connection refused", "not authorised").
                         if connected || self.settings.backoff.failures == 0 {
+                            crate::metrics::set("raincheck_mqtt_connected", &[("connection", &label)], 0.0);
                             emit(&self.events_tx, BusEvent::LinkDown { reason: describe(&error) }).await;
                         }
                         connected = false;

@@ -106,6 +106,11 @@ pub fn start_node(
             Some(handle)
         }
     };
+    if let Some(address) = config.metrics.listen {
+        workers.push(
+            crate::metrics::serve(address, shutdown_for_vouchers.clone()).context("metrics")?,
+        );
+    }
     if config.has_role(Role::Detector) {
         let detector =
             crate::detection::start_detector(config, config_dir, shutdown_for_vouchers.clone())

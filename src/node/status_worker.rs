@@ -6,7 +6,7 @@
 
 use super::presentation::{LinkState, Presentation};
 use super::reject_log::RejectLog;
-use crate::model::{compute_view, ApplyOutcome, VenueState};
+use crate::model::{compute_view, ApplyOutcome, VenueState, ViewMode};
 use crate::mqtt::BusEvent;
 use crate::protocol::{
     decode_message, DisplayReport, DisplayStatus, Identifier, Topic, TopicKind, SCHEMA_VERSION,
@@ -89,7 +89,11 @@ impl StatusWorker {
                     }
                     Some(BusEvent::Message { topic, payload, .. }) => {
                         match decode_message(&topic, &payload, &self.identity.venue) {
-                            Err(reason) => rejects.refused(&topic, &reason, reject_kind(&reason)),
+                            Err(reason) => {
+                                let kind = reject_kind(&reason);
+                                crate::metrics::add("raincheck_bus_messages_refused_total", &[("reason", kind)], 1.0);
+                                rejects.refused(&topic, &reason, kind);
+                            }
                             Ok(message) => {
                                 if state.apply(message) == ApplyOutcome::Stale {
                                     tracing::debug!(%topic, "ignored a stale message (an older revision than already known)");
@@ -115,6 +119,11 @@ impl StatusWorker {
             let first_state = !p.has_state && !state.declarations.is_empty();
             p.has_state |= first_state;
             if p.view != view {
+                crate::metrics::set("raincheck_view_revision", &[], view.revision as f64);
+                for mode in [ViewMode::Normal, ViewMode::CashOnly, ViewMode::AllClear] {
+                    let shown = if mode == view.mode { 1.0 } else { 0.0 };
+                    crate::metrics::set("raincheck_view_mode", &[("mode", mode.as_str())], shown);
+                }
                 p.view = view;
                 p.shown_since = now();
                 changed = true;

@@ -357,6 +357,7 @@ impl VoucherWorker {
                 })
                 .await;
                 if let Ok(issued) = &result {
+                    crate::metrics::add("raincheck_vouchers_total", &[("kind", "issued")], 1.0);
                     self.publish_events(vec![issued.event.clone()]);
                 }
                 let changed = result.is_ok();
@@ -396,6 +397,11 @@ impl VoucherWorker {
                 }
                 let _ = reply.send(result.map(|(answer, event)| {
                     if let Some(event) = event {
+                        crate::metrics::add(
+                            "raincheck_vouchers_total",
+                            &[("kind", "redeemed")],
+                            1.0,
+                        );
                         self.publish_events(vec![event]);
                     }
                     answer
@@ -414,6 +420,7 @@ impl VoucherWorker {
                 .await;
                 let changed = result.is_ok();
                 let _ = reply.send(result.map(|event| {
+                    crate::metrics::add("raincheck_vouchers_total", &[("kind", "voided")], 1.0);
                     self.publish_events(vec![event]);
                 }));
                 changed
@@ -461,7 +468,14 @@ impl VoucherWorker {
                 // every code against the venue secret whoever sent it.
                 let events = batch.events;
                 match blocking(&self.store, move |store| store.apply_remote(&events)).await {
-                    Ok(applied) => (applied > 0, true),
+                    Ok(applied) => {
+                        crate::metrics::add(
+                            "raincheck_voucher_events_synced_total",
+                            &[],
+                            applied as f64,
+                        );
+                        (applied > 0, true)
+                    }
                     Err(_) => {
                         tracing::error!(%topic, "cannot store other terminals' voucher events; they stay unacknowledged and come again");
                         (false, false)

@@ -99,13 +99,11 @@ fn read_tail(file: &mut File) -> std::io::Result<VecDeque<AuditEntry>> {
     let length = file.metadata()?.len();
     let start = length.saturating_sub(TAIL_BYTES);
     file.seek(SeekFrom::Start(start))?;
-    let mut text = String::new();
-    file.take(TAIL_BYTES)
-        .read_to_string(&mut text)
-        .or_else(|_| {
-            // Cut mid-character at the start of the tail: skip the damaged line below.
-            Ok::<usize, std::io::Error>(0)
-        })?;
+    // Bytes, not `read_to_string`: a tail cut mid-character would be refused whole (and
+    // the buffer left empty); read lossily, the damaged first line is skipped below.
+    let mut bytes = Vec::new();
+    file.take(TAIL_BYTES).read_to_end(&mut bytes)?;
+    let text = String::from_utf8_lossy(&bytes);
     let mut lines = text.lines();
     if start > 0 {
         lines.next(); // probably cut in the middle

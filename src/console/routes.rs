@@ -11,6 +11,7 @@ use super::http::{
 use crate::config::{ModeTexts, MAX_MANAGER_NAME};
 use crate::model::{DeclareAction, DeclareRefusal, DeclareRequest};
 use crate::protocol::{Authority, Identifier, IncidentTexts};
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
@@ -44,6 +45,12 @@ pub fn router(context: Context) -> Router {
         .route("/api/nodes/:node/thumbnail", get(thumbnail))
         .route("/api/audit", get(audit))
         .merge(super::voucher_routes::routes())
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "this call does not take that method",
+            )
+        })
         .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "no such page or API call") })
         .layer(DefaultBodyLimit::max(limit))
         .with_state(context)
@@ -75,7 +82,8 @@ async fn sign_in(
     let keys = Access::throttle_keys(&name, &from.0.ip().to_string());
     let wait = context.access().wait_before_attempt(&keys, Instant::now());
     if let Some(wait) = wait {
-        let seconds = wait.as_secs().max(1);
+        // Rounded up: a client that waits exactly this long is let in.
+        let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
         context
             .audit(
                 Some(&name),
@@ -275,9 +283,24 @@ async fn templates(State(context): State<Context>, _manager: Manager) -> Json<Te
 #[serde(deny_unknown_fields)]
 struct DeclareBody {
     #[serde(default)]
-    texts: IncidentTexts,
+    texts: TypedTexts,
     #[serde(default)]
     offer_id: Option<String>,
+}
+
+/// The texts as typed; unlike the bus's `IncidentTexts`, a misspelt field is refused
+/// rather than silently replaced by the template on every screen.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct TypedTexts {
+    #[serde(default)]
+    headline: Option<String>,
+    #[serde(default)]
+    body: Option<String>,
+    #[serde(default)]
+    offer: Option<String>,
+    #[serde(default)]
+    cash_points: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -446,9 +469,11 @@ struct AuditQuery {
 async fn audit(
     State(context): State<Context>,
     _manager: Manager,
-    Query(query): Query<AuditQuery>,
-) -> Response {
+    query: Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) =
+        query.map_err(|_| ApiError::bad_request("limit must be a whole number of entries"))?;
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let entries = context.audit.newest(limit);
-    Json(serde_json::json!({ "entries": entries })).into_response()
+    Ok(Json(serde_json::json!({ "entries": entries })).into_response())
 }

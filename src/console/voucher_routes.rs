@@ -150,7 +150,7 @@ async fn export(State(context): State<Context>, manager: Manager) -> Result<Resp
             Some(&manager.name),
             &manager.from,
             "export",
-            format!("{count} vouchers as CSV"),
+            format!("{count} voucher(s) as CSV"),
             "ok",
         )
         .await;

@@ -424,6 +424,12 @@ fn check_counter(
             }
         }
     }
+    if let Some(address) = counter.api_listen.filter(|a| !a.ip().is_loopback()) {
+        push(
+            "counter.api_listen",
+            format!("{address} is not a loopback address; the counter API is for software on this machine (127.0.0.1)"),
+        );
+    }
     if counter.offers.is_empty() {
         push(
             "counter.offers",

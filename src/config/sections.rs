@@ -435,6 +435,10 @@ pub struct CounterSection {
     pub printer: Option<String>,
     /// The offers staff can issue.
     pub offers: Vec<OfferConfig>,
+    /// Loopback address of the counter's local API (issue, redeem, look up) for the till
+    /// software on this machine; unset means none. See docs/DEPLOY.md.
+    #[serde(default)]
+    pub api_listen: Option<SocketAddr>,
 }
 
 /// One manager who may sign in to the console.

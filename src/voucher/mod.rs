@@ -2,6 +2,7 @@
 //! redemption decision (`lifecycle`), the sled store (`store`) and receipts (`printer`).
 //! Sync between terminals and the counter screen build on these.
 
+pub mod api;
 pub mod code;
 pub mod events;
 pub mod export;

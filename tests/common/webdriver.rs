@@ -3,8 +3,8 @@
 //! over the W3C WebDriver protocol (JSON over HTTP on loopback). The test is skipped, with
 //! the reason, when Chromium is not installed, unless RAINCHECK_REQUIRE_CHROMIUM=1.
 
-use std::os::unix::process::CommandExt;
 use serde_json::{json, Value};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;

@@ -1,0 +1,136 @@
+//! The counter's local API: a loopback HTTP endpoint through which the till software on
+//! the same machine (or a technician's script) issues and redeems vouchers with the
+//! running node — the same voucher worker, answers and durability as the counter screen
+//! (a code is answered only once it is on disk). Loopback only: `counter.api_listen`.
+//!
+//! `POST /v1/vouchers` `{"offer": "popcorn", "incident": "…", "staff": "…"}` → 201
+//! `{"code", "offer", "valid_until"}`; `POST /v1/redemptions` `{"code", "staff"}` → 200
+//! `{"answer": "VALID" | "ALREADY REDEEMED" | …, "detail"}`; `GET /v1/vouchers/{code}`.
+
+use super::lifecycle::{answer_detail, last_day_text};
+use super::sync::CounterHandle;
+use crate::protocol::Identifier;
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+const MAX_BODY: usize = 4096;
+
+type Answer = (StatusCode, Json<Value>);
+
+fn refusal(status: StatusCode, message: impl std::fmt::Display) -> Answer {
+    (status, Json(json!({ "error": message.to_string() })))
+}
+
+pub fn router(counter: CounterHandle) -> Router {
+    Router::new()
+        .route("/v1/vouchers", post(issue))
+        .route("/v1/vouchers/:code", get(show))
+        .route("/v1/redemptions", post(redeem))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(counter)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueBody {
+    offer: String,
+    #[serde(default)]
+    incident: Option<String>,
+    #[serde(default)]
+    staff: Option<String>,
+}
+
+fn body<T>(parsed: Result<Json<T>, JsonRejection>) -> Result<T, Answer> {
+    parsed.map(|Json(body)| body).map_err(|rejection| {
+        refusal(
+            rejection.status(),
+            format!(
+                "the request body is not what this call expects: {}",
+                rejection.body_text()
+            ),
+        )
+    })
+}
+
+async fn issue(
+    State(counter): State<CounterHandle>,
+    parsed: Result<Json<IssueBody>, JsonRejection>,
+) -> Answer {
+    let request = match body(parsed) {
+        Ok(request) => request,
+        Err(answer) => return answer,
+    };
+    let Ok(offer) = Identifier::parse(&request.offer) else {
+        return refusal(
+            StatusCode::BAD_REQUEST,
+            format!("{:?} is not an offer id", request.offer),
+        );
+    };
+    let incident = match request.incident.map(|id| Identifier::parse(&id)) {
+        None => None,
+        Some(Ok(id)) => Some(id),
+        Some(Err(error)) => return refusal(StatusCode::BAD_REQUEST, format!("incident {error}")),
+    };
+    let staff = request
+        .staff
+        .map(|s| crate::text::one_line(&s).chars().take(64).collect());
+    match counter.issue(offer.clone(), incident, staff).await {
+        Ok(issued) => (
+            StatusCode::CREATED,
+            Json(json!({
+                "code": issued.code.to_string(),
+                "offer": offer,
+                "valid_until": last_day_text(issued.code.fields.expiry_day),
+            })),
+        ),
+        Err(reason) => refusal(StatusCode::CONFLICT, reason),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RedeemBody {
+    code: String,
+    #[serde(default)]
+    staff: Option<String>,
+}
+
+async fn redeem(
+    State(counter): State<CounterHandle>,
+    parsed: Result<Json<RedeemBody>, JsonRejection>,
+) -> Answer {
+    let request = match body(parsed) {
+        Ok(request) => request,
+        Err(answer) => return answer,
+    };
+    let staff = request
+        .staff
+        .map(|s| crate::text::one_line(&s).chars().take(64).collect());
+    match counter.redeem(request.code, staff).await {
+        Ok(answer) => (
+            StatusCode::OK,
+            Json(json!({ "answer": answer.headline(), "detail": answer_detail(&answer) })),
+        ),
+        Err(reason) => refusal(StatusCode::CONFLICT, reason),
+    }
+}
+
+async fn show(State(counter): State<CounterHandle>, Path(code): Path<String>) -> Answer {
+    match counter.lookup(code).await {
+        Err(reason) => refusal(StatusCode::SERVICE_UNAVAILABLE, reason),
+        Ok((Err(error), _)) => refusal(StatusCode::BAD_REQUEST, error),
+        Ok((Ok(_), None)) => refusal(
+            StatusCode::NOT_FOUND,
+            "a valid code this terminal has no record of yet",
+        ),
+        Ok((Ok(_), Some(record))) => (
+            StatusCode::OK,
+            Json(serde_json::to_value(record).unwrap_or_default()),
+        ),
+    }
+}

@@ -1,0 +1,131 @@
+//! The counter's local API on a real counter process: a voucher issued through it is
+//! answered only once durable and redeems once; later redemptions and bad requests get
+//! specific answers; `kill -9` right after an answer loses nothing that was answered.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::time::Duration;
+
+fn counter_with_api(directory: &std::path::Path, port: u16) -> std::path::PathBuf {
+    let path = write_counter_config(directory, "till-1", 1, "allow", None);
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    let offers = text
+        .find("[[counter.offers]]")
+        .expect("offers in the counter config");
+    text.insert_str(offers, &format!("api_listen = \"127.0.0.1:{port}\"\n"));
+    text.push_str("[display]\nbackend = \"headless\"\n[broker]\nurl = \"mqtt://127.0.0.1:9\"\nreconnect_max_ms = 500\n");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn post(http: &reqwest::Client, url: &str, body: Value) -> (u16, Value) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        // The node may not be listening yet: only a refused connection is retried.
+        match http.post(url).json(&body).send().await {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                return (status, response.json().await.unwrap_or(Value::Null));
+            }
+            Err(error) if error.is_connect() && tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(error) => panic!("{url}: {error}"),
+        }
+    }
+}
+
+#[test]
+fn vouchers_issued_through_the_api_are_durable_and_redeem_once() {
+    let directory = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let config = counter_with_api(directory.path(), port);
+    let mut counter = NodeProcess::start_with("till-1", config.clone());
+    let base = format!("http://127.0.0.1:{port}");
+    runtime().block_on(async {
+        let http = reqwest::Client::new();
+        let (status, issued) = post(
+            &http,
+            &format!("{base}/v1/vouchers"),
+            json!({ "offer": "popcorn", "staff": "Sam" }),
+        )
+        .await;
+        assert_eq!(status, 201, "{issued}");
+        let code = issued["code"].as_str().expect("a code").to_owned();
+        // Killed the moment the code was answered: it must still be there after restart.
+        counter.kill_hard();
+        counter = NodeProcess::start_with("till-1", config.clone());
+        let (status, answer) = post(
+            &http,
+            &format!("{base}/v1/redemptions"),
+            json!({ "code": code }),
+        )
+        .await;
+        assert_eq!(
+            (status, answer["answer"].as_str()),
+            (200, Some("VALID")),
+            "{answer}"
+        );
+        let (_, again) = post(
+            &http,
+            &format!("{base}/v1/redemptions"),
+            json!({ "code": code }),
+        )
+        .await;
+        assert_eq!(again["answer"], "ALREADY REDEEMED");
+        let (_, typo) = post(
+            &http,
+            &format!("{base}/v1/redemptions"),
+            json!({ "code": "7K3Q-9ZX1-M4TB-0C2X" }),
+        )
+        .await;
+        assert!(
+            matches!(
+                typo["answer"].as_str(),
+                Some("CHECK THE CODE" | "NOT A VOUCHER")
+            ),
+            "{typo}"
+        );
+        let (status, unknown) = post(
+            &http,
+            &format!("{base}/v1/vouchers"),
+            json!({ "offer": "caviar" }),
+        )
+        .await;
+        assert_eq!(status, 409);
+        assert!(
+            unknown["error"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("caviar"),
+            "{unknown}"
+        );
+        let (status, bad) = post(
+            &http,
+            &format!("{base}/v1/vouchers"),
+            json!({ "offer": "popcorn", "price": 1 }),
+        )
+        .await;
+        assert_eq!(status, 422, "{bad}");
+        let record: Value = http
+            .get(format!("{base}/v1/vouchers/{code}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(
+            record["redemptions"].as_array().map(Vec::len),
+            Some(1),
+            "{record}"
+        );
+    });
+    drop(counter);
+}

@@ -221,6 +221,15 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 40)]
         rounds: usize,
     },
+    /// Processor down → every display cash only, through a detector with the default debounce.
+    Detection {
+        /// How many display nodes to simulate.
+        #[arg(long, default_value_t = 100)]
+        displays: usize,
+        /// How many outages to time (each takes about 35 s: debounce down and back up).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+    },
     /// Idle RSS and CPU of a node process (headless, or a signage window with --screen).
     Idle {
         /// How long to sample.

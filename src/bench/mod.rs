@@ -3,6 +3,7 @@
 //! assert them (timed assertions flake; targets are compared in the docs).
 
 pub mod console;
+pub mod detection;
 pub mod frame;
 pub mod idle;
 pub mod stats;
@@ -21,6 +22,7 @@ pub fn run(which: BenchCommand) -> Result<ExitCode> {
             broker,
         } => switch::run(displays, rounds, broker),
         BenchCommand::Console { displays, rounds } => console::run(displays, rounds),
+        BenchCommand::Detection { displays, rounds } => detection::run(displays, rounds),
         BenchCommand::Idle {
             seconds,
             screen,

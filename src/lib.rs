@@ -10,6 +10,7 @@ pub mod commands;
 pub mod config;
 pub mod console;
 pub mod detection;
+pub mod local_http;
 pub mod logging;
 pub mod metrics;
 pub mod model;

@@ -133,16 +133,8 @@ pub fn render() -> String {
 /// Serves `GET /metrics` on `address` until shutdown.
 pub fn serve(
     address: std::net::SocketAddr,
-    mut shutdown: crate::shutdown::Shutdown,
+    shutdown: crate::shutdown::Shutdown,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    use anyhow::Context;
-    let listener = std::net::TcpListener::bind(address).with_context(|| {
-        format!(
-            "listen on {address} for metrics; is another program using that port? (metrics.listen)"
-        )
-    })?;
-    listener.set_nonblocking(true)?;
-    let listener = tokio::net::TcpListener::from_std(listener)?;
     let router = axum::Router::new().route(
         "/metrics",
         axum::routing::get(|| async {
@@ -155,14 +147,7 @@ pub fn serve(
             )
         }),
     );
-    Ok(tokio::spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { shutdown.wait().await })
-            .await;
-        if let Err(error) = served {
-            tracing::error!("metrics endpoint stopped: {error}");
-        }
-    }))
+    crate::local_http::serve(address, router, shutdown, "metrics", "metrics.listen")
 }
 
 #[cfg(test)]

@@ -19,14 +19,11 @@ pub use access::{check_pin_shape, hash_pin};
 pub use snapshot::{ConsoleSnapshot, Phase};
 
 use crate::config::NodeConfig;
-use crate::mqtt::backoff::Backoff;
-use crate::mqtt::connection::ConnectionSettings;
-use crate::mqtt::{client_options, spawn_connection, ClientIdentity, Subscription};
+use crate::mqtt::{client_options, spawn_connection, ClientIdentity};
 use crate::protocol::Topic;
 use crate::shutdown::Shutdown;
 use crate::voucher::sync::CounterHandle;
 use anyhow::{Context as _, Result};
-use rumqttc::QoS;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -86,22 +83,12 @@ pub fn start_console(
     let mut filters = Topic::status_filters(&venue);
     filters.push(Topic::thumbnail_filter(&venue));
     filters.push(barrier_topic.clone());
-    let connection_settings = ConnectionSettings {
-        subscriptions: filters
-            .into_iter()
-            .map(|filter| Subscription {
-                filter,
-                qos: QoS::AtLeastOnce,
-            })
-            .collect(),
-        backoff: Backoff::new(
-            Duration::from_millis(u64::from(config.broker.reconnect_min_ms)),
-            Duration::from_millis(u64::from(config.broker.reconnect_max_ms)),
-        ),
-        watchdog: Duration::from_secs(u64::from(config.broker.watchdog_secs)),
-        label: format!("{}-console", config.node.id),
-        manual_acks: false,
-    };
+    let connection_settings = crate::node::daemon::connection_settings(
+        config,
+        filters,
+        format!("{}-console", config.node.id),
+        false,
+    );
     let connection = spawn_connection(options, connection_settings, shutdown.clone());
     let empty = snapshot::build_snapshot(
         &venue,

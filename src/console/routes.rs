@@ -40,8 +40,14 @@ pub fn router(context: Context) -> Router {
         .route("/api/state", get(state))
         .route("/api/events", get(events))
         .route("/api/templates", get(templates))
-        .route("/api/incident", post(declare).put(update))
-        .route("/api/incident/resolve", post(resolve))
+        .route(
+            "/api/incident",
+            post(declaring(DeclareAction::Start)).put(declaring(DeclareAction::Update)),
+        )
+        .route(
+            "/api/incident/resolve",
+            post(declaring(DeclareAction::Resolve)),
+        )
         .route("/api/nodes/:node/thumbnail", get(thumbnail))
         .route("/api/audit", get(audit))
         .merge(super::voucher_routes::routes())
@@ -311,28 +317,16 @@ struct Declared {
     note: Option<String>,
 }
 
-async fn declare(
-    State(context): State<Context>,
-    CheckedManager(manager): CheckedManager,
-    JsonBody(body): JsonBody<DeclareBody>,
-) -> Result<Json<Declared>, ApiError> {
-    run_declaration(&context, &manager, DeclareAction::Start, body).await
-}
+type Declaring =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Json<Declared>, ApiError>> + Send>>;
 
-async fn update(
-    State(context): State<Context>,
-    CheckedManager(manager): CheckedManager,
-    JsonBody(body): JsonBody<DeclareBody>,
-) -> Result<Json<Declared>, ApiError> {
-    run_declaration(&context, &manager, DeclareAction::Update, body).await
-}
-
-async fn resolve(
-    State(context): State<Context>,
-    CheckedManager(manager): CheckedManager,
-    JsonBody(body): JsonBody<DeclareBody>,
-) -> Result<Json<Declared>, ApiError> {
-    run_declaration(&context, &manager, DeclareAction::Resolve, body).await
+/// The handler of one declaring action (start, update, resolve): same checks, same body.
+fn declaring(
+    action: DeclareAction,
+) -> impl Fn(State<Context>, CheckedManager, JsonBody<DeclareBody>) -> Declaring + Clone {
+    move |State(context), CheckedManager(manager), JsonBody(body)| {
+        Box::pin(async move { run_declaration(&context, &manager, action, body).await })
+    }
 }
 
 async fn run_declaration(

@@ -13,14 +13,11 @@ mod worker;
 pub use probe::ProbeTarget;
 
 use crate::config::NodeConfig;
-use crate::mqtt::backoff::Backoff;
-use crate::mqtt::connection::ConnectionSettings;
-use crate::mqtt::{client_options, spawn_connection, ClientIdentity, Subscription};
+use crate::mqtt::{client_options, spawn_connection, ClientIdentity};
 use crate::protocol::{Identifier, Topic};
 use crate::shutdown::Shutdown;
 use anyhow::{anyhow, Context, Result};
 use debounce::{DebounceRules, Debouncer};
-use rumqttc::QoS;
 use std::path::Path;
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -90,21 +87,14 @@ pub fn start_detector(
     if let Some(address) = detection.pos_listen {
         let source = pos_source(config)?;
         sources.insert(source.clone(), Debouncer::new(rules));
-        let listener = std::net::TcpListener::bind(address).with_context(|| {
-            format!("listen on {address} for POS reports; is another program using that port? (detection.pos_listen)")
-        })?;
-        listener.set_nonblocking(true)?;
-        let listener = tokio::net::TcpListener::from_std(listener)?;
         let router = pos::router(source, outcome_sender.clone());
-        let mut stop = shutdown.clone();
-        workers.push(tokio::spawn(async move {
-            let served = axum::serve(listener, router)
-                .with_graceful_shutdown(async move { stop.wait().await })
-                .await;
-            if let Err(error) = served {
-                tracing::error!("POS endpoint stopped: {error}");
-            }
-        }));
+        workers.push(crate::local_http::serve(
+            address,
+            router,
+            shutdown.clone(),
+            "POS reports",
+            "detection.pos_listen",
+        )?);
     }
     drop(outcome_sender);
 
@@ -120,21 +110,12 @@ pub fn start_detector(
     let filters = Topic::view_filters(&venue)
         .into_iter()
         .chain([barrier_topic.clone()]);
-    let settings = ConnectionSettings {
-        subscriptions: filters
-            .map(|filter| Subscription {
-                filter,
-                qos: QoS::AtLeastOnce,
-            })
-            .collect(),
-        backoff: Backoff::new(
-            Duration::from_millis(u64::from(config.broker.reconnect_min_ms)),
-            Duration::from_millis(u64::from(config.broker.reconnect_max_ms)),
-        ),
-        watchdog: Duration::from_secs(u64::from(config.broker.watchdog_secs)),
-        label: format!("{}-detector", config.node.id),
-        manual_acks: false,
-    };
+    let settings = crate::node::daemon::connection_settings(
+        config,
+        filters,
+        format!("{}-detector", config.node.id),
+        false,
+    );
     let connection = spawn_connection(options, settings, shutdown.clone());
     let incident_source = match &detection.incident_source {
         Some(source) => source.clone(),

@@ -121,11 +121,15 @@ pub fn start_node(
         counter.clone().filter(|_| config.has_role(Role::Counter)),
         config.counter.as_ref().and_then(|c| c.api_listen),
     ) {
-        workers.push(serve_counter_api(
+        let router = crate::voucher::api::router(handle);
+        let api = crate::local_http::serve(
             address,
-            handle,
+            router,
             shutdown_for_vouchers.clone(),
-        )?);
+            "the counter API",
+            "counter.api_listen",
+        )?;
+        workers.push(api);
     }
     let mut console = None;
     if config.has_role(Role::Console) {
@@ -149,30 +153,8 @@ pub fn start_node(
     })
 }
 
-/// The counter's local API on loopback (`counter.api_listen`).
-fn serve_counter_api(
-    address: std::net::SocketAddr,
-    counter: CounterHandle,
-    mut shutdown: Shutdown,
-) -> Result<JoinHandle<()>> {
-    let listener = std::net::TcpListener::bind(address).with_context(|| {
-        format!("listen on {address} for the counter API; is another program using that port? (counter.api_listen)")
-    })?;
-    listener.set_nonblocking(true)?;
-    let listener = tokio::net::TcpListener::from_std(listener)?;
-    let router = crate::voucher::api::router(counter);
-    Ok(tokio::spawn(async move {
-        let served = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { shutdown.wait().await })
-            .await;
-        if let Err(error) = served {
-            tracing::error!("counter API stopped: {error}");
-        }
-    }))
-}
-
 /// Connection settings from the node's broker section: QoS 1 subscriptions to `filters`.
-fn connection_settings(
+pub(crate) fn connection_settings(
     config: &NodeConfig,
     filters: impl IntoIterator<Item = String>,
     label: String,

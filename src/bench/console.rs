@@ -6,12 +6,9 @@
 //! confirmed by all N displays. Rounds alternate between cash only and all clear.
 
 use super::stats::percentiles;
-use super::switch::{display_config, wait_online, START_BATCH, VENUE};
-use crate::cli::BusArgs;
-use crate::commands::session::BusSession;
-use crate::commands::target::BusTarget;
+use super::switch::VENUE;
 use crate::mosquitto::MosquittoProcess;
-use crate::node::{start_node, NodeHandle};
+use crate::node::start_node;
 use crate::shutdown::shutdown_pair;
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::Bytes;
@@ -51,25 +48,7 @@ struct Seen {
 
 async fn measure(displays: usize, rounds: usize, url: String, data: &Path) -> Result<ExitCode> {
     let (trigger, shutdown) = shutdown_pair();
-    let args = BusArgs {
-        broker: Some(url.clone()),
-        venue: Some(VENUE.into()),
-        timeout: 30,
-        ..Default::default()
-    };
-    let mut observer = BusSession::open(BusTarget::from_args(&args)?, "bench").await?;
-    let mut nodes: Vec<NodeHandle> = Vec::with_capacity(displays + 1);
-    for batch_start in (0..displays).step_by(START_BATCH) {
-        let batch_end = (batch_start + START_BATCH).min(displays);
-        for index in batch_start..batch_end {
-            nodes.push(start_node(
-                &display_config(&url, index)?,
-                Path::new("."),
-                shutdown.clone(),
-            )?);
-        }
-        wait_online(&mut observer, batch_end).await?;
-    }
+    let (observer, mut nodes) = super::fleet::start_fleet(&url, displays, &shutdown).await?;
     observer.close().await;
     let console = start_node(
         &console_config(&url, data)?,

@@ -6,13 +6,11 @@
 //! the automatic cash-only view, reopens it and waits for the all clear.
 
 use super::stats::percentiles;
-use super::switch::{display_config, wait_online, START_BATCH, VENUE};
-use crate::cli::BusArgs;
+use super::switch::VENUE;
 use crate::commands::session::BusSession;
-use crate::commands::target::BusTarget;
 use crate::model::{compute_view, ConfirmationSummary, NodeStanding, ViewMode};
 use crate::mosquitto::MosquittoProcess;
-use crate::node::{start_node, NodeHandle};
+use crate::node::start_node;
 use crate::protocol::Authority;
 use crate::shutdown::shutdown_pair;
 use anyhow::{anyhow, bail, Context, Result};
@@ -24,7 +22,8 @@ use tokio::time::Instant;
 const ROUND_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub fn run(displays: usize, rounds: usize) -> Result<ExitCode> {
-    let broker = MosquittoProcess::start("").context("start a private mosquitto for the benchmark")?;
+    let broker =
+        MosquittoProcess::start("").context("start a private mosquitto for the benchmark")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -36,23 +35,14 @@ pub fn run(displays: usize, rounds: usize) -> Result<ExitCode> {
 
 async fn measure(displays: usize, rounds: usize, url: String) -> Result<ExitCode> {
     let (trigger, shutdown) = shutdown_pair();
-    let args = BusArgs {
-        broker: Some(url.clone()),
-        venue: Some(VENUE.into()),
-        timeout: 30,
-        ..Default::default()
-    };
-    let mut observer = BusSession::open(BusTarget::from_args(&args)?, "bench").await?;
-    let mut nodes: Vec<NodeHandle> = Vec::with_capacity(displays + 1);
-    for batch_start in (0..displays).step_by(START_BATCH) {
-        let batch_end = (batch_start + START_BATCH).min(displays);
-        for index in batch_start..batch_end {
-            nodes.push(start_node(&display_config(&url, index)?, Path::new("."), shutdown.clone())?);
-        }
-        wait_online(&mut observer, batch_end).await?;
-    }
+    let (mut observer, mut nodes) = super::fleet::start_fleet(&url, displays, &shutdown).await?;
     let mut processor = Some(std::net::TcpListener::bind("127.0.0.1:0")?);
-    let port = processor.as_ref().map(|p| p.local_addr()).transpose()?.map(|a| a.port()).unwrap_or(0);
+    let port = processor
+        .as_ref()
+        .map(|p| p.local_addr())
+        .transpose()?
+        .map(|a| a.port())
+        .unwrap_or(0);
     let text = format!(
         "[node]\nvenue = \"{VENUE}\"\nid = \"detector\"\nroles = [\"detector\"]\n[broker]\nurl = \"{url}\"\n\
          [[detection.probes]]\nid = \"processor\"\ntarget = \"tcp://127.0.0.1:{port}\"\n"
@@ -68,7 +58,10 @@ async fn measure(displays: usize, rounds: usize, url: String) -> Result<ExitCode
         let down_at = Instant::now();
         wait_for_mode(&mut observer, displays, Some(ViewMode::CashOnly), round).await?;
         samples.push(down_at.elapsed());
-        println!("round {round}: every display cash only {:.1} s after the processor went down", down_at.elapsed().as_secs_f64());
+        println!(
+            "round {round}: every display cash only {:.1} s after the processor went down",
+            down_at.elapsed().as_secs_f64()
+        );
         processor = Some(std::net::TcpListener::bind(("127.0.0.1", port))?);
     }
     let stats = percentiles(&samples).context("no rounds were run")?;

@@ -4,6 +4,7 @@
 
 pub mod console;
 pub mod detection;
+pub mod fleet;
 pub mod frame;
 pub mod idle;
 pub mod stats;

@@ -272,6 +272,10 @@ impl ConsoleBus {
                 });
                 let changed = self.apply_message(state, &topic, payload);
                 if let Some(echo) = pending.take_if(|_| echoed) {
+                    // The snapshot first, so a page that reads the state on the answer
+                    // already sees its own declaration.
+                    state.recount_lagging();
+                    self.publish_snapshot(state);
                     answer_echo(state, echo);
                 }
                 if !changed && !echoed {

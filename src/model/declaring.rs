@@ -2,10 +2,13 @@
 //! declaration of one source, from the retained set alone: the Lamport revision one above
 //! everything seen, the incident being adopted or updated, the texts (typed, else the
 //! incident's, else the template), and on a resolve the chain incidents it answers for.
-//! Shared by `raincheck incident` and the console so both publish exactly alike.
+//! Shared by `raincheck incident` and the console so both publish exactly alike. Head
+//! office's chain-wide declarations are built the same way from what HQ knows
+//! ([`prepare_chain_declaration`]), except that a chain resolve answers for nothing.
 
+use super::chain::ChainState;
 use super::venue_state::VenueState;
-use super::view::{compute_view, ViewMode};
+use super::view::{compute_view, VenueView, ViewMode};
 use crate::config::ModeTexts;
 use crate::protocol::{
     Authority, DeclarationState, Identifier, IncidentDeclaration, IncidentMode, IncidentTexts,
@@ -68,8 +71,57 @@ pub fn prepare_declaration(
     now: OffsetDateTime,
     fresh_incident_id: Identifier,
 ) -> Result<PreparedDeclaration, DeclareRefusal> {
+    // A venue resolve answers for the chain incidents it can see (see model::view).
+    let active_chain_incidents = state
+        .declarations
+        .iter()
+        .filter(|((scope, _), d)| *scope == Scope::Chain && d.state == DeclarationState::Active)
+        .map(|(_, d)| d.incident_id.clone())
+        .collect();
+    build(
+        compute_view(state),
+        state.next_revision(),
+        active_chain_incidents,
+        request,
+        template,
+        now,
+        fresh_incident_id,
+    )
+}
+
+/// Head office's next chain-wide declaration (published on `_chain/incident/{source}`):
+/// start, update and resolve act on the chain's own incident, whatever any venue shows,
+/// and a resolve lists nothing in `supersedes` (that field is a venue's answer to the
+/// chain). The revision is one above everything HQ has seen, venues' screens included.
+pub fn prepare_chain_declaration(
+    chain: &ChainState,
+    request: DeclareRequest,
+    template: Option<&ModeTexts>,
+    now: OffsetDateTime,
+    fresh_incident_id: Identifier,
+) -> Result<PreparedDeclaration, DeclareRefusal> {
+    build(
+        chain.view(),
+        chain.next_revision(),
+        Vec::new(),
+        request,
+        template,
+        now,
+        fresh_incident_id,
+    )
+}
+
+/// The declaration that follows `current` (the view the declarer is acting on).
+fn build(
+    current: VenueView,
+    revision: Result<u64, String>,
+    supersedes_on_resolve: Vec<Identifier>,
+    request: DeclareRequest,
+    template: Option<&ModeTexts>,
+    now: OffsetDateTime,
+    fresh_incident_id: Identifier,
+) -> Result<PreparedDeclaration, DeclareRefusal> {
     check_text_lengths(&request.texts)?;
-    let current = compute_view(state);
     let active = current.mode == ViewMode::CashOnly;
     if !active && request.action != DeclareAction::Start {
         return Err(DeclareRefusal::NothingActive {
@@ -104,20 +156,12 @@ pub fn prepare_declaration(
         // The all-clear screen has its own wording: only what was typed now.
         DeclareAction::Resolve => (DeclarationState::Resolved, request.texts),
     };
-    // A venue resolve answers for the chain incidents it can see (see model::view).
     let supersedes = if state_of_declaration == DeclarationState::Resolved {
-        state
-            .declarations
-            .iter()
-            .filter(|((scope, _), d)| *scope == Scope::Chain && d.state == DeclarationState::Active)
-            .map(|(_, d)| d.incident_id.clone())
-            .collect()
+        supersedes_on_resolve
     } else {
         Vec::new()
     };
-    let revision = state
-        .next_revision()
-        .map_err(|holder| DeclareRefusal::RevisionsExhausted { holder })?;
+    let revision = revision.map_err(|holder| DeclareRefusal::RevisionsExhausted { holder })?;
     let declaration = IncidentDeclaration {
         v: SCHEMA_VERSION,
         source: request.source,
@@ -330,5 +374,103 @@ mod tests {
         )
         .unwrap();
         assert_eq!(resolved.declaration.supersedes, vec![id("hq-1")]);
+    }
+
+    fn chain_request(action: DeclareAction, headline: Option<&str>) -> DeclareRequest {
+        DeclareRequest {
+            source: id("hq"),
+            actor: Some("ops".into()),
+            ..request(action, headline)
+        }
+    }
+
+    fn screen(node: &str, revision: u64) -> BusMessage {
+        BusMessage::Display(crate::protocol::DisplayReport {
+            v: SCHEMA_VERSION,
+            node: id(node),
+            status: crate::protocol::DisplayStatus::Online,
+            name: None,
+            roles: Vec::new(),
+            revision: Some(revision),
+            digest: Some("0123456789abcdef".into()),
+            mode: None,
+            incident_id: None,
+            since: None,
+        })
+    }
+
+    #[test]
+    fn a_chain_declaration_orders_after_every_venue_screen_and_its_resolve_supersedes_nothing() {
+        let mut chain = ChainState::default();
+        chain.apply(Some(&id("rialto")), screen("lobby-1", 41));
+        chain.apply(Some(&id("odeon")), screen("lobby-1", 7));
+        let started = prepare_chain_declaration(
+            &chain,
+            chain_request(
+                DeclareAction::Start,
+                Some("Card payments are down nationally"),
+            ),
+            None,
+            at(0),
+            id("inc-hq-1"),
+        )
+        .unwrap();
+        assert_eq!(started.declaration.revision, 42);
+        assert_eq!(started.adopted, None);
+        assert_eq!(started.declaration.source, id("hq"));
+        // Left out, a text is filled by each venue's screens from their own templates.
+        assert_eq!(started.declaration.texts.body, None);
+        chain.apply(
+            None,
+            BusMessage::Declaration {
+                scope: Scope::Chain,
+                declaration: started.declaration.clone(),
+            },
+        );
+
+        let updated = prepare_chain_declaration(
+            &chain,
+            chain_request(DeclareAction::Update, None),
+            None,
+            at(30),
+            id("inc-hq-2"),
+        )
+        .unwrap();
+        assert_eq!(updated.declaration.incident_id, id("inc-hq-1"));
+        assert_eq!(
+            updated.declaration.texts.headline.as_deref(),
+            Some("Card payments are down nationally")
+        );
+        assert_eq!(updated.declaration.revision, 43);
+
+        let resolved = prepare_chain_declaration(
+            &chain,
+            chain_request(DeclareAction::Resolve, None),
+            None,
+            at(60),
+            id("inc-hq-3"),
+        )
+        .unwrap();
+        assert_eq!(resolved.declaration.state, DeclarationState::Resolved);
+        assert_eq!(resolved.declaration.incident_id, id("inc-hq-1"));
+        assert!(resolved.declaration.supersedes.is_empty());
+    }
+
+    #[test]
+    fn a_chain_update_needs_an_active_chain_incident() {
+        let mut chain = ChainState::default();
+        // Whatever a venue's screens show, HQ acts on the chain's own incident only.
+        chain.apply(Some(&id("rialto")), screen("lobby-1", 3));
+        for action in [DeclareAction::Update, DeclareAction::Resolve] {
+            let refusal = prepare_chain_declaration(
+                &chain,
+                chain_request(action, None),
+                None,
+                at(0),
+                id("inc-1"),
+            )
+            .unwrap_err();
+            assert_eq!(refusal, DeclareRefusal::NothingActive { shown: "normal" });
+        }
     }
 }

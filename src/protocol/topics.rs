@@ -10,6 +10,10 @@ use std::fmt;
 /// The segment that replaces the venue id for chain-wide (head office) topics.
 pub const CHAIN_SEGMENT: &str = "_chain";
 
+/// The kind segment of a venue bridge's state topic, `raincheck/v1/{venue}/bridge/{remote}`:
+/// Mosquitto's bridge notification ("1" up, "0" down by last will), retained on both ends.
+pub const BRIDGE_SEGMENT: &str = "bridge";
+
 /// Whether a declaration concerns one venue or the whole chain.
 #[derive(
     Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
@@ -129,6 +133,33 @@ impl Topic {
         format!("{TOPIC_ROOT}/{venue}/sync/{client}")
     }
 
+    /// What head office reads on its own broker: the chain's declarations, every venue's
+    /// display reports that came up its bridge, and every bridge's state.
+    pub fn chain_status_filters() -> Vec<String> {
+        vec![
+            format!("{TOPIC_ROOT}/{CHAIN_SEGMENT}/incident/+"),
+            format!("{TOPIC_ROOT}/+/displays/+"),
+            format!("{TOPIC_ROOT}/+/{BRIDGE_SEGMENT}/+"),
+        ]
+    }
+
+    /// Head office's sync-barrier topic: under `_chain/`, which no bridge carries.
+    pub fn chain_sync_barrier(client: &str) -> String {
+        format!("{TOPIC_ROOT}/{CHAIN_SEGMENT}/sync/{client}")
+    }
+
+    /// The venue whose bridge state `name` is, if it is a bridge state topic.
+    pub fn bridge_state_venue(name: &str) -> Option<Identifier> {
+        let rest = name.strip_prefix(TOPIC_ROOT)?.strip_prefix('/')?;
+        let mut parts = rest.split('/');
+        let (venue, kind, remote) = (parts.next()?, parts.next()?, parts.next()?);
+        if kind != BRIDGE_SEGMENT || parts.next().is_some() {
+            return None;
+        }
+        Identifier::parse(remote).ok()?;
+        Identifier::parse(venue).ok()
+    }
+
     /// Every node's thumbnail (the console only: PNGs are large).
     pub fn thumbnail_filter(venue: &Identifier) -> String {
         format!("{TOPIC_ROOT}/{venue}/thumbnails/+")
@@ -181,6 +212,23 @@ mod tests {
         let chain = Topic::chain_incident(&id("hq"));
         assert_eq!(chain.to_string(), "raincheck/v1/_chain/incident/hq");
         assert_eq!(Topic::parse(&chain.to_string()), Some(chain));
+    }
+
+    #[test]
+    fn bridge_state_topics_name_their_venue() {
+        assert_eq!(
+            Topic::bridge_state_venue("raincheck/v1/rialto/bridge/hq"),
+            Some(id("rialto"))
+        );
+        for other in [
+            "raincheck/v1/rialto/displays/hq",
+            "raincheck/v1/_chain/bridge/hq",
+            "raincheck/v1/rialto/bridge",
+            "raincheck/v1/rialto/bridge/hq/x",
+            "$SYS/broker/connection/rialto/state",
+        ] {
+            assert_eq!(Topic::bridge_state_venue(other), None, "{other}");
+        }
     }
 
     #[test]

@@ -32,7 +32,8 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Declare, update or resolve an incident by hand (source "cli").
+    /// Declare, update or resolve an incident by hand (source "cli"), or chain-wide from
+    /// head office (--chain).
     Incident {
         #[command(subcommand)]
         action: IncidentAction,
@@ -151,9 +152,16 @@ pub struct DeclareArgs {
     pub bus: BusArgs,
     #[command(flatten)]
     pub texts: TextArgs,
-    /// Source id to publish as (each source owns one retained topic).
-    #[arg(long, default_value = "cli")]
-    pub source: String,
+    /// Source id to publish as (each source owns one retained topic) [default: cli, or
+    /// hq with --chain].
+    #[arg(long)]
+    pub source: Option<String>,
+    /// Declare for every venue of the chain, on head office's broker
+    /// (raincheck/v1/_chain/incident/SOURCE); a venue manager's own declaration still
+    /// takes precedence in that venue. Needs no venue: --wait follows every venue's
+    /// screens that report up a bridge.
+    #[arg(long, conflicts_with = "venue")]
+    pub chain: bool,
     /// Who stands behind the declaration.
     #[arg(long, value_enum, default_value_t = AuthorityArg::Manager)]
     pub authority: AuthorityArg,

@@ -1,13 +1,16 @@
 //! `raincheck incident start|update|resolve`: a manual declaration published as one
 //! source (default `cli`) with a Lamport revision one above everything seen, then read
-//! back from the broker, and optionally followed until every screen confirms.
+//! back from the broker, and optionally followed until every screen confirms. With
+//! `--chain`, head office's declaration for every venue (default source `hq`) on its own
+//! broker, followed through the display reports that come up the venues' bridges.
 
+use super::chain_session::ChainSession;
 use super::session::BusSession;
-use super::target::BusTarget;
+use super::target::{BusTarget, ChainTarget};
 use crate::cli::{AuthorityArg, DeclareArgs};
 use crate::model::{
-    check_text_lengths, prepare_declaration, DeclareAction, DeclareRefusal, DeclareRequest,
-    NodeStanding,
+    check_text_lengths, prepare_chain_declaration, prepare_declaration, DeclareAction,
+    DeclareRefusal, DeclareRequest, NodeStanding,
 };
 use crate::protocol::{Authority, DeclarationState, Identifier, IncidentTexts, Topic, TopicKind};
 use anyhow::{anyhow, bail, Result};
@@ -36,8 +39,15 @@ enum Action {
 }
 
 async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
-    let source = Identifier::parse(&args.source)
-        .map_err(|error| anyhow!("--source {:?} {error}", args.source))?;
+    if args.chain && args.authority == AuthorityArg::Automatic {
+        bail!("a chain-wide declaration is head office's decision: leave out --authority automatic (automatic detection runs in each venue)");
+    }
+    let source_text = args
+        .source
+        .clone()
+        .unwrap_or_else(|| if args.chain { "hq" } else { "cli" }.to_owned());
+    let source = Identifier::parse(&source_text)
+        .map_err(|error| anyhow!("--source {source_text:?} {error}"))?;
     let offer_id = match &args.texts.offer_id {
         Some(id) => {
             Some(Identifier::parse(id).map_err(|error| anyhow!("--offer-id {id:?} {error}"))?)
@@ -75,6 +85,9 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
             "--{} is {chars} characters; the limit is {limit}",
             field.replace('_', "-")
         );
+    }
+    if args.chain {
+        return declare_chain(args, request).await;
     }
     let target = BusTarget::from_args(&args.bus)?;
     let mut session = BusSession::open(target, "cli").await?;
@@ -140,6 +153,76 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
             if summary.count(NodeStanding::Lagging) > 0 {
                 code = ExitCode::from(3);
             }
+        }
+    }
+    session.close().await;
+    Ok(code)
+}
+
+/// Head office's declaration: on `raincheck/v1/_chain/incident/{source}` of HQ's broker,
+/// built from HQ's retained set (its chain declarations and the venues' screens), and
+/// with `--wait` followed through the display reports that come up the bridges.
+async fn declare_chain(args: DeclareArgs, request: DeclareRequest) -> Result<ExitCode> {
+    let source = request.source.clone();
+    let target = ChainTarget::from_args(&args.bus)?;
+    let mut session = ChainSession::open(target, "cli").await?;
+    if session.state.venues.is_empty() {
+        eprintln!(
+            "note: no venue's screens report to this broker yet (is any venue bridged here? see docs/CHAIN.md); \
+             the declaration stays retained and reaches each venue when its bridge connects"
+        );
+    }
+    let now = OffsetDateTime::now_utc();
+    // No template: a text left out is filled by each venue's screens from their own
+    // config, in their own languages.
+    let prepared = match prepare_chain_declaration(
+        &session.state,
+        request,
+        None,
+        now,
+        new_incident_id(now),
+    ) {
+        Ok(prepared) => prepared,
+        Err(DeclareRefusal::NothingActive { .. }) => {
+            session.close().await;
+            bail!("no chain-wide incident is active on this broker; start one with `raincheck incident start --chain`");
+        }
+        Err(refusal) => {
+            session.close().await;
+            bail!("{refusal}");
+        }
+    };
+    if let Some(adopted) = &prepared.adopted {
+        eprintln!(
+            "note: chain-wide incident {adopted} is already active; declaring it as yours with these texts"
+        );
+    }
+    let declaration = prepared.declaration;
+    let topic = Topic::chain_incident(&source).to_string();
+    let payload = serde_json::to_vec(&declaration)?;
+    let published_at = Instant::now();
+    session.publish_retained(&topic, payload).await?;
+    let verb = if declaration.state == DeclarationState::Resolved {
+        "resolved"
+    } else {
+        "declared"
+    };
+    println!(
+        "{verb} chain-wide incident {} at revision {} as source {source}",
+        declaration.incident_id, declaration.revision
+    );
+    let mut code = ExitCode::SUCCESS;
+    if args.wait > 0 {
+        let summary = session.wait_confirmed(Duration::from_secs(args.wait)).await;
+        if summary.all_reachable_confirmed() {
+            println!(
+                "{} (in {:.1} ms)",
+                summary.headline(),
+                published_at.elapsed().as_secs_f64() * 1000.0
+            );
+        } else {
+            println!("after {} s: {}", args.wait, summary.headline());
+            code = ExitCode::from(3);
         }
     }
     session.close().await;

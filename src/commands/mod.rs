@@ -1,6 +1,7 @@
 //! What each CLI command does. Every command ends in either success or one clear error
 //! line and a non-zero exit (see `main.rs`).
 
+pub mod chain_session;
 pub mod check_config;
 pub mod console;
 pub mod demo;

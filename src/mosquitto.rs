@@ -1,12 +1,55 @@
 //! A private Mosquitto broker started as a child process on a free loopback port, for
 //! the integration tests and the switch benchmark (real broker, no mocks). It is killed
-//! when dropped.
+//! when dropped. [`adapt_config`] turns the shipped configs in config/mosquitto/ into
+//! extra config for such a broker, so tests and benchmarks run the rules that ship.
 
 use anyhow::{bail, Context, Result};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// config/mosquitto/bridge-to-hq.conf as shipped: a venue broker's bridge to head office
+/// (written for venue `rialto`).
+pub const SHIPPED_BRIDGE: &str = include_str!("../config/mosquitto/bridge-to-hq.conf");
+
+/// config/mosquitto/hq.conf as shipped: head office's broker.
+pub const SHIPPED_HQ: &str = include_str!("../config/mosquitto/hq.conf");
+
+/// A shipped config adapted to run here: comments and blank lines dropped, every line
+/// of each directive named in `set` replaced by `directive value` (or removed when the
+/// value is `None`), and every other line kept exactly as shipped. A directive to set
+/// that the shipped file lacks is an error, so a renamed line cannot silently leave the
+/// shipped value in force.
+pub fn adapt_config(shipped: &str, set: &[(&str, Option<&str>)]) -> Result<String> {
+    let mut out = String::new();
+    let mut seen = vec![false; set.len()];
+    for line in shipped.lines().map(str::trim) {
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let directive = line.split_whitespace().next().unwrap_or_default();
+        match set.iter().position(|(name, _)| *name == directive) {
+            Some(index) => {
+                seen[index] = true;
+                if let Some(value) = set[index].1 {
+                    out.push_str(&format!("{directive} {value}\n"));
+                }
+            }
+            None => {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+    }
+    if let Some(index) = seen.iter().position(|seen| !seen) {
+        bail!(
+            "the shipped config has no `{}` line to adapt; update the caller with the config",
+            set[index].0
+        );
+    }
+    Ok(out)
+}
 
 pub struct MosquittoProcess {
     child: Option<Child>,
@@ -135,4 +178,41 @@ fn wait_until_listening(port: u16, within: Duration) -> Result<()> {
         std::thread::sleep(Duration::from_millis(10));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adapting_keeps_every_other_line_as_shipped() {
+        let shipped =
+            "# why\naddress hq:8883\ntopic a/# in 1\n\ntopic b/# out 1\nremote_password x\n";
+        let adapted = adapt_config(
+            shipped,
+            &[("address", Some("127.0.0.1:1")), ("remote_password", None)],
+        )
+        .unwrap();
+        assert_eq!(
+            adapted,
+            "address 127.0.0.1:1\ntopic a/# in 1\ntopic b/# out 1\n"
+        );
+        let missing = adapt_config(shipped, &[("bridge_cafile", None)]).unwrap_err();
+        assert!(missing.to_string().contains("`bridge_cafile`"), "{missing}");
+    }
+
+    #[test]
+    fn the_shipped_bridge_carries_chain_declarations_down_and_reports_up_only() {
+        let topics: Vec<&str> = SHIPPED_BRIDGE
+            .lines()
+            .filter(|line| line.starts_with("topic "))
+            .collect();
+        assert_eq!(
+            topics,
+            [
+                "topic raincheck/v1/_chain/incident/# in 1",
+                "topic raincheck/v1/rialto/displays/# out 1"
+            ]
+        );
+    }
 }

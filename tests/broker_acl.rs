@@ -5,7 +5,8 @@
 //! `raincheck incident start` nor by posing as the console with a raw client), cannot speak
 //! for another screen, and cannot touch vouchers; a counter cannot publish another counter's
 //! voucher events; the console's user declares and every screen follows; the technicians'
-//! `cli` user resolves. Denied publishes vanish silently under MQTT 3.1.1, so each denial
+//! `cli` user resolves; the detector's user reports payment health and raises its automatic
+//! incident. Denied publishes vanish silently under MQTT 3.1.1, so each denial
 //! is proved by order: the forged message is acknowledged by the broker first, then a
 //! legitimate one on the same path arrives, and the forged one never did. Every forged
 //! payload is checked to be one raincheck would otherwise accept, so the assertions can fail.
@@ -32,6 +33,7 @@ const USERS: &[&str] = &[
     "lobby-1",
     "lobby-2",
     "back-office",
+    "backoffice",
     "cli",
     "concession-1",
     "box-office-1",
@@ -102,9 +104,7 @@ impl AclVenue {
 
     /// A node config logged in as `user`, its password in a private file (chmod 600).
     fn config(&self, user: &str) -> PathBuf {
-        let secret = self.directory.path().join(format!("{user}.password"));
-        std::fs::write(&secret, format!("{}\n", password_of(user))).unwrap();
-        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let secret = self.secret(user);
         write_config(
             self.directory.path(),
             user,
@@ -120,15 +120,21 @@ impl AclVenue {
         )
     }
 
+    /// The private password file of `user`.
+    fn secret(&self, user: &str) -> PathBuf {
+        let secret = self.directory.path().join(format!("{user}.password"));
+        std::fs::write(&secret, format!("{}\n", password_of(user))).unwrap();
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+        secret
+    }
+
     /// A counter node running in this process, logged in as itself.
     fn counter(
         &self,
         node: &str,
         terminal: u8,
     ) -> (raincheck::node::NodeHandle, ShutdownTrigger, CounterHandle) {
-        let secret = self.directory.path().join(format!("{node}.password"));
-        std::fs::write(&secret, format!("{}\n", password_of(node))).unwrap();
-        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let secret = self.secret(node);
         let path = write_counter_config(self.directory.path(), node, terminal, "allow", None);
         let mut text = std::fs::read_to_string(&path).unwrap();
         text.push_str(&self.broker_section(node, &secret));
@@ -673,4 +679,52 @@ async fn known_at(counter: &CounterHandle, code: &str, what: &str) {
         // Polling the counter's store: it has no change notification to wait on.
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+#[test]
+fn the_detector_reports_and_raises_its_automatic_incident() {
+    let Some(venue) = AclVenue::start() else {
+        return;
+    };
+    let _screen = NodeProcess::start_with("lobby-1", venue.config("lobby-1"));
+    // A processor nobody answers for: the port was free a moment ago and is closed now.
+    let closed = raincheck::mosquitto::free_port().unwrap();
+    let path = venue.directory.path().join("backoffice.toml");
+    std::fs::write(
+        &path,
+        format!(
+            "[node]\nvenue = \"{VENUE}\"\nid = \"backoffice\"\nroles = [\"detector\"]\ndata_dir = \"{}\"\n{}\
+             [detection]\nenter_failures = 2\nenter_window_secs = 10\n\
+             [[detection.probes]]\nid = \"processor\"\ntarget = \"tcp://127.0.0.1:{closed}\"\ninterval_secs = 1\ntimeout_ms = 500\n",
+            venue.directory.path().join("backoffice-data").display(),
+            venue.broker_section("backoffice", &venue.secret("backoffice")),
+        ),
+    )
+    .unwrap();
+    let config = raincheck::config::load(&path).expect("detector config");
+    let runtime = runtime();
+    let (_stop, shutdown) = shutdown_pair();
+    let _detector = runtime
+        .block_on(async { raincheck::node::start_node(&config, venue.directory.path(), shutdown) })
+        .expect("the detector starts");
+    runtime.block_on(async {
+        let mut observer = venue.observer("back-office").await;
+        wait_for(
+            &mut observer,
+            Duration::from_secs(30),
+            "the detector's health report and automatic incident reach the screen",
+            |state| {
+                let view = compute_view(state);
+                state
+                    .payments
+                    .get(&Identifier::parse("processor").unwrap())
+                    .is_some_and(|health| health.status == raincheck::protocol::PaymentStatus::Down)
+                    && view.mode == ViewMode::CashOnly
+                    && view.source.as_ref().map(Identifier::as_str) == Some("auto-backoffice")
+                    && all_confirmed(&["lobby-1", "backoffice"])(state)
+            },
+        )
+        .await;
+        observer.close().await;
+    });
 }

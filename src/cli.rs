@@ -219,6 +219,11 @@ pub enum BenchCommand {
         /// Use this broker instead of starting a private Mosquitto.
         #[arg(long)]
         broker: Option<String>,
+        /// The chain case: a private HQ Mosquitto and a venue Mosquitto bridged to it as
+        /// shipped (config/mosquitto/bridge-to-hq.conf), displays on the venue broker, each
+        /// trigger a chain declaration published at HQ.
+        #[arg(long, conflicts_with = "broker")]
+        bridged: bool,
     },
     /// A manager's click → every display confirmed, through the console's API and live stream.
     Console {

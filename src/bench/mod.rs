@@ -21,7 +21,8 @@ pub fn run(which: BenchCommand) -> Result<ExitCode> {
             displays,
             rounds,
             broker,
-        } => switch::run(displays, rounds, broker),
+            bridged,
+        } => switch::run(displays, rounds, broker, bridged),
         BenchCommand::Console { displays, rounds } => console::run(displays, rounds),
         BenchCommand::Detection { displays, rounds } => detection::run(displays, rounds),
         BenchCommand::Idle {

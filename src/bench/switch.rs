@@ -3,14 +3,22 @@
 //! connection) run in this process against a private Mosquitto on loopback; an observer
 //! publishes a declaration and times until the last node's report with the new view's
 //! digest arrives. Rounds alternate between cash only and all clear.
+//!
+//! With `--bridged`, the chain case: a private HQ Mosquitto and a venue Mosquitto bridged
+//! to it by the shipped config/mosquitto/bridge-to-hq.conf (TLS and login removed, rules
+//! as shipped), the displays on the venue broker, and each trigger a chain declaration
+//! published at HQ. The clock stops at the last confirmation seen on the venue broker
+//! (every screen confirmed), and separately at the last seen at HQ (the reports back up
+//! the bridge: what `incident --chain --wait` waits for).
 
+use super::fleet::start_fleet;
 use super::stats::percentiles;
 use crate::cli::BusArgs;
+use crate::commands::chain_session::ChainSession;
 use crate::commands::session::BusSession;
-use crate::commands::target::BusTarget;
+use crate::commands::target::ChainTarget;
 use crate::model::{compute_view, VenueState};
-use crate::mosquitto::MosquittoProcess;
-use crate::node::{start_node, NodeHandle};
+use crate::mosquitto::{adapt_config, MosquittoProcess, SHIPPED_BRIDGE};
 use crate::protocol::{
     Authority, BusMessage, DeclarationState, DisplayStatus, Identifier, IncidentDeclaration,
     IncidentMode, IncidentTexts, Scope, Topic, TopicKind, SCHEMA_VERSION,
@@ -29,7 +37,19 @@ pub(super) const VENUE: &str = "bench";
 pub(super) const START_BATCH: usize = 250;
 const ROUND_TIMEOUT: Duration = Duration::from_secs(60);
 
-pub fn run(displays: usize, rounds: usize, broker: Option<String>) -> Result<ExitCode> {
+pub fn run(
+    displays: usize,
+    rounds: usize,
+    broker: Option<String>,
+    bridged: bool,
+) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    if bridged {
+        return runtime.block_on(measure_bridged(displays, rounds));
+    }
     let private_broker = match &broker {
         Some(_) => None,
         None => Some(
@@ -42,32 +62,13 @@ pub fn run(displays: usize, rounds: usize, broker: Option<String>) -> Result<Exi
             .map(MosquittoProcess::url)
             .unwrap_or_default()
     });
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
     runtime.block_on(measure(displays, rounds, url))
 }
 
 async fn measure(displays: usize, rounds: usize, url: String) -> Result<ExitCode> {
     let (trigger, shutdown) = shutdown_pair();
-    let args = BusArgs {
-        broker: Some(url.clone()),
-        venue: Some(VENUE.into()),
-        timeout: 30,
-        ..Default::default()
-    };
-    let mut observer = BusSession::open(BusTarget::from_args(&args)?, "bench").await?;
     let started = Instant::now();
-    let mut nodes: Vec<NodeHandle> = Vec::with_capacity(displays);
-    for batch_start in (0..displays).step_by(START_BATCH) {
-        let batch_end = (batch_start + START_BATCH).min(displays);
-        for index in batch_start..batch_end {
-            let config = display_config(&url, index)?;
-            nodes.push(start_node(&config, Path::new("."), shutdown.clone())?);
-        }
-        wait_online(&mut observer, batch_end).await?;
-    }
+    let (mut observer, nodes) = start_fleet(&url, displays, &shutdown).await?;
     println!(
         "{displays} display nodes online in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -77,30 +78,14 @@ async fn measure(displays: usize, rounds: usize, url: String) -> Result<ExitCode
     let mut samples = Vec::with_capacity(rounds);
     for round in 0..rounds {
         let declaration = declaration(&source, observer.state.max_revision() + 1, round);
-        let mut expected_state: VenueState = observer.state.clone();
-        expected_state.apply(BusMessage::Declaration {
-            scope: Scope::Venue,
-            declaration: declaration.clone(),
-        });
-        let expected = compute_view(&expected_state).digest();
+        let expected = expected_digest(&observer.state, Scope::Venue, &declaration);
         let trigger_at = Instant::now();
         observer.publish_retained_nowait(&topic, serde_json::to_vec(&declaration)?)?;
-        let mut confirmed: HashSet<Identifier> = HashSet::with_capacity(displays);
-        let deadline = trigger_at + ROUND_TIMEOUT;
-        while confirmed.len() < displays {
-            if observer.next_change(deadline).await.is_none() {
-                bail!(
-                    "round {round}: only {} of {displays} displays confirmed within {ROUND_TIMEOUT:?}",
-                    confirmed.len()
-                );
-            }
-            if let Some(BusMessage::Display(report)) = &observer.last_applied {
-                if report.digest.as_deref() == Some(expected.as_str()) {
-                    confirmed.insert(report.node.clone());
-                }
-            }
-        }
-        samples.push(trigger_at.elapsed());
+        samples.push(
+            confirmed_at_venue(&mut observer, &expected, displays, trigger_at)
+                .await
+                .with_context(|| format!("round {round}"))?,
+        );
     }
     let stats = percentiles(&samples).context("no rounds were run")?;
     println!("trigger -> all {displays} displays confirmed: {stats}");
@@ -110,6 +95,153 @@ async fn measure(displays: usize, rounds: usize, url: String) -> Result<ExitCode
     }
     observer.close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The chain case: trigger at HQ, displays behind the venue's bridge.
+async fn measure_bridged(displays: usize, rounds: usize) -> Result<ExitCode> {
+    let hq_broker =
+        MosquittoProcess::start("").context("start a private HQ mosquitto for the benchmark")?;
+    // The shipped bridge, for this benchmark's venue, with TLS and the HQ login taken out
+    // (the private HQ is plain and anonymous on loopback); every other line as shipped.
+    let bridge = adapt_config(
+        &SHIPPED_BRIDGE.replace("rialto", VENUE),
+        &[
+            ("address", Some(&format!("127.0.0.1:{}", hq_broker.port))),
+            ("bridge_cafile", None),
+            ("bridge_insecure", None),
+            ("bridge_tls_version", None),
+            ("remote_username", None),
+            ("remote_password", None),
+        ],
+    )?;
+    let venue_broker =
+        MosquittoProcess::start(&bridge).context("start a private venue mosquitto, bridged")?;
+    let (trigger, shutdown) = shutdown_pair();
+    let started = Instant::now();
+    let (mut venue, nodes) = start_fleet(&venue_broker.url(), displays, &shutdown).await?;
+    println!(
+        "{displays} display nodes online on the venue broker in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let hq_target = ChainTarget::from_args(&BusArgs {
+        broker: Some(hq_broker.url()),
+        timeout: 30,
+        ..Default::default()
+    })?;
+    let mut hq = ChainSession::open(hq_target, "bench").await?;
+    let venue_id = venue.target.venue.clone();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let up = hq
+            .state
+            .venues
+            .get(&venue_id)
+            .map_or(0, |state| state.displays.len());
+        if up >= displays {
+            break;
+        }
+        if !hq.next_change(deadline).await {
+            bail!("only {up} of {displays} display reports came up the bridge within 120 s");
+        }
+    }
+    println!(
+        "all {displays} reports up the bridge at HQ after {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let source = Identifier::parse("hq")?;
+    let topic = Topic::chain_incident(&source).to_string();
+    let (mut at_venue, mut at_hq) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    for round in 0..rounds {
+        let revision = venue.state.max_revision().max(hq.state.max_revision()) + 1;
+        let declaration = declaration(&source, revision, round);
+        let expected = expected_digest(&venue.state, Scope::Chain, &declaration);
+        let trigger_at = Instant::now();
+        hq.publish_retained_nowait(&topic, serde_json::to_vec(&declaration)?)?;
+        let (venue_time, hq_time) = tokio::try_join!(
+            confirmed_at_venue(&mut venue, &expected, displays, trigger_at),
+            confirmed_at_hq(&mut hq, &expected, displays, trigger_at),
+        )
+        .with_context(|| format!("round {round}"))?;
+        at_venue.push(venue_time);
+        at_hq.push(hq_time);
+    }
+    let stats = percentiles(&at_venue).context("no rounds were run")?;
+    println!(
+        "chain trigger at HQ -> all {displays} displays confirmed, seen on the venue broker: {stats}"
+    );
+    let stats = percentiles(&at_hq).context("no rounds were run")?;
+    println!(
+        "chain trigger at HQ -> all {displays} confirmations back up the bridge at HQ: {stats}"
+    );
+    trigger.trigger();
+    for node in nodes {
+        node.join().await;
+    }
+    venue.close().await;
+    hq.close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The digest every display will report once `declaration` (at `scope`) is applied.
+fn expected_digest(state: &VenueState, scope: Scope, declaration: &IncidentDeclaration) -> String {
+    let mut expected = state.clone();
+    expected.apply(BusMessage::Declaration {
+        scope,
+        declaration: declaration.clone(),
+    });
+    compute_view(&expected).digest()
+}
+
+/// Time from `trigger_at` until the venue observer has seen `displays` reports with
+/// the `expected` digest (counted as they arrive: recounting thousands each time would
+/// measure the observer, not the switch).
+async fn confirmed_at_venue(
+    observer: &mut BusSession,
+    expected: &str,
+    displays: usize,
+    trigger_at: Instant,
+) -> Result<Duration> {
+    let mut confirmed: HashSet<Identifier> = HashSet::with_capacity(displays);
+    let deadline = trigger_at + ROUND_TIMEOUT;
+    while confirmed.len() < displays {
+        if observer.next_change(deadline).await.is_none() {
+            bail!(
+                "only {} of {displays} displays confirmed within {ROUND_TIMEOUT:?}",
+                confirmed.len()
+            );
+        }
+        if let Some(BusMessage::Display(report)) = &observer.last_applied {
+            if report.digest.as_deref() == Some(expected) {
+                confirmed.insert(report.node.clone());
+            }
+        }
+    }
+    Ok(trigger_at.elapsed())
+}
+
+/// The same, counted at HQ from the reports that came up the bridge.
+async fn confirmed_at_hq(
+    hq: &mut ChainSession,
+    expected: &str,
+    displays: usize,
+    trigger_at: Instant,
+) -> Result<Duration> {
+    let mut confirmed: HashSet<Identifier> = HashSet::with_capacity(displays);
+    let deadline = trigger_at + ROUND_TIMEOUT;
+    while confirmed.len() < displays {
+        if !hq.next_change(deadline).await {
+            bail!(
+                "only {} of {displays} confirmations came up the bridge within {ROUND_TIMEOUT:?}",
+                confirmed.len()
+            );
+        }
+        if let Some((Some(_), BusMessage::Display(report))) = &hq.last_applied {
+            if report.digest.as_deref() == Some(expected) {
+                confirmed.insert(report.node.clone());
+            }
+        }
+    }
+    Ok(trigger_at.elapsed())
 }
 
 pub(super) async fn wait_online(observer: &mut BusSession, count: usize) -> Result<()> {

@@ -252,8 +252,14 @@ pub enum BenchCommand {
         #[arg(long)]
         screen: bool,
         /// Measure a headless counter: voucher store, voucher sync session and its timers.
-        #[arg(long, conflicts_with = "screen")]
+        #[arg(long, conflicts_with_all = ["screen", "console", "detector"])]
         counter: bool,
+        /// Measure a console: its MQTT worker and HTTP server, no page open.
+        #[arg(long, conflicts_with_all = ["screen", "detector"])]
+        console: bool,
+        /// Measure a detector probing a local port every 5 s.
+        #[arg(long, conflicts_with = "screen")]
+        detector: bool,
     },
     /// The voucher store: durable issue, verify + look-up, catch-up, bytes per voucher.
     Vouchers {

@@ -1,4 +1,4 @@
-//! `raincheck bench idle --seconds S [--screen]`: resident memory and CPU of a node
+//! `raincheck bench idle --seconds S [--screen|--counter|--console|--detector]`: resident memory and CPU of a node
 //! process (this binary, `raincheck run`) connected to a private Mosquitto, sampled from
 //! /proc after a warm-up. Targets: headless ≤ 15 MB RSS and ≤ 0.5 % of one core; a
 //! signage node with its 1080p window ≤ 60 MB and ≤ 1 %.
@@ -10,7 +10,35 @@ use std::time::Duration;
 
 const WARM_UP: Duration = Duration::from_secs(5);
 
-pub fn run(seconds: u64, screen: bool, counter: bool) -> Result<ExitCode> {
+/// Which node to measure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdleNode {
+    /// A headless display node: MQTT, the view, its report.
+    Headless,
+    /// A signage node with its 1920×1080 window.
+    Screen,
+    /// A headless counter: voucher store, voucher sync session and its timers.
+    Counter,
+    /// A console: its MQTT worker and the HTTP server, no page open.
+    Console,
+    /// A detector probing a local port every 5 s.
+    Detector,
+}
+
+impl IdleNode {
+    fn describe(self) -> &'static str {
+        match self {
+            IdleNode::Headless => "headless",
+            IdleNode::Screen => "signage (1080p window)",
+            IdleNode::Counter => "headless counter (voucher store and sync)",
+            IdleNode::Console => "console (MQTT worker and HTTP server)",
+            IdleNode::Detector => "detector (a probe every 5 s)",
+        }
+    }
+}
+
+pub fn run(seconds: u64, node: IdleNode) -> Result<ExitCode> {
+    let screen = node == IdleNode::Screen;
     if screen
         && std::env::var_os("DISPLAY").is_none()
         && std::env::var_os("WAYLAND_DISPLAY").is_none()
@@ -22,27 +50,40 @@ pub fn run(seconds: u64, screen: bool, counter: bool) -> Result<ExitCode> {
     let broker = MosquittoProcess::start("").context("start a private mosquitto")?;
     let directory = tempfile::tempdir()?;
     let config = directory.path().join("idle.toml");
-    let counter_section = if counter {
-        use std::os::unix::fs::PermissionsExt;
-        let secret = directory.path().join("voucher-secret");
-        std::fs::write(&secret, b"idle-benchmark-secret-32-bytes!!")?;
-        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600))?;
-        format!(
-            "[counter]\nterminal = 1\nsecret_file = \"{}\"\n[[counter.offers]]\nid = \"popcorn\"\nnumber = 1\ntitle = \"Popcorn\"\nvalidity_days = 90\n",
-            secret.display()
-        )
-    } else {
-        String::new()
+    // A port that answers, for the detector's probe.
+    let probed = std::net::TcpListener::bind("127.0.0.1:0")?;
+    let extra = match node {
+        IdleNode::Counter => {
+            use std::os::unix::fs::PermissionsExt;
+            let secret = directory.path().join("voucher-secret");
+            std::fs::write(&secret, b"idle-benchmark-secret-32-bytes!!")?;
+            std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600))?;
+            format!(
+                "[counter]\nterminal = 1\nsecret_file = \"{}\"\n[[counter.offers]]\nid = \"popcorn\"\nnumber = 1\ntitle = \"Popcorn\"\nvalidity_days = 90\n",
+                secret.display()
+            )
+        }
+        IdleNode::Console => format!(
+            "[console]\nlisten = \"127.0.0.1:0\"\n[[console.managers]]\nname = \"Bench\"\npin_hash = \"{}\"\n",
+            crate::console::hash_pin("4821").map_err(|e| anyhow::anyhow!(e))?
+        ),
+        IdleNode::Detector => format!(
+            "[[detection.probes]]\nid = \"processor\"\ntarget = \"tcp://{}\"\n",
+            probed.local_addr()?
+        ),
+        IdleNode::Headless | IdleNode::Screen => String::new(),
     };
-    let (role, backend) = match (screen, counter) {
-        (true, _) => ("signage", "winit"),
-        (false, true) => ("counter", "headless"),
-        (false, false) => ("console", "headless"),
+    let (role, backend) = match node {
+        IdleNode::Screen => ("signage", "winit"),
+        IdleNode::Headless => ("signage", "headless"),
+        IdleNode::Counter => ("counter", "headless"),
+        IdleNode::Console => ("console", "headless"),
+        IdleNode::Detector => ("detector", "headless"),
     };
     std::fs::write(
         &config,
         format!(
-            "[node]\nvenue = \"bench\"\nid = \"idle-node\"\nroles = [\"{role}\"]\ndata_dir = \"{}\"\n[broker]\nurl = \"{}\"\n[display]\nbackend = \"{backend}\"\n{counter_section}",
+            "[node]\nvenue = \"bench\"\nid = \"idle-node\"\nroles = [\"{role}\"]\ndata_dir = \"{}\"\n[broker]\nurl = \"{}\"\n[display]\nbackend = \"{backend}\"\n{extra}",
             directory.path().display(),
             broker.url()
         ),
@@ -69,11 +110,7 @@ pub fn run(seconds: u64, screen: bool, counter: bool) -> Result<ExitCode> {
     let cpu_percent = (ticks_after - ticks_before) as f64 / ticks_per_second / elapsed * 100.0;
     println!(
         "{} node idle over {elapsed:.0} s: RSS {:.1} MB (peak {:.1} MB), CPU {cpu_percent:.2} % of one core",
-        match (screen, counter) {
-            (true, _) => "signage (1080p window)",
-            (false, true) => "headless counter (voucher store and sync)",
-            (false, false) => "headless",
-        },
+        node.describe(),
         rss_kib as f64 / 1024.0,
         peak_kib as f64 / 1024.0
     );

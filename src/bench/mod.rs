@@ -29,7 +29,18 @@ pub fn run(which: BenchCommand) -> Result<ExitCode> {
             seconds,
             screen,
             counter,
-        } => idle::run(seconds, screen, counter),
+            console,
+            detector,
+        } => {
+            let node = match (screen, counter, console, detector) {
+                (true, ..) => idle::IdleNode::Screen,
+                (_, true, ..) => idle::IdleNode::Counter,
+                (_, _, true, _) => idle::IdleNode::Console,
+                (.., true) => idle::IdleNode::Detector,
+                _ => idle::IdleNode::Headless,
+            };
+            idle::run(seconds, node)
+        }
         BenchCommand::Vouchers { stored, issues } => vouchers::run(stored, issues),
         BenchCommand::CatchUp { events } => vouchers::run_catch_up(events),
         BenchCommand::Frame {

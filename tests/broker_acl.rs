@@ -338,7 +338,7 @@ async fn screens_report_but_only_the_console_and_technicians_declare() {
         "--config",
         lobby_config.to_str().unwrap(),
         "--timeout",
-        "3",
+        "2",
     ]);
     assert_eq!(
         output.status.code(),
@@ -442,7 +442,7 @@ async fn screens_report_but_only_the_console_and_technicians_declare() {
         "--headline",
         "Not mine to say",
         "--timeout",
-        "3",
+        "2",
     ]);
     assert_eq!(
         output.status.code(),

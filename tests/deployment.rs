@@ -536,16 +536,16 @@ async fn the_venue_broker_config_starts_and_keeps_declarations() {
     // ring next to raincheck's aws-lc-rs), so rustls cannot pick one by itself: a release
     // build has only aws-lc-rs and needs no such line.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let open = |config: PathBuf| async move {
+    let open = |config: PathBuf, timeout: u64| async move {
         let target = raincheck::commands::target::BusTarget::from_args(&raincheck::cli::BusArgs {
             config: Some(config),
-            timeout: 5,
+            timeout,
             ..Default::default()
         })
         .expect("target");
         raincheck::commands::session::BusSession::open(target, "test").await
     };
-    let mut observer = open(observer_config.clone())
+    let mut observer = open(observer_config.clone(), 10)
         .await
         .expect("the observer connects over TLS with the venue CA and its password");
     wait_for(
@@ -564,7 +564,7 @@ async fn the_venue_broker_config_starts_and_keeps_declarations() {
         "--venue",
         VENUE,
         "--timeout",
-        "2",
+        "1",
     ]);
     assert_eq!(
         anonymous.status.code(),
@@ -576,7 +576,8 @@ async fn the_venue_broker_config_starts_and_keeps_declarations() {
         "anonymous",
         &format!("[broker]\nurl = \"{tls_url}\"\n{venue_ca}"),
     );
-    match open(anonymous_tls).await {
+    // A refused client retries until its timeout: one second is plenty on loopback.
+    match open(anonymous_tls, 1).await {
         Ok(_) => panic!("the TLS listener let an anonymous client in"),
         Err(error) => assert!(
             error.to_string().contains("NotAuthorized"),
@@ -629,7 +630,7 @@ async fn the_venue_broker_config_starts_and_keeps_declarations() {
     drop(broker);
     broker = start_broker(&main_conf, &log, [plain, tls]);
 
-    let mut observer = open(observer_config)
+    let mut observer = open(observer_config, 10)
         .await
         .expect("the observer reconnects over TLS");
     let view = compute_view(&observer.state);

@@ -129,6 +129,11 @@ pub fn decode_message(
                 .since
                 .map(|since| since.to_offset(time::UtcOffset::UTC));
             check_owner(&topic.owner, &report.node)?;
+            // 0 is a node showing "nothing declared"; above the range, the report would
+            // push every publisher's next revision out of range (or overflow it).
+            if let Some(revision) = report.revision.filter(|r| *r > MAX_REVISION) {
+                return Err(RejectReason::RevisionOutOfRange(revision));
+            }
             Ok(BusMessage::Display(report))
         }
         TopicKind::Vouchers | TopicKind::VoucherMarks | TopicKind::Thumbnails => {
@@ -275,6 +280,22 @@ mod tests {
         };
         let json = serde_json::to_string(&declaration).unwrap();
         assert!(json.contains("19:42:00Z"), "{json}");
+    }
+
+    #[test]
+    fn a_display_report_revision_above_the_range_is_refused_and_zero_is_not() {
+        let topic = "raincheck/v1/rialto/displays/lobby-1";
+        let report = |revision: u64| {
+            format!(r#"{{"v":1,"node":"lobby-1","status":"online","revision":{revision}}}"#)
+        };
+        assert!(decode_message(topic, report(0).as_bytes(), &venue()).is_ok());
+        assert!(decode_message(topic, report(MAX_REVISION).as_bytes(), &venue()).is_ok());
+        for absurd in [MAX_REVISION + 1, u64::MAX] {
+            assert_eq!(
+                decode_message(topic, report(absurd).as_bytes(), &venue()),
+                Err(RejectReason::RevisionOutOfRange(absurd))
+            );
+        }
     }
 
     #[test]

@@ -487,6 +487,16 @@ impl VoucherWorker {
                     tracing::warn!(%topic, "ignored voucher marks that are not valid JSON for this version");
                     return ignore;
                 };
+                // Marks decide whether this store is "behind": only this version's, and
+                // only from the counter whose topic they are on.
+                if marks.v != SYNC_VERSION {
+                    tracing::warn!(%topic, "ignored voucher marks of unknown version {}; upgrade this node", marks.v);
+                    return ignore;
+                }
+                if marks.node != parsed.owner {
+                    tracing::warn!(%topic, "ignored voucher marks that say they come from {:?}", marks.node.as_str());
+                    return ignore;
+                }
                 let ours = match blocking(&self.store, |store| store.watermarks()).await {
                     Ok(watermarks) => watermarks,
                     Err(_) => return ignore,

@@ -224,6 +224,10 @@ pub enum BenchCommand {
         /// trigger a chain declaration published at HQ.
         #[arg(long, conflicts_with = "broker")]
         bridged: bool,
+        /// With --bridged, also time the confirmations back up the bridge at HQ (an HQ
+        /// session in this process then decodes every report, slowing the venue figure).
+        #[arg(long, requires = "bridged")]
+        observe_at_hq: bool,
     },
     /// A manager's click → every display confirmed, through the console's API and live stream.
     Console {

@@ -22,7 +22,8 @@ pub fn run(which: BenchCommand) -> Result<ExitCode> {
             rounds,
             broker,
             bridged,
-        } => switch::run(displays, rounds, broker, bridged),
+            observe_at_hq,
+        } => switch::run(displays, rounds, broker, bridged, observe_at_hq),
         BenchCommand::Console { displays, rounds } => console::run(displays, rounds),
         BenchCommand::Detection { displays, rounds } => detection::run(displays, rounds),
         BenchCommand::Idle {

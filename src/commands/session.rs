@@ -401,8 +401,10 @@ impl Link {
         } = self;
         // Unread events must not hold the connection worker while it says goodbye.
         drop(events);
-        let _ = client.try_disconnect();
+        // Stop first, then say goodbye: a worker on another thread that saw the DISCONNECT
+        // before the stop would take the broker's closing of the link for a failure.
         trigger.trigger();
+        let _ = client.try_disconnect();
         let _ = tokio::time::timeout(Duration::from_secs(3), task).await;
     }
 }

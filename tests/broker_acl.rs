@@ -520,8 +520,12 @@ async fn a_screen_cannot_speak_for_another_screen() {
     // to lobby-1's first and its own last; its own arrive, lobby-1's never do.
     let own_thumbnail = topic("thumbnails/lobby-2");
     let other_thumbnail = topic("thumbnails/lobby-1");
-    let own_barrier = topic("sync/node-lobby-2");
-    let other_barrier = topic("sync/node-lobby-1");
+    // Barriers are named after the MQTT client id (the forger's own, lobby-1's status session).
+    let own_barrier = topic(&format!(
+        "sync/raincheck-forger-lobby-2-{}",
+        std::process::id()
+    ));
+    let other_barrier = topic("sync/raincheck-rialto-lobby-1");
     for filter in [
         &other_thumbnail,
         &own_thumbnail,

@@ -55,6 +55,10 @@ pub fn client_options(
         options.set_credentials(username.clone(), password);
     }
     if tls {
+        // rumqttc builds its TLS config with the process-wide default provider; with more
+        // than one provider compiled in (test builds pull in ring too) none is chosen and
+        // rustls panics. Choose ours explicitly; a second call just finds it set.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let transport = match &broker.ca_file {
             Some(path) => {
                 let path = config_dir.join(path);

@@ -73,7 +73,7 @@ pub fn start_node(
             .collect(),
     };
     let client_identity = ClientIdentity {
-        client_id: format!("raincheck-{}-{}", identity.venue, identity.node),
+        client_id: identity.client_id(),
         last_will: Some((identity.display_topic(), identity.offline_payload())),
         persistent_session: false,
     };
@@ -191,14 +191,16 @@ fn start_voucher_worker(
     let marks_topic = Topic::venue(&venue, TopicKind::VoucherMarks, &config.node.id).to_string();
     let offline_marks =
         serde_json::to_vec(&VoucherMarks::offline(&config.node.id)).unwrap_or_default();
+    let client_id = format!("raincheck-{venue}-{}-vouchers", config.node.id);
     let identity = ClientIdentity {
-        client_id: format!("raincheck-{venue}-{}-vouchers", config.node.id),
+        client_id: client_id.clone(),
         last_will: Some((marks_topic, offline_marks)),
         persistent_session: true,
     };
     let options =
         client_options(&config.broker, identity, config_dir).context("broker settings")?;
-    let sync_topic = Topic::sync_barrier(&venue, &format!("node-{}-vouchers", config.node.id));
+    // Named after the client id, so a broker ACL reserves it with `%c`.
+    let sync_topic = Topic::sync_barrier(&venue, &client_id);
     let filters = Topic::voucher_filters(&venue)
         .into_iter()
         .chain([sync_topic.clone()]);

@@ -31,9 +31,15 @@ impl NodeIdentity {
         Topic::venue(&self.venue, TopicKind::Displays, &self.node).to_string()
     }
 
-    /// The node's private sync-barrier topic (see docs/PROTOCOL.md, "Sync barrier").
+    /// The MQTT client id of the node's status session.
+    pub fn client_id(&self) -> String {
+        format!("raincheck-{}-{}", self.venue, self.node)
+    }
+
+    /// The node's private sync-barrier topic (see docs/PROTOCOL.md, "Sync barrier"),
+    /// named after its client id so a broker ACL can reserve it with `%c`.
     pub fn sync_topic(&self) -> String {
-        Topic::sync_barrier(&self.venue, &format!("node-{}", self.node))
+        Topic::sync_barrier(&self.venue, &self.client_id())
     }
 
     pub fn offline_payload(&self) -> Vec<u8> {
@@ -63,6 +69,7 @@ impl StatusWorker {
         let mut report_due = false;
         let mut retry = tokio::time::interval(REPORT_RETRY);
         retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut barrier_token = String::new();
         loop {
             tokio::select! {
                 _ = self.shutdown.wait() => break,
@@ -74,9 +81,15 @@ impl StatusWorker {
                         report_due = true;
                         // When this comes back, every retained message has arrived: a
                         // venue with nothing declared is then "normal", not "booting".
-                        let _ = self.client.try_publish(self.identity.sync_topic(), QoS::AtLeastOnce, false, b"sync".to_vec());
+                        // A fresh token each time: only our own echo counts, not a stale
+                        // one or another client's message on the topic.
+                        barrier_token = format!("{:016x}", rand::random::<u64>());
+                        let _ = self.client.try_publish(self.identity.sync_topic(), QoS::AtLeastOnce, false, barrier_token.clone().into_bytes());
                     }
-                    Some(BusEvent::Message { topic, .. }) if topic == self.identity.sync_topic() => {
+                    Some(BusEvent::Message { topic, payload, .. }) if topic == self.identity.sync_topic() => {
+                        if payload.as_ref() != barrier_token.as_bytes() {
+                            continue;
+                        }
                         self.presentation.send_if_modified(|p| !std::mem::replace(&mut p.has_state, true));
                     }
                     Some(BusEvent::LinkDown { reason }) => {

@@ -72,6 +72,9 @@ pub struct VoucherStore {
 }
 
 /// Days since 2025-01-01 (UTC) of an instant: the unit of voucher expiry.
+/// Longest staff name kept with a voucher event.
+pub const MAX_STAFF_CHARS: usize = 64;
+
 pub fn voucher_day(now: OffsetDateTime) -> u16 {
     let days = now.unix_timestamp().div_euclid(86_400) - super::code::EXPIRY_EPOCH_DAY;
     days.clamp(0, i64::from(u16::MAX)) as u16
@@ -396,7 +399,13 @@ impl VoucherStore {
             origin: self.node.clone(),
             seq,
             at: now,
-            staff,
+            // Free text that travels in every sync batch: one line, bounded.
+            staff: staff.map(|name| {
+                crate::text::one_line(&name)
+                    .chars()
+                    .take(MAX_STAFF_CHARS)
+                    .collect()
+            }),
             change,
         })
     }

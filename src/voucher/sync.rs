@@ -44,6 +44,26 @@ const REPLAY_BATCH: usize = 500;
 /// Largest voucher payload accepted (a full replay batch is about 150 KB).
 const MAX_BATCH_BYTES: usize = 1024 * 1024;
 
+/// Bytes of events per replay batch at most (the shipped broker accepts 900 KiB).
+const REPLAY_MAX_BYTES: usize = 256 * 1024;
+
+/// The longest prefix of `events` that fits in [`REPLAY_MAX_BYTES`] (at least one event),
+/// and whether any were left for the next batch.
+fn cap_batch_bytes(mut events: Vec<VoucherEvent>) -> (Vec<VoucherEvent>, bool) {
+    let mut bytes = 0;
+    let keep = events
+        .iter()
+        .position(|event| {
+            bytes += serde_json::to_vec(event).map(|b| b.len()).unwrap_or(0) + 1;
+            bytes > REPLAY_MAX_BYTES
+        })
+        .unwrap_or(events.len())
+        .max(1);
+    let cut = keep < events.len();
+    events.truncate(keep);
+    (events, cut)
+}
+
 /// Events of one origin, as published on `…/vouchers/{origin}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct VoucherBatch {
@@ -228,6 +248,7 @@ impl VoucherWorker {
         let mut online = false;
         let mut marks_due = true;
         let mut ready = false;
+        let mut barrier_token = String::new();
         let offline_grace = tokio::time::Instant::now() + BOOT_GRACE;
         // Per peer: (its mark for our events, our last sequence) when we last replayed it,
         // and when; an entry older than a minute no longer holds a replay back.
@@ -268,7 +289,9 @@ impl VoucherWorker {
                     None => break,
                     Some(BusEvent::LinkUp) => {
                         online = true;
-                        let _ = self.client.try_publish(self.sync_topic.clone(), QoS::AtLeastOnce, false, b"sync".to_vec());
+                        // A fresh token: only our own echo means "every mark heard".
+                        barrier_token = format!("{:016x}", rand::random::<u64>());
+                        let _ = self.client.try_publish(self.sync_topic.clone(), QoS::AtLeastOnce, false, barrier_token.clone().into_bytes());
                         marks_due = true;
                         served.clear();
                     }
@@ -276,8 +299,8 @@ impl VoucherWorker {
                         online = false;
                         tracing::warn!("voucher sync link lost ({reason}); issuing and redeeming continue offline");
                     }
-                    Some(BusEvent::Message { topic, ack, .. }) if topic == self.sync_topic => {
-                        ready = true;
+                    Some(BusEvent::Message { topic, payload, ack }) if topic == self.sync_topic => {
+                        ready |= payload.as_ref() == barrier_token.as_bytes();
                         if let Some(AckHandle(publish)) = ack {
                             pending_acks.push_back(publish);
                         }
@@ -596,10 +619,14 @@ impl VoucherWorker {
                     return false;
                 }
             };
+            let fetched = batch.len();
+            // Events carry free text (staff names, void reasons): keep every batch well
+            // under the broker's message limit, or it would be refused and resent forever.
+            let (batch, cut) = cap_batch_bytes(batch);
             let Some(last) = batch.last().map(|e| e.seq) else {
                 return true;
             };
-            let full = batch.len() == REPLAY_BATCH;
+            let full = fetched == REPLAY_BATCH || cut;
             if !self.publish_events(batch) {
                 // The request queue is full: the peer's next marks (at the latest its
                 // periodic ones) will ask again.
@@ -646,5 +673,46 @@ impl VoucherWorker {
         self.client
             .try_publish(topic, QoS::AtLeastOnce, true, payload)
             .is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::voucher::events::{VoucherChange, EVENT_VERSION};
+
+    fn event(seq: u64, reason_chars: usize) -> VoucherEvent {
+        VoucherEvent {
+            v: EVENT_VERSION,
+            origin: Identifier::parse("till-1").unwrap(),
+            seq,
+            at: OffsetDateTime::UNIX_EPOCH,
+            staff: None,
+            change: VoucherChange::Voided {
+                code: "ABCD".into(),
+                reason: "x".repeat(reason_chars),
+            },
+        }
+    }
+
+    #[test]
+    fn replay_batches_stay_under_the_byte_cap_and_always_move_on() {
+        let small: Vec<_> = (1..=10).map(|seq| event(seq, 10)).collect();
+        let (kept, cut) = cap_batch_bytes(small);
+        assert_eq!((kept.len(), cut), (10, false));
+        let large: Vec<_> = (1..=500).map(|seq| event(seq, 2000)).collect();
+        let (kept, cut) = cap_batch_bytes(large);
+        assert!(cut && kept.len() < 500 && !kept.is_empty());
+        let bytes: usize = kept
+            .iter()
+            .map(|e| serde_json::to_vec(e).unwrap().len())
+            .sum();
+        assert!(bytes <= REPLAY_MAX_BYTES, "{bytes}");
+        let (kept, _) = cap_batch_bytes(vec![event(1, 400_000)]);
+        assert_eq!(
+            kept.len(),
+            1,
+            "a single event always goes, so replay never stalls"
+        );
     }
 }

@@ -230,6 +230,7 @@ fn start_voucher_worker(
         events: connection.events,
         requests,
         shutdown,
+        rejects: crate::node::reject_log::RejectLog::new(Duration::from_secs(10)),
     };
     Ok((handle, vec![tokio::spawn(worker.run()), connection.task]))
 }

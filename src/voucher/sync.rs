@@ -224,6 +224,9 @@ pub struct VoucherWorker {
     pub events: mpsc::Receiver<BusEvent>,
     pub requests: mpsc::Receiver<CounterRequest>,
     pub shutdown: Shutdown,
+    /// Refused voucher messages are logged at most once per kind per window: a flood of
+    /// garbage must not become a flood of log lines.
+    pub rejects: crate::node::reject_log::RejectLog,
 }
 
 pub fn counter_channel() -> (CounterHandle, mpsc::Receiver<CounterRequest>) {
@@ -470,7 +473,14 @@ impl VoucherWorker {
             return ignore;
         }
         if payload.len() > MAX_BATCH_BYTES {
-            tracing::warn!(%topic, "ignored a voucher message of {} bytes (limit {MAX_BATCH_BYTES})", payload.len());
+            self.rejects.refused(
+                topic,
+                &format_args!(
+                    "a voucher message of {} bytes (limit {MAX_BATCH_BYTES})",
+                    payload.len()
+                ),
+                "voucher-size",
+            );
             return ignore;
         }
         match parsed.kind {
@@ -478,12 +488,23 @@ impl VoucherWorker {
                 let batch = match serde_json::from_slice::<VoucherBatch>(payload) {
                     Ok(batch) if batch.v == SYNC_VERSION => batch,
                     Ok(batch) => {
-                        tracing::warn!(%topic, "ignored a voucher batch of unknown version {}; upgrade this node", batch.v);
+                        self.rejects.refused(
+                            topic,
+                            &format_args!(
+                                "a voucher batch of unknown version {}; upgrade this node",
+                                batch.v
+                            ),
+                            "voucher-version",
+                        );
                         return ignore;
                     }
                     Err(_) => {
                         // serde's message could quote codes from the payload; not logged.
-                        tracing::warn!(%topic, "ignored a voucher batch that is not valid JSON for this version");
+                        self.rejects.refused(
+                            topic,
+                            &"a voucher batch that is not valid JSON for this version",
+                            "voucher-json",
+                        );
                         return ignore;
                     }
                 };
@@ -507,17 +528,35 @@ impl VoucherWorker {
             }
             TopicKind::VoucherMarks => {
                 let Ok(marks) = serde_json::from_slice::<VoucherMarks>(payload) else {
-                    tracing::warn!(%topic, "ignored voucher marks that are not valid JSON for this version");
+                    self.rejects.refused(
+                        topic,
+                        &"voucher marks that are not valid JSON for this version",
+                        "marks-json",
+                    );
                     return ignore;
                 };
                 // Marks decide whether this store is "behind": only this version's, and
                 // only from the counter whose topic they are on.
                 if marks.v != SYNC_VERSION {
-                    tracing::warn!(%topic, "ignored voucher marks of unknown version {}; upgrade this node", marks.v);
+                    self.rejects.refused(
+                        topic,
+                        &format_args!(
+                            "voucher marks of unknown version {}; upgrade this node",
+                            marks.v
+                        ),
+                        "marks-version",
+                    );
                     return ignore;
                 }
                 if marks.node != parsed.owner {
-                    tracing::warn!(%topic, "ignored voucher marks that say they come from {:?}", marks.node.as_str());
+                    self.rejects.refused(
+                        topic,
+                        &format_args!(
+                            "voucher marks that say they come from {:?}",
+                            marks.node.as_str()
+                        ),
+                        "marks-owner",
+                    );
                     return ignore;
                 }
                 let ours = match blocking(&self.store, |store| store.watermarks()).await {

@@ -117,14 +117,30 @@ impl MosquittoProcess {
             .context("start mosquitto")?;
         self.child = Some(child);
         wait_until_listening(self.port, Duration::from_secs(10))?;
-        // Something answered on the port; make sure it is this broker, not another's.
-        match self.child.as_mut().map(Child::try_wait) {
-            Some(Ok(None)) => Ok(()),
-            _ => bail!(
-                "mosquitto exited at start (port {} taken?); log:\n{}",
-                self.port,
-                self.log()
-            ),
+        // Something answered on the port; make sure it is this broker, not another's that
+        // won a race for the same free port: ours says it opened the socket, and lives.
+        let opened = format!("listen socket on port {}", self.port);
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let alive = matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(None)));
+            if !alive {
+                bail!(
+                    "mosquitto exited at start (port {} taken?); log:\n{}",
+                    self.port,
+                    self.log()
+                );
+            }
+            if self.log().contains(&opened) {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                bail!(
+                    "mosquitto did not say it listens on port {}; log:\n{}",
+                    self.port,
+                    self.log()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 

@@ -12,6 +12,7 @@ use common::{mosquitto, raw_publisher, NodeProcess};
 use reqwest::StatusCode;
 use rumqttc::QoS;
 use serde_json::{json, Value};
+use std::time::Duration;
 
 /// A headline that would run script if the page ever treated data as HTML.
 const HOSTILE: &str = r#"<img src=x onerror="window.__pwned=1">"#;
@@ -23,6 +24,32 @@ fn signal(process: &NodeProcess, signal: &str) {
         .status()
         .expect("run kill");
     assert!(status.success(), "kill {signal} {}", process.node);
+}
+
+/// The process state letter from /proc ("T" once stopped).
+fn process_state(process: &NodeProcess) -> String {
+    std::fs::read_to_string(format!("/proc/{}/stat", process.pid()))
+        .unwrap_or_default()
+        .rsplit(") ")
+        .next()
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or("?")
+        .to_owned()
+}
+
+/// Freezes a node and waits (bounded) until the kernel reports it stopped, so nothing
+/// sent afterwards can reach its code.
+fn freeze(process: &NodeProcess) {
+    signal(process, "-STOP");
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while process_state(process) != "T" {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{} did not stop",
+            process.node
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 fn screen_rows(snapshot: &Value) -> Vec<&Value> {
@@ -127,7 +154,7 @@ async fn a_declaration_reaches_every_screen_and_the_console_follows_it_to_all_cl
     assert_eq!(shown["view"]["offer_id"], "popcorn", "the offer stays");
 
     // Resolve while lobby-3 is frozen: it holds the all clear back until its last will.
-    signal(&screens[2], "-STOP");
+    freeze(&screens[2]);
     let resolved = client
         .post_json("/api/incident/resolve", &json!({}))
         .await
@@ -154,6 +181,7 @@ async fn a_declaration_reaches_every_screen_and_the_console_follows_it_to_all_cl
             |s| view_revision(s) == resolve_revision && phase(s) == "cleared",
         )
         .await;
+    assert_eq!(process_state(&screens[2]), "T", "lobby-3 stayed frozen");
     let frozen = node_row(&cleared, "lobby-3").expect("lobby-3 still listed");
     assert_eq!(frozen["standing"], "offline", "{frozen}");
     assert!(

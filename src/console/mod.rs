@@ -19,7 +19,6 @@ pub use access::{check_pin_shape, hash_pin};
 pub use snapshot::{ConsoleSnapshot, Phase};
 
 use crate::config::NodeConfig;
-use crate::mqtt::{client_options, spawn_connection, ClientIdentity};
 use crate::protocol::Topic;
 use crate::shutdown::Shutdown;
 use crate::voucher::sync::CounterHandle;
@@ -71,25 +70,15 @@ pub fn start_console(
     let address = listener.local_addr()?;
 
     let venue = config.node.venue.clone();
-    let client_id = format!("raincheck-{venue}-{}-console", config.node.id);
-    let barrier_topic = Topic::sync_barrier(&venue, &client_id);
-    let identity = ClientIdentity {
-        client_id,
-        last_will: None,
-        persistent_session: false,
-    };
-    let options =
-        client_options(&config.broker, identity, config_dir).context("broker settings")?;
     let mut filters = Topic::status_filters(&venue);
     filters.push(Topic::thumbnail_filter(&venue));
-    filters.push(barrier_topic.clone());
-    let connection_settings = crate::node::daemon::connection_settings(
+    let (connection, barrier_topic) = crate::node::daemon::spawn_worker_session(
         config,
+        config_dir,
+        "console",
         filters,
-        format!("{}-console", config.node.id),
-        false,
-    );
-    let connection = spawn_connection(options, connection_settings, shutdown.clone());
+        shutdown.clone(),
+    )?;
     let empty = snapshot::build_snapshot(
         &venue,
         &config.node.venue_name,

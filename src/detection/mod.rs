@@ -13,10 +13,9 @@ mod worker;
 pub use probe::ProbeTarget;
 
 use crate::config::NodeConfig;
-use crate::mqtt::{client_options, spawn_connection, ClientIdentity};
 use crate::protocol::{Identifier, Topic};
 use crate::shutdown::Shutdown;
-use anyhow::{anyhow, Context, Result};
+use anyhow::{anyhow, Result};
 use debounce::{DebounceRules, Debouncer};
 use std::path::Path;
 use std::time::Duration;
@@ -98,25 +97,13 @@ pub fn start_detector(
     }
     drop(outcome_sender);
 
-    let client_id = format!("raincheck-{venue}-{}-detector", config.node.id);
-    let barrier_topic = Topic::sync_barrier(&venue, &client_id);
-    let identity = ClientIdentity {
-        client_id,
-        last_will: None,
-        persistent_session: false,
-    };
-    let options =
-        client_options(&config.broker, identity, config_dir).context("broker settings")?;
-    let filters = Topic::view_filters(&venue)
-        .into_iter()
-        .chain([barrier_topic.clone()]);
-    let settings = crate::node::daemon::connection_settings(
+    let (connection, barrier_topic) = crate::node::daemon::spawn_worker_session(
         config,
-        filters,
-        format!("{}-detector", config.node.id),
-        false,
-    );
-    let connection = spawn_connection(options, settings, shutdown.clone());
+        config_dir,
+        "detector",
+        Topic::view_filters(&venue),
+        shutdown.clone(),
+    )?;
     let incident_source = match &detection.incident_source {
         Some(source) => source.clone(),
         None => Identifier::parse(&format!("auto-{}", config.node.id)).map_err(|error| {

@@ -178,6 +178,34 @@ pub(crate) fn connection_settings(
     }
 }
 
+/// A node's extra MQTT session for one worker (the console, the detector): client id
+/// `raincheck-{venue}-{node}-{purpose}`, no last will, subscribed to `filters` and to its
+/// own sync-barrier topic, which is returned with the connection.
+pub(crate) fn spawn_worker_session(
+    config: &NodeConfig,
+    config_dir: &Path,
+    purpose: &str,
+    filters: Vec<String>,
+    shutdown: Shutdown,
+) -> Result<(crate::mqtt::Connection, String)> {
+    let client_id = format!(
+        "raincheck-{}-{}-{purpose}",
+        config.node.venue, config.node.id
+    );
+    let barrier_topic = Topic::sync_barrier(&config.node.venue, &client_id);
+    let identity = ClientIdentity {
+        client_id,
+        last_will: None,
+        persistent_session: false,
+    };
+    let options =
+        client_options(&config.broker, identity, config_dir).context("broker settings")?;
+    let filters = filters.into_iter().chain([barrier_topic.clone()]);
+    let label = format!("{}-{purpose}", config.node.id);
+    let settings = connection_settings(config, filters, label, false);
+    Ok((spawn_connection(options, settings, shutdown), barrier_topic))
+}
+
 /// Opens the counter's store and starts its voucher worker on its own MQTT session
 /// (persistent, manual acks: an event is acknowledged only once it is on disk).
 fn start_voucher_worker(

@@ -122,9 +122,6 @@ impl Chain {
 
     /// HQ's own view of the chain, as its operator's login sees it.
     async fn hq_session(&self) -> ChainSession {
-        // Test builds link rustls with two crypto providers (the dev-dependency reqwest
-        // brings ring beside raincheck's aws-lc-rs), so rustls cannot pick one by itself.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let target = ChainTarget::from_args(&BusArgs {
             config: Some(self.operator.clone()),
             timeout: 10,

@@ -231,9 +231,6 @@ impl Link {
             last_will: None,
             persistent_session: false,
         };
-        // rustls needs a process-wide crypto provider when more than one is linked in
-        // (test builds: a dev-dependency brings ring beside aws-lc-rs), or TLS panics.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
         let options = client_options(broker, identity, config_dir)?;
         let mut subscriptions: Vec<Subscription> = filters
             .into_iter()

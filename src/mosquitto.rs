@@ -108,6 +108,9 @@ impl MosquittoProcess {
             .create(true)
             .append(true)
             .open(self.directory.path().join("mosquitto.log"))?;
+        // The log is appended to across restarts: only a new "listening" line counts.
+        let opened = format!("listen socket on port {}", self.port);
+        let opened_before = self.log().matches(&opened).count();
         let child = Command::new(binary)
             .arg("-c")
             .arg(self.config_path())
@@ -119,7 +122,6 @@ impl MosquittoProcess {
         wait_until_listening(self.port, Duration::from_secs(10))?;
         // Something answered on the port; make sure it is this broker, not another's that
         // won a race for the same free port: ours says it opened the socket, and lives.
-        let opened = format!("listen socket on port {}", self.port);
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
             let alive = matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(None)));
@@ -130,7 +132,7 @@ impl MosquittoProcess {
                     self.log()
                 );
             }
-            if self.log().contains(&opened) {
+            if self.log().matches(&opened).count() > opened_before {
                 return Ok(());
             }
             if std::time::Instant::now() > deadline {

@@ -171,7 +171,9 @@ impl ConnectionWorker {
                             emit(&self.events_tx, BusEvent::LinkDown { reason: describe(&error) }).await;
                         }
                         connected = false;
-                        if stop_by.is_some() {
+                        // Stopping: the broker closing the link is expected, not news. The
+                        // signal may not have been seen by the select yet.
+                        if stop_by.is_some() || self.shutdown.is_triggered() {
                             break;
                         }
                         let delay = self.settings.backoff.next_delay();

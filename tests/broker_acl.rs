@@ -16,14 +16,15 @@
 
 mod common;
 
+use common::broker::*;
 use common::*;
+use raincheck::commands::session::BusSession;
 use raincheck::model::{compute_view, ViewMode};
 use raincheck::protocol::{decode_message, Identifier};
 use raincheck::shutdown::{shutdown_pair, ShutdownTrigger};
 use raincheck::voucher::sync::CounterHandle;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 const SHIPPED_ACL: &str = include_str!("../config/mosquitto/raincheck.acl");
@@ -49,37 +50,15 @@ struct AclVenue {
 impl AclVenue {
     /// `None` (test skipped, with the reason printed) when Mosquitto is not installed.
     fn start() -> Option<Self> {
-        let directory = tempfile::tempdir().unwrap();
-        // Mosquitto started as root reads the password and ACL files as the mosquitto user.
-        std::fs::set_permissions(directory.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let directory = directory_readable_by_mosquitto();
         let passwd = directory.path().join("raincheck.passwd");
-        for (index, user) in USERS.iter().enumerate() {
-            let mut command = Command::new("mosquitto_passwd");
-            command.arg("-b");
-            if index == 0 {
-                command.arg("-c");
-            }
-            let made = command
-                .arg(&passwd)
-                .args([*user, password_of(user).as_str()])
-                .output();
-            match made {
-                Ok(output) if output.status.success() => {}
-                Ok(output) => panic!(
-                    "mosquitto_passwd failed for {user}: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                ),
-                Err(_) => {
-                    assert_ne!(
-                        std::env::var("RAINCHECK_REQUIRE_MOSQUITTO").as_deref(),
-                        Ok("1"),
-                        "RAINCHECK_REQUIRE_MOSQUITTO=1 but mosquitto_passwd is missing"
-                    );
-                    eprintln!("SKIPPED: mosquitto_passwd is not installed (apt-get install mosquitto); this test needs a real broker");
-                    return None;
-                }
-            }
-        }
+        let passwords: Vec<String> = USERS.iter().map(|user| password_of(user)).collect();
+        let credentials: Vec<(&str, &str)> = USERS
+            .iter()
+            .copied()
+            .zip(passwords.iter().map(String::as_str))
+            .collect();
+        mosquitto_password_file(&passwd, &credentials)?;
         let acl = directory.path().join("raincheck.acl");
         let mut rules = SHIPPED_ACL.to_owned();
         for counter in ["box-office-1", "box-office-2"] {
@@ -87,9 +66,7 @@ impl AclVenue {
             rules.push_str(&documented_counter_block(counter));
         }
         std::fs::write(&acl, rules).unwrap();
-        for file in [&passwd, &acl] {
-            std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
-        }
+        std::fs::set_permissions(&acl, std::fs::Permissions::from_mode(0o644)).unwrap();
         let broker = mosquitto(&format!(
             "allow_anonymous false\npassword_file {}\nacl_file {}\n",
             passwd.display(),
@@ -113,19 +90,16 @@ impl AclVenue {
     }
 
     fn broker_section(&self, user: &str, secret: &Path) -> String {
-        format!(
-            "[broker]\nurl = \"{}\"\nusername = \"{user}\"\npassword_file = \"{}\"\nkeep_alive_secs = 2\nwatchdog_secs = 6\nreconnect_min_ms = 50\nreconnect_max_ms = 500\n",
-            self.url(),
-            secret.display()
-        )
+        logged_in_broker_section(&self.url(), "", user, secret)
     }
 
     /// The private password file of `user`.
     fn secret(&self, user: &str) -> PathBuf {
-        let secret = self.directory.path().join(format!("{user}.password"));
-        std::fs::write(&secret, format!("{}\n", password_of(user))).unwrap();
-        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
-        secret
+        private_password_file(
+            self.directory.path(),
+            &format!("{user}.password"),
+            &password_of(user),
+        )
     }
 
     /// A counter node running in this process, logged in as itself.
@@ -151,16 +125,32 @@ impl AclVenue {
     }
 
     /// An observer session logged in as `user` (every user may read the whole venue).
-    async fn observer(&self, user: &str) -> raincheck::commands::session::BusSession {
-        let target = raincheck::commands::target::BusTarget::from_args(&raincheck::cli::BusArgs {
-            config: Some(self.config(user)),
-            timeout: 10,
-            ..Default::default()
-        })
-        .expect("target");
-        raincheck::commands::session::BusSession::open(target, "test")
+    async fn observer(&self, user: &str) -> BusSession {
+        session_from_config(self.config(user), 10)
             .await
             .expect("the observer logs in")
+    }
+
+    /// Each screen as a `raincheck run` process logged in as itself, and an observer
+    /// logged in as the console's user (reading the whole venue is everyone's right), once
+    /// every screen reports what it shows.
+    async fn screens_watched_by_the_console(
+        &self,
+        screens: &[&str],
+    ) -> (Vec<NodeProcess>, BusSession) {
+        let nodes = screens
+            .iter()
+            .map(|screen| NodeProcess::start_with(screen, self.config(screen)))
+            .collect();
+        let mut observer = self.observer("back-office").await;
+        wait_for(
+            &mut observer,
+            Duration::from_secs(20),
+            "every screen, logged in as itself, reports what it shows",
+            all_confirmed(screens),
+        )
+        .await;
+        (nodes, observer)
     }
 
     async fn raw(&self, user: &str) -> RawClient {
@@ -315,19 +305,7 @@ async fn screens_report_but_only_the_console_and_technicians_declare() {
         return;
     };
     let screens = ["lobby-1", "lobby-2"];
-    let _nodes: Vec<NodeProcess> = screens
-        .iter()
-        .map(|screen| NodeProcess::start_with(screen, venue.config(screen)))
-        .collect();
-    // The console's user watches: reading the whole venue is everyone's right.
-    let mut observer = venue.observer("back-office").await;
-    wait_for(
-        &mut observer,
-        Duration::from_secs(20),
-        "both screens, logged in as themselves, report what they show",
-        all_confirmed(&screens),
-    )
-    .await;
+    let (_nodes, mut observer) = venue.screens_watched_by_the_console(&screens).await;
 
     // A screen's credentials through the real CLI: the broker drops the declaration, so
     // the CLI never sees it come back and says so.
@@ -489,18 +467,7 @@ async fn a_screen_cannot_speak_for_another_screen() {
         return;
     };
     let screens = ["lobby-1", "lobby-2"];
-    let _nodes: Vec<NodeProcess> = screens
-        .iter()
-        .map(|screen| NodeProcess::start_with(screen, venue.config(screen)))
-        .collect();
-    let mut observer = venue.observer("back-office").await;
-    wait_for(
-        &mut observer,
-        Duration::from_secs(20),
-        "both screens report",
-        all_confirmed(&screens),
-    )
-    .await;
+    let (_nodes, mut observer) = venue.screens_watched_by_the_console(&screens).await;
 
     // lobby-2's credentials say lobby-1 went offline, and post a thumbnail for it.
     let mut forger = venue.raw("lobby-2").await;

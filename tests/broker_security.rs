@@ -3,10 +3,10 @@
 
 mod common;
 
+use common::broker::*;
 use common::*;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
-use std::process::Command;
 
 fn node_config(directory: &Path, name: &str, broker: &str) -> std::path::PathBuf {
     write_config(
@@ -16,31 +16,13 @@ fn node_config(directory: &Path, name: &str, broker: &str) -> std::path::PathBuf
     )
 }
 
-fn make_private(path: &Path) {
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn username_and_password_from_a_private_file() {
-    let directory = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(directory.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let directory = directory_readable_by_mosquitto();
     let passwd = directory.path().join("passwd");
-    let created = Command::new("mosquitto_passwd")
-        .arg("-b")
-        .arg("-c")
-        .arg(&passwd)
-        .args(["lobby-1", "s3cret"])
-        .status();
-    if !created.is_ok_and(|s| s.success()) {
-        assert_ne!(
-            std::env::var("RAINCHECK_REQUIRE_MOSQUITTO").as_deref(),
-            Ok("1"),
-            "mosquitto_passwd is missing"
-        );
-        eprintln!("SKIPPED: mosquitto_passwd is not installed");
+    if mosquitto_password_file(&passwd, &[("lobby-1", "s3cret")]).is_none() {
         return;
     }
-    std::fs::set_permissions(&passwd, std::fs::Permissions::from_mode(0o644)).unwrap();
     let Some(broker) = mosquitto(&format!(
         "allow_anonymous false\npassword_file {}\n",
         passwd.display()
@@ -48,12 +30,8 @@ async fn username_and_password_from_a_private_file() {
         return;
     };
 
-    let good_secret = directory.path().join("good-password");
-    std::fs::write(&good_secret, "s3cret\n").unwrap();
-    make_private(&good_secret);
-    let bad_secret = directory.path().join("bad-password");
-    std::fs::write(&bad_secret, "guess\n").unwrap();
-    make_private(&bad_secret);
+    let good_secret = private_password_file(directory.path(), "good-password", "s3cret");
+    let bad_secret = private_password_file(directory.path(), "bad-password", "guess");
     let url = broker.url();
     let with = |name: &str, secret: &Path| {
         node_config(
@@ -137,81 +115,17 @@ async fn username_and_password_from_a_private_file() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tls_with_the_venues_own_ca() {
-    let directory = tempfile::tempdir().unwrap();
-    std::fs::set_permissions(directory.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let directory = directory_readable_by_mosquitto();
     let d = directory.path();
-    let openssl = |args: &[&str]| Command::new("openssl").args(args).current_dir(d).output();
-    let steps: [&[&str]; 4] = [
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "ca.key",
-            "-out",
-            "ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=raincheck test CA",
-        ],
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "server.key",
-            "-out",
-            "server.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "san.ext",
-        ],
-        &["x509", "-in", "server.pem", "-noout"],
-    ];
-    std::fs::write(
-        d.join("san.ext"),
-        "subjectAltName = IP:127.0.0.1, DNS:localhost\n",
-    )
-    .unwrap();
-    for step in steps {
-        match openssl(step) {
-            Ok(output) if output.status.success() => {}
-            Ok(output) => panic!(
-                "openssl {step:?} failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            ),
-            Err(_) => {
-                eprintln!("SKIPPED: openssl is not installed; it makes the test CA");
-                return;
-            }
-        }
-    }
-    for file in ["server.key", "server.pem", "ca.pem"] {
-        std::fs::set_permissions(d.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
-    }
+    let Some(certificates) = make_test_certificates(d, "ca", "server", "/CN=raincheck test CA")
+    else {
+        return;
+    };
     let extra = format!(
-        "cafile {0}/ca.pem\ncertfile {0}/server.pem\nkeyfile {0}/server.key\n",
-        d.display()
+        "cafile {}\ncertfile {}\nkeyfile {}\n",
+        certificates.ca.display(),
+        certificates.certificate.display(),
+        certificates.key.display()
     );
     let Some(broker) = mosquitto(&extra) else {
         return;
@@ -220,17 +134,14 @@ async fn tls_with_the_venues_own_ca() {
     let trusted = node_config(
         d,
         "lobby-1",
-        &format!("url = \"{url}\"\nca_file = \"{}/ca.pem\"", d.display()),
+        &format!(
+            "url = \"{url}\"\nca_file = \"{}\"",
+            certificates.ca.display()
+        ),
     );
     let _node = NodeProcess::start_with("lobby-1", trusted.clone());
     // The node must be reporting before "--wait" can count it.
-    let target = raincheck::commands::target::BusTarget::from_args(&raincheck::cli::BusArgs {
-        config: Some(trusted.clone()),
-        timeout: 10,
-        ..Default::default()
-    })
-    .expect("target");
-    let mut observer = raincheck::commands::session::BusSession::open(target, "test")
+    let mut observer = session_from_config(trusted.clone(), 10)
         .await
         .expect("TLS observer");
     wait_for(

@@ -15,6 +15,7 @@
 
 mod common;
 
+use common::broker::*;
 use common::*;
 use raincheck::model::{compute_view, ViewMode};
 use std::os::unix::fs::PermissionsExt;
@@ -263,81 +264,6 @@ fn the_mosquitto_drop_in_merges_into_debians_unit() {
     }
 }
 
-/// Makes the venue CA and the broker's certificate (for 127.0.0.1) in `certs`, named as
-/// venue.conf expects; `None` when openssl is missing.
-fn make_certificates(certs: &Path) -> Option<()> {
-    std::fs::create_dir(certs).unwrap();
-    std::fs::write(
-        certs.join("san.ext"),
-        "subjectAltName = IP:127.0.0.1, DNS:localhost\n",
-    )
-    .unwrap();
-    let steps: [&[&str]; 3] = [
-        &[
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "venue-ca.key",
-            "-out",
-            "venue-ca.pem",
-            "-days",
-            "2",
-            "-subj",
-            "/CN=raincheck test venue CA",
-        ],
-        &[
-            "req",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-keyout",
-            "broker.key",
-            "-out",
-            "broker.csr",
-            "-subj",
-            "/CN=localhost",
-        ],
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "broker.csr",
-            "-CA",
-            "venue-ca.pem",
-            "-CAkey",
-            "venue-ca.key",
-            "-CAcreateserial",
-            "-out",
-            "broker.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "san.ext",
-        ],
-    ];
-    for step in steps {
-        match Command::new("openssl")
-            .args(step)
-            .current_dir(certs)
-            .output()
-        {
-            Ok(output) if output.status.success() => {}
-            Ok(output) => panic!(
-                "openssl {step:?} failed: {}",
-                String::from_utf8_lossy(&output.stderr)
-            ),
-            Err(_) => return None,
-        }
-    }
-    for file in ["venue-ca.pem", "broker.pem", "broker.key"] {
-        std::fs::set_permissions(certs.join(file), std::fs::Permissions::from_mode(0o644)).unwrap();
-    }
-    Some(())
-}
-
 /// The shipped venue.conf with its paths moved under `directory` and its two listeners on
 /// `plain` and `tls`; every other line as shipped.
 fn venue_conf_for_test(directory: &Path, plain: u16, tls: u16) -> String {
@@ -419,13 +345,6 @@ fn start_broker(main_conf: &Path, log: &Path, ports: [u16; 2]) -> KillOnDrop {
     broker
 }
 
-fn secret_file(directory: &Path, name: &str, secret: &str) -> PathBuf {
-    let path = directory.join(name);
-    std::fs::write(&path, format!("{secret}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    path
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_venue_broker_config_starts_and_keeps_declarations() {
     if raincheck::mosquitto::MosquittoProcess::binary().is_none() {
@@ -433,43 +352,30 @@ async fn the_venue_broker_config_starts_and_keeps_declarations() {
         assert!(mosquitto("").is_none());
         return;
     }
-    let directory = tempfile::tempdir().unwrap();
+    let directory = directory_readable_by_mosquitto();
     let d = directory.path();
-    // Mosquitto started as root reads the password and ACL files as the mosquitto user.
-    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
-    if make_certificates(&d.join("certs")).is_none() {
-        assert_ne!(
-            std::env::var("RAINCHECK_REQUIRE_MOSQUITTO").as_deref(),
-            Ok("1"),
-            "openssl is missing; it makes the test CA"
-        );
-        eprintln!("SKIPPED: openssl is not installed; it makes the test CA");
+    // Named as venue.conf expects.
+    let certs = d.join("certs");
+    std::fs::create_dir(&certs).unwrap();
+    let Some(certificates) =
+        make_test_certificates(&certs, "venue-ca", "broker", "/CN=raincheck test venue CA")
+    else {
         return;
-    }
+    };
     let passwd = d.join("raincheck.passwd");
-    for (index, user) in ["lobby-1", "cli"].iter().enumerate() {
-        let mut command = Command::new("mosquitto_passwd");
-        command.arg("-b");
-        if index == 0 {
-            command.arg("-c");
-        }
-        let made = command
-            .arg(&passwd)
-            .args([*user, format!("pw-{user}").as_str()])
-            .output();
-        assert!(
-            made.as_ref().is_ok_and(|output| output.status.success()),
-            "mosquitto_passwd: {made:?}"
-        );
+    if mosquitto_password_file(&passwd, &[("lobby-1", "pw-lobby-1"), ("cli", "pw-cli")]).is_none() {
+        return;
     }
     std::fs::copy(
         repository().join("config/mosquitto/raincheck.acl"),
         d.join("raincheck.acl"),
     )
     .unwrap();
-    for file in [&passwd, &d.join("raincheck.acl")] {
-        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    }
+    std::fs::set_permissions(
+        d.join("raincheck.acl"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
 
     let plain = raincheck::mosquitto::free_port().unwrap();
     let tls = raincheck::mosquitto::free_port().unwrap();
@@ -508,14 +414,12 @@ async fn the_venue_broker_config_starts_and_keeps_declarations() {
     // venue CA. (The observer runs in this process: the debug raincheck binary that tests
     // build cannot speak TLS, see the comment at the provider below.)
     let broker_section = |user: &str, url: String, extra: &str| {
-        format!(
-            "[broker]\nurl = \"{url}\"\n{extra}username = \"{user}\"\npassword_file = \"{}\"\nkeep_alive_secs = 2\nwatchdog_secs = 6\nreconnect_min_ms = 50\nreconnect_max_ms = 500\n",
-            secret_file(d, &format!("{user}.password"), &format!("pw-{user}")).display()
-        )
+        let secret = private_password_file(d, &format!("{user}.password"), &format!("pw-{user}"));
+        logged_in_broker_section(&url, extra, user, &secret)
     };
     let plain_url = format!("mqtt://127.0.0.1:{plain}");
     let tls_url = format!("mqtts://127.0.0.1:{tls}");
-    let venue_ca = format!("ca_file = \"{}\"\n", d.join("certs/venue-ca.pem").display());
+    let venue_ca = format!("ca_file = \"{}\"\n", certificates.ca.display());
     let lobby = write_config(
         d,
         "lobby-1",
@@ -536,16 +440,7 @@ async fn the_venue_broker_config_starts_and_keeps_declarations() {
     // ring next to raincheck's aws-lc-rs), so rustls cannot pick one by itself: a release
     // build has only aws-lc-rs and needs no such line.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let open = |config: PathBuf, timeout: u64| async move {
-        let target = raincheck::commands::target::BusTarget::from_args(&raincheck::cli::BusArgs {
-            config: Some(config),
-            timeout,
-            ..Default::default()
-        })
-        .expect("target");
-        raincheck::commands::session::BusSession::open(target, "test").await
-    };
-    let mut observer = open(observer_config.clone(), 10)
+    let mut observer = session_from_config(observer_config.clone(), 10)
         .await
         .expect("the observer connects over TLS with the venue CA and its password");
     wait_for(
@@ -577,7 +472,7 @@ async fn the_venue_broker_config_starts_and_keeps_declarations() {
         &format!("[broker]\nurl = \"{tls_url}\"\n{venue_ca}"),
     );
     // A refused client retries until its timeout: one second is plenty on loopback.
-    match open(anonymous_tls, 1).await {
+    match session_from_config(anonymous_tls, 1).await {
         Ok(_) => panic!("the TLS listener let an anonymous client in"),
         Err(error) => assert!(
             error.to_string().contains("NotAuthorized"),
@@ -630,7 +525,7 @@ async fn the_venue_broker_config_starts_and_keeps_declarations() {
     drop(broker);
     broker = start_broker(&main_conf, &log, [plain, tls]);
 
-    let mut observer = open(observer_config, 10)
+    let mut observer = session_from_config(observer_config, 10)
         .await
         .expect("the observer reconnects over TLS");
     let view = compute_view(&observer.state);

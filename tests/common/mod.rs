@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod broker;
+
 pub mod chaos;
 
 pub mod console;
@@ -167,6 +169,17 @@ pub async fn observer(url: &str) -> BusSession {
     BusSession::open(BusTarget::from_args(&args).expect("target"), "test")
         .await
         .expect("observer connects")
+}
+
+/// A session on the broker and venue that the node config `config` names (its
+/// credentials and CA file included), giving up on connecting after `timeout` seconds.
+pub async fn session_from_config(config: PathBuf, timeout: u64) -> anyhow::Result<BusSession> {
+    let args = BusArgs {
+        config: Some(config),
+        timeout,
+        ..Default::default()
+    };
+    BusSession::open(BusTarget::from_args(&args).expect("target"), "test").await
 }
 
 /// Waits until `condition` holds for the observer's state, or fails with `what`.

@@ -26,11 +26,17 @@ pub async fn report(
         HealthArg::Ok => PaymentStatus::Ok,
         HealthArg::Down => PaymentStatus::Down,
     };
-    // Keep the original "since" while the status does not change.
-    let since = match session.state.payments.get(&source) {
-        Some(previous) if previous.status == status => previous.since,
-        _ => OffsetDateTime::now_utc(),
-    };
+    // Keep the original "since" (and, while down, the outage's first revision) while the
+    // status does not change: a repeated "down" is not a new failure.
+    let previous = session
+        .state
+        .payments
+        .get(&source)
+        .filter(|previous| previous.status == status);
+    let since = previous.map_or_else(OffsetDateTime::now_utc, |p| p.since);
+    let down_since_revision = previous
+        .filter(|p| p.status == PaymentStatus::Down)
+        .map(|p| p.outage_revision());
     let revision = session.next_revision()?;
     let health = PaymentHealth {
         v: SCHEMA_VERSION,
@@ -39,6 +45,7 @@ pub async fn report(
         revision,
         since,
         detail,
+        down_since_revision,
     };
     let topic = Topic::venue(&session.target.venue, TopicKind::Payments, &source).to_string();
     session

@@ -45,7 +45,7 @@ pub fn decide(state: &VenueState, policy: Policy, own_source: &Identifier) -> Op
         .payments
         .values()
         .filter(|health| health.status == PaymentStatus::Down)
-        .map(|health| health.revision)
+        .map(|health| health.outage_revision())
         .collect();
     let quorum = policy.quorum.max(1);
     if down.len() >= quorum {
@@ -110,7 +110,44 @@ mod tests {
             revision,
             since: OffsetDateTime::UNIX_EPOCH,
             detail: None,
+            down_since_revision: None,
         })
+    }
+
+    /// A "still down" repeat: a new revision, the outage's first revision carried along.
+    fn still_down(source: &str, first: u64, revision: u64) -> BusMessage {
+        BusMessage::Payment(PaymentHealth {
+            v: SCHEMA_VERSION,
+            source: id(source),
+            status: PaymentStatus::Down,
+            revision,
+            since: OffsetDateTime::UNIX_EPOCH,
+            detail: None,
+            down_since_revision: Some(first),
+        })
+    }
+
+    #[test]
+    fn a_repeated_still_down_report_does_not_override_a_managers_resolve() {
+        let me = id(DETECTOR);
+        let automatic = policy(1, ResolvePolicy::Automatic);
+        let mut state = VenueState::default();
+        state.apply(health("pos", true, 1));
+        enact(&mut state, Decision::Start);
+        state.apply(declaration("console", Authority::Manager, 3, false));
+        state.apply(still_down("pos", 1, 4));
+        assert_eq!(
+            decide(&state, automatic, &me),
+            None,
+            "the outage is the one the manager answered"
+        );
+        state.apply(health("pos", false, 5));
+        state.apply(health("pos", true, 6));
+        assert_eq!(
+            decide(&state, automatic, &me),
+            Some(Decision::Start),
+            "a new outage"
+        );
     }
 
     const DETECTOR: &str = "auto-box";
@@ -181,14 +218,24 @@ mod tests {
 
     #[derive(Clone, Debug)]
     enum Step {
-        Health { source: u8, down: bool },
-        Manager { active: bool },
+        Health {
+            source: u8,
+            down: bool,
+        },
+        /// The source repeats its health; a down one carries its outage's first revision.
+        StillDown {
+            source: u8,
+        },
+        Manager {
+            active: bool,
+        },
         Detector,
     }
 
     fn step() -> impl Strategy<Value = Step> {
         prop_oneof![
             (0u8..3, any::<bool>()).prop_map(|(source, down)| Step::Health { source, down }),
+            (0u8..3).prop_map(|source| Step::StillDown { source }),
             any::<bool>().prop_map(|active| Step::Manager { active }),
             Just(Step::Detector),
         ]
@@ -214,6 +261,13 @@ mod tests {
                     Step::Health { source, down } => {
                         state.apply(health(&format!("source-{source}"), down, revision));
                     }
+                    Step::StillDown { source } => {
+                        let name = format!("source-{source}");
+                        let previous = state.payments.get(&id(&name)).cloned();
+                        if let Some(previous) = previous.filter(|h| h.status == PaymentStatus::Down) {
+                            state.apply(still_down(&name, previous.outage_revision(), revision));
+                        }
+                    }
                     Step::Manager { active } => {
                         state.apply(declaration("console", Authority::Manager, revision, active));
                     }
@@ -231,7 +285,7 @@ mod tests {
                                 prop_assert_eq!(after.revision, manager.revision);
                             } else if before.mode != ViewMode::CashOnly && after.mode == ViewMode::CashOnly {
                                 let fresh = state.payments.values().any(|h| {
-                                    h.status == PaymentStatus::Down && h.revision > manager.revision
+                                    h.status == PaymentStatus::Down && h.outage_revision() > manager.revision
                                 });
                                 prop_assert!(fresh, "re-raised after a manager's resolve without a new failure");
                             }

@@ -137,6 +137,12 @@ impl DetectorWorker {
                     if debouncer.state() == Debounced::Up {
                         *debouncer = Debouncer::down(debouncer.rules());
                     }
+                    // Already said (probes may have run before the broker answered):
+                    // republishing would be a "new" failure after a manager's resolve.
+                    bus.unpublished.remove(source);
+                }
+                Some(_) if debouncer.state() == Debounced::Up => {
+                    bus.unpublished.remove(source);
                 }
                 Some(_) => {}
                 None => {
@@ -149,7 +155,8 @@ impl DetectorWorker {
     }
 
     fn publish_health(&mut self, bus: &mut Bus) {
-        for (source, detail) in std::mem::take(&mut bus.unpublished) {
+        let mut waiting = std::mem::take(&mut bus.unpublished).into_iter();
+        while let Some((source, detail)) = waiting.next() {
             let Some(debouncer) = self.sources.get(&source) else {
                 continue;
             };
@@ -159,6 +166,8 @@ impl DetectorWorker {
             };
             let Ok(revision) = bus.state.next_revision() else {
                 tracing::error!("detector: the revision range is used up; see `raincheck status`");
+                bus.unpublished.insert(source, detail);
+                bus.unpublished.extend(waiting);
                 return;
             };
             let health = PaymentHealth {
@@ -168,6 +177,8 @@ impl DetectorWorker {
                 revision,
                 since: OffsetDateTime::now_utc(),
                 detail: Some(detail).filter(|d| !d.is_empty()),
+                // Published on changes only: each report starts its own state.
+                down_since_revision: None,
             };
             let topic = Topic::venue(&self.venue, TopicKind::Payments, &source).to_string();
             let payload = serde_json::to_vec(&health).unwrap_or_default();

@@ -54,6 +54,7 @@ prop_compose! {
             revision,
             since: OffsetDateTime::UNIX_EPOCH,
             detail: None,
+            down_since_revision: None,
         })
     }
 }

@@ -111,6 +111,21 @@ pub struct PaymentHealth {
     pub since: OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub detail: Option<String>,
+    /// While down: the revision of the report that first said so. A source that keeps
+    /// reporting "still down" gets new revisions, but its outage is as old as this;
+    /// automatic detection compares this, so a manager's resolve is not overridden by a
+    /// repeat of a failure it already answered. Absent: `revision`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub down_since_revision: Option<u64>,
+}
+
+impl PaymentHealth {
+    /// The revision at which the current outage began (for a down source).
+    pub fn outage_revision(&self) -> u64 {
+        self.down_since_revision
+            .filter(|r| *r <= self.revision)
+            .unwrap_or(self.revision)
+    }
 }
 
 /// Whether a node is connected; `offline` is published by the broker as the last will.

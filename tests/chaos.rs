@@ -36,14 +36,7 @@ async fn a_broker_restarted_mid_incident_keeps_every_screen_on_it_and_loses_no_v
     ];
     let everyone = ["lobby-1", "lobby-2", "box-office", "till-1", "till-2"];
     let http = http_client();
-    let mut first = observer(&url).await;
-    wait_for(
-        &mut first,
-        WAIT,
-        "every screen and counter online",
-        all_confirmed(&everyone),
-    )
-    .await;
+    let mut first = observer_once_online(&url, &everyone, WAIT).await;
     for counter in &counters {
         counter.api.wait_listening(WAIT).await;
     }
@@ -267,14 +260,7 @@ async fn screens_and_counters_killed_at_random_converge_and_keep_every_voucher()
         .map(|(name, terminal)| Counter::start(directory.path(), name, terminal, &url))
         .collect();
     let everyone: Vec<&str> = screen_names.iter().chain(&counter_names).copied().collect();
-    let mut observer = observer(&url).await;
-    wait_for(
-        &mut observer,
-        WAIT,
-        "every node online",
-        all_confirmed(&everyone),
-    )
-    .await;
+    let mut observer = observer_once_online(&url, &everyone, WAIT).await;
     for counter in &counters {
         counter.api.wait_listening(WAIT).await;
     }

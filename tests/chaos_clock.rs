@@ -90,14 +90,7 @@ async fn publishers_ten_minutes_off_are_ordered_by_revision_and_every_screen_agr
         Counter::start(directory.path(), "till-2", 2, &url),
     ];
     let everyone = ["lobby-1", "lobby-2", "box-office", "till-1", "till-2"];
-    let mut observer = observer(&url).await;
-    wait_for(
-        &mut observer,
-        WAIT,
-        "every node online",
-        all_confirmed(&everyone),
-    )
-    .await;
+    let mut observer = observer_once_online(&url, &everyone, WAIT).await;
 
     let (_, first) = declare_and_confirm(
         &mut observer,

@@ -336,14 +336,7 @@ async fn a_thousand_malformed_messages_mixed_with_real_traffic_change_nothing() 
     ];
     let everyone = ["lobby-1", "lobby-2", "box-office", "till-1", "till-2"];
     let http = http_client();
-    let mut observer = observer(&url).await;
-    wait_for(
-        &mut observer,
-        WAIT,
-        "every node online",
-        all_confirmed(&everyone),
-    )
-    .await;
+    let mut observer = observer_once_online(&url, &everyone, WAIT).await;
     let (_, first) = declare_and_confirm(
         &mut observer,
         &url,

@@ -39,14 +39,7 @@ async fn a_counter_cut_off_for_a_minute_keeps_serving_and_syncs_without_loss_or_
         Counter::start(directory.path(), "till-2", 2, &url),
     ];
     let everyone = ["lobby-1", "lobby-2", "till-1", "till-2"];
-    let mut observer = observer(&url).await;
-    wait_for(
-        &mut observer,
-        WAIT,
-        "every screen and counter online",
-        all_confirmed(&everyone),
-    )
-    .await;
+    let mut observer = observer_once_online(&url, &everyone, WAIT).await;
     for counter in &counters {
         counter.api.wait_listening(WAIT).await;
     }

@@ -333,9 +333,7 @@ pub struct Counter {
     pub name: String,
     pub config: PathBuf,
     pub api: CounterApi,
-    node: Option<NodeProcess>,
-    /// A counter started with its own environment (a faked clock) is a bare child.
-    skewed: Option<KillOnDrop>,
+    node: NodeProcess,
 }
 
 /// Writes a counter's config: the shared venue secret, `broker`, and an API port.
@@ -354,17 +352,7 @@ pub fn counter_config(directory: &Path, name: &str, terminal: u8, broker: &str) 
 
 impl Counter {
     pub fn start(directory: &Path, name: &str, terminal: u8, broker: &str) -> Self {
-        let (config, port) = counter_config(directory, name, terminal, broker);
-        Self {
-            name: name.to_owned(),
-            node: Some(NodeProcess::start_with(name, config.clone())),
-            skewed: None,
-            config,
-            api: CounterApi {
-                base: format!("http://127.0.0.1:{port}"),
-                http: http_client(),
-            },
-        }
+        Self::start_with_env(directory, name, terminal, broker, &[])
     }
 
     /// A counter whose process runs with extra environment (libfaketime's clock offset).
@@ -376,19 +364,9 @@ impl Counter {
         env: &[(&str, String)],
     ) -> Self {
         let (config, port) = counter_config(directory, name, terminal, broker);
-        let child = Command::new(binary())
-            .args(["run", "--config"])
-            .arg(&config)
-            .env("RUST_LOG", "warn")
-            .envs(env.iter().map(|(key, value)| (*key, value.as_str())))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the counter");
         Self {
             name: name.to_owned(),
-            node: None,
-            skewed: Some(KillOnDrop(child)),
+            node: NodeProcess::start_with_env(name, config.clone(), env),
             config,
             api: CounterApi {
                 base: format!("http://127.0.0.1:{port}"),
@@ -398,59 +376,27 @@ impl Counter {
     }
 
     pub fn pid(&self) -> u32 {
-        match (&self.node, &self.skewed) {
-            (Some(node), _) => node.pid(),
-            (None, Some(child)) => child.0.id(),
-            (None, None) => panic!("counter {} is not running", self.name),
-        }
+        self.node.pid()
     }
 
     /// SIGKILL: no goodbye, the broker's last wills speak for the counter.
     pub fn kill_hard(&mut self) {
-        self.node
-            .as_mut()
-            .expect("only plain counters are killed")
-            .kill_hard();
+        self.node.kill_hard();
     }
 
-    /// A fresh process on the same config and store (killing the old one if running).
+    /// A fresh process on the same config, store and environment (killing the old one if
+    /// running).
     pub fn restart(&mut self) {
-        self.node
-            .as_mut()
-            .expect("only plain counters are restarted")
-            .restart();
+        self.node.restart();
     }
 
     /// SIGTERM and wait (bounded): the store's lock is free afterwards.
     pub fn stop(&mut self) {
-        if let Some(node) = self.node.as_mut() {
-            assert!(
-                node.terminate(),
-                "counter {} did not stop cleanly",
-                self.name
-            );
-        }
-        if let Some(mut child) = self.skewed.take() {
-            let pid = child.0.id().to_string();
-            let _ = Command::new("kill").args(["-TERM", &pid]).status();
-            let deadline = std::time::Instant::now() + Duration::from_secs(10);
-            loop {
-                if let Ok(Some(status)) = child.0.try_wait() {
-                    assert!(
-                        status.success(),
-                        "counter {} exited with {status}",
-                        self.name
-                    );
-                    break;
-                }
-                assert!(
-                    std::time::Instant::now() < deadline,
-                    "counter {} did not stop within 10 s of SIGTERM",
-                    self.name
-                );
-                std::thread::sleep(Duration::from_millis(20));
-            }
-        }
+        assert!(
+            self.node.terminate(),
+            "counter {} did not stop cleanly",
+            self.name
+        );
     }
 }
 
@@ -544,6 +490,20 @@ impl Ledger {
     }
 }
 
+/// Options for a bare MQTT client on the local broker at `port`, under a client id of its
+/// own (`prefix`, the process, a random tag), so that no other client, in this test or a
+/// parallel one, is disconnected by the broker for reusing it.
+fn bare_client_options(prefix: &str, port: u16) -> rumqttc::MqttOptions {
+    let client_id = format!(
+        "{prefix}-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    );
+    let mut options = rumqttc::MqttOptions::new(client_id, "127.0.0.1", port);
+    options.set_max_packet_size(1 << 20, 1 << 20);
+    options
+}
+
 /// Waits (bounded) until every named counter is online on the voucher sync and all hold
 /// the same events: their retained watermarks are equal, and each one's mark for its own
 /// events covers every event it answered (so stale marks cannot pass for new ones).
@@ -553,13 +513,7 @@ pub async fn wait_for_voucher_sync(
     ledger: &Ledger,
     within: Duration,
 ) {
-    let client_id = format!(
-        "chaos-marks-{}-{:08x}",
-        std::process::id(),
-        rand::random::<u32>()
-    );
-    let mut options = rumqttc::MqttOptions::new(client_id, "127.0.0.1", port);
-    options.set_max_packet_size(1 << 20, 1 << 20);
+    let options = bare_client_options("chaos-marks", port);
     let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
     client
         .subscribe(
@@ -881,13 +835,7 @@ pub struct Flooder {
 
 impl Flooder {
     pub fn connect(port: u16) -> Self {
-        let client_id = format!(
-            "chaos-flood-{}-{:08x}",
-            std::process::id(),
-            rand::random::<u32>()
-        );
-        let mut options = rumqttc::MqttOptions::new(client_id, "127.0.0.1", port);
-        options.set_max_packet_size(1 << 20, 1 << 20);
+        let options = bare_client_options("chaos-flood", port);
         let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 1000);
         let (count, acked) = watch::channel(0usize);
         let task = tokio::spawn(async move {

@@ -80,6 +80,8 @@ pub fn write_config(directory: &Path, node: &str, broker_section: &str) -> PathB
 pub struct NodeProcess {
     pub node: String,
     pub config: PathBuf,
+    /// Extra environment, kept for restarts (libfaketime's clock offset, say).
+    env: Vec<(String, String)>,
     child: Option<Child>,
 }
 
@@ -90,10 +92,20 @@ impl NodeProcess {
     }
 
     pub fn start_with(node: &str, config: PathBuf) -> Self {
+        Self::start_with_env(node, config, &[])
+    }
+
+    /// Like [`NodeProcess::start_with`], the process running with extra environment.
+    pub fn start_with_env(node: &str, config: PathBuf, env: &[(&str, String)]) -> Self {
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(key, value)| ((*key).to_owned(), value.clone()))
+            .collect();
         let child = Command::new(binary())
             .args(["run", "--config"])
             .arg(&config)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().map(|(key, value)| (key, value)))
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -101,6 +113,7 @@ impl NodeProcess {
         Self {
             node: node.to_owned(),
             config,
+            env,
             child: Some(child),
         }
     }
@@ -141,7 +154,12 @@ impl NodeProcess {
 
     pub fn restart(&mut self) {
         self.kill_hard();
-        *self = Self::start_with(&self.node.clone(), self.config.clone());
+        let env = std::mem::take(&mut self.env);
+        let env: Vec<(&str, String)> = env
+            .iter()
+            .map(|(key, value)| (key.as_str(), value.clone()))
+            .collect();
+        *self = Self::start_with_env(&self.node.clone(), self.config.clone(), &env);
     }
 }
 
@@ -169,6 +187,20 @@ pub async fn observer(url: &str) -> BusSession {
     BusSession::open(BusTarget::from_args(&args).expect("target"), "test")
         .await
         .expect("observer connects")
+}
+
+/// An observer on `url`, once every one of `nodes` is online and confirms the view the
+/// observer computes (bounded by `within`): the venue is up before a scenario starts.
+pub async fn observer_once_online(url: &str, nodes: &[&str], within: Duration) -> BusSession {
+    let mut session = observer(url).await;
+    wait_for(
+        &mut session,
+        within,
+        "every screen and counter online",
+        all_confirmed(nodes),
+    )
+    .await;
+    session
 }
 
 /// A session on the broker and venue that the node config `config` names (its

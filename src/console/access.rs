@@ -11,8 +11,11 @@ use std::time::{Duration, Instant};
 
 /// Failures before a wait is imposed; then 2, 4, 8 … seconds.
 const FREE_FAILURES: u32 = 2;
-/// The longest wait between attempts.
+/// The longest wait between attempts from one address.
 const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
+/// The longest wait a name's failures impose on every address: enough to slow guessing
+/// from many hosts, short enough that a stranger cannot lock a manager out for long.
+const MAX_NAME_WAIT: Duration = Duration::from_secs(60);
 /// A failure record is forgotten after this long without news.
 const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
 /// At most this many live sessions; the oldest goes first.
@@ -91,9 +94,13 @@ impl Access {
         self.failures
             .retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
         keys.iter()
-            .filter_map(|key| self.failures.get(key))
-            .filter_map(|f| {
-                let allowed_at = f.last + wait_after(f.count);
+            .filter_map(|key| self.failures.get(key).map(|f| (key, f)))
+            .filter_map(|(key, f)| {
+                let mut wait = wait_after(f.count);
+                if key.starts_with("name:") {
+                    wait = wait.min(MAX_NAME_WAIT);
+                }
+                let allowed_at = f.last + wait;
                 allowed_at
                     .checked_duration_since(now)
                     .filter(|d| !d.is_zero())

@@ -86,19 +86,22 @@ async fn sign_in(
         )));
     }
     let keys = Access::throttle_keys(&name, &from.0.ip().to_string());
-    let wait = context.access().wait_before_attempt(&keys, Instant::now());
+    // Checked and counted as a failure in one step, before the slow hash: parallel
+    // attempts cannot all slip past the check (a correct PIN clears the count).
+    let wait = {
+        let mut access = context.access();
+        let wait = access.wait_before_attempt(&keys, Instant::now());
+        if wait.is_none() {
+            access.record_failure(&keys, Instant::now());
+        }
+        wait
+    };
     if let Some(wait) = wait {
-        // Rounded up: a client that waits exactly this long is let in.
+        // Rounded up: a client that waits exactly this long is let in. Not audited: the
+        // failures that caused the wait are, and a client hammering a wait must not be
+        // able to fill the disk with audit lines.
         let seconds = (wait.as_secs() + u64::from(wait.subsec_nanos() > 0)).max(1);
-        context
-            .audit(
-                Some(&name),
-                &from,
-                "sign-in",
-                String::new(),
-                "refused: too many failures",
-            )
-            .await;
+        tracing::debug!(client = %from.0.ip(), "console: sign-in refused while throttled");
         let body = serde_json::json!({
             "error": format!("too many wrong PINs; wait {seconds} s before trying again"),
             "retry_after_secs": seconds,
@@ -122,11 +125,14 @@ async fn sign_in(
         .as_ref()
         .map(|a| a.pin_hash.clone())
         .unwrap_or_else(|| DECOY_HASH.clone());
-    let matches = tokio::task::spawn_blocking(move || shaped && pin_matches(&hash, &pin))
-        .await
-        .unwrap_or(false);
+    // Argon2 takes ~19 MiB per check: at most a few at once, whatever arrives.
+    let matches = match PIN_CHECKS.acquire().await {
+        Ok(_permit) => tokio::task::spawn_blocking(move || shaped && pin_matches(&hash, &pin))
+            .await
+            .unwrap_or(false),
+        Err(_) => false,
+    };
     let Some(account) = account.filter(|_| matches) else {
-        context.access().record_failure(&keys, Instant::now());
         context
             .audit(
                 Some(&name),
@@ -163,6 +169,12 @@ async fn sign_in(
     }
     Ok(response)
 }
+
+/// How often an idle live stream re-checks that its session still exists.
+const SESSION_RECHECK: Duration = Duration::from_secs(15);
+
+/// PIN checks running at once at most.
+static PIN_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 /// An argon2 hash of no PIN anyone can type (PINs are digits): checked when the name is
 /// unknown, so an unknown name costs as much time as a wrong PIN.
@@ -213,8 +225,15 @@ async fn events(
     let stream = futures_util::stream::unfold(
         (receiver, context, manager.token),
         |(mut receiver, context, token)| async move {
-            receiver.changed().await.ok()?;
-            // A session that ended (sign-out, expiry) stops receiving the venue's state.
+            // A session that ended (sign-out, expiry) stops receiving the venue's state: at
+            // the next change, or within a check period if nothing changes.
+            loop {
+                context.access().session(&token, Instant::now())?;
+                match tokio::time::timeout(SESSION_RECHECK, receiver.changed()).await {
+                    Ok(changed) => break changed.ok()?,
+                    Err(_) => continue,
+                }
+            }
             context.access().session(&token, Instant::now())?;
             let json = receiver.borrow_and_update().json.clone();
             let event = Event::default().event("snapshot").data(json);

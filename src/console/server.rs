@@ -7,6 +7,8 @@ use super::http::ClientAddress;
 use anyhow::{anyhow, Context as _, Result};
 use axum::Router;
 use hyper_util::rt::TokioIo;
+use std::collections::HashMap;
+use std::net::IpAddr;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -19,6 +21,12 @@ use tower::ServiceExt;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// Open connections at most; more wait in the kernel's backlog.
 const MAX_CONNECTIONS: usize = 512;
+/// Open connections per client address at most (a tablet needs a handful), so one host
+/// cannot hold every slot.
+const MAX_PER_ADDRESS: usize = 32;
+/// A client must send a request's headers within this long, including an idle keep-alive
+/// connection's next request: silent connections are closed.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(15);
 
 /// Reads the certificate chain and key for HTTPS.
 pub fn tls_acceptor(cert_file: &Path, key_file: &Path) -> Result<TlsAcceptor> {
@@ -58,6 +66,7 @@ pub async fn serve(
     mut shutdown: crate::shutdown::Shutdown,
 ) {
     let mut connections = JoinSet::new();
+    let per_address = Arc::new(std::sync::Mutex::new(HashMap::new()));
     let mut logged_accept_error = false;
     loop {
         while connections.try_join_next().is_some() {}
@@ -80,17 +89,24 @@ pub async fn serve(
                 continue;
             }
         };
+        let Some(slot) = AddressSlot::take(&per_address, address.ip()) else {
+            tracing::debug!(%address, "console: too many connections from one address; refused");
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let router = router.clone();
         let tls = tls.clone();
         connections.spawn(async move {
+            let _slot = slot;
             let service = hyper::service::service_fn(
                 move |mut request: hyper::Request<hyper::body::Incoming>| {
                     request.extensions_mut().insert(ClientAddress(address));
                     router.clone().oneshot(request)
                 },
             );
-            let http = hyper::server::conn::http1::Builder::new();
+            let mut http = hyper::server::conn::http1::Builder::new();
+            http.timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT);
             let result = match tls {
                 None => http.serve_connection(TokioIo::new(stream), service).await,
                 Some(acceptor) => {
@@ -112,4 +128,64 @@ pub async fn serve(
         });
     }
     connections.abort_all();
+}
+
+type OpenCounts = Arc<std::sync::Mutex<HashMap<IpAddr, usize>>>;
+
+/// One open connection of one address; the count drops when the connection ends.
+struct AddressSlot {
+    counts: OpenCounts,
+    address: IpAddr,
+}
+
+impl AddressSlot {
+    fn take(counts: &OpenCounts, address: IpAddr) -> Option<Self> {
+        let mut open = counts.lock().unwrap_or_else(|e| e.into_inner());
+        let count = open.entry(address).or_insert(0);
+        if *count >= MAX_PER_ADDRESS {
+            return None;
+        }
+        *count += 1;
+        Some(Self {
+            counts: counts.clone(),
+            address,
+        })
+    }
+}
+
+impl Drop for AddressSlot {
+    fn drop(&mut self) {
+        let mut open = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(count) = open.get_mut(&self.address) {
+            *count -= 1;
+            if *count == 0 {
+                open.remove(&self.address);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_address_gets_a_bounded_number_of_slots_and_they_come_back() {
+        let counts: OpenCounts = Arc::default();
+        let address: IpAddr = [10, 0, 0, 5].into();
+        let slots: Vec<_> = (0..MAX_PER_ADDRESS)
+            .map(|_| AddressSlot::take(&counts, address).expect("a slot"))
+            .collect();
+        assert!(
+            AddressSlot::take(&counts, address).is_none(),
+            "one host cannot take them all"
+        );
+        assert!(
+            AddressSlot::take(&counts, [10, 0, 0, 6].into()).is_some(),
+            "others still can"
+        );
+        drop(slots);
+        assert!(AddressSlot::take(&counts, address).is_some());
+        assert_eq!(counts.lock().unwrap().get(&address), Some(&1));
+    }
 }

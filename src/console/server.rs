@@ -185,7 +185,13 @@ mod tests {
             "others still can"
         );
         drop(slots);
-        assert!(AddressSlot::take(&counts, address).is_some());
+        let again = AddressSlot::take(&counts, address);
+        assert!(again.is_some());
         assert_eq!(counts.lock().unwrap().get(&address), Some(&1));
+        drop(again);
+        assert!(
+            counts.lock().unwrap().is_empty(),
+            "no entry left for a gone address"
+        );
     }
 }

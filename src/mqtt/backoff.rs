@@ -34,6 +34,11 @@ impl Backoff {
         base + Duration::from_millis(jitter_ms)
     }
 
+    /// The longest delay between attempts, jitter excluded.
+    pub fn maximum(&self) -> Duration {
+        self.maximum
+    }
+
     pub fn reset(&mut self) {
         self.next = self.minimum;
         self.failures = 0;

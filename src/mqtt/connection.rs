@@ -47,6 +47,8 @@ pub struct Connection {
     pub task: JoinHandle<()>,
 }
 
+/// How long one connection attempt may take, for the watchdog's allowance.
+const CONNECT_ALLOWANCE: Duration = Duration::from_secs(15);
 /// How long a graceful shutdown waits for the DISCONNECT to be written.
 const DISCONNECT_GRACE: Duration = Duration::from_secs(2);
 /// Requests (publishes, acks) the client may queue before `try_*` calls fail.
@@ -108,7 +110,14 @@ impl ConnectionWorker {
         let mut stop_by: Option<Instant> = None;
         let far_future = Instant::now() + Duration::from_secs(86_400 * 365);
         // systemd's watchdog is fed only while this loop keeps turning (node::liveness).
-        let heartbeat = crate::node::liveness::register(format!("mqtt {label}"));
+        // Idle, the loop turns at least every keep-alive (under the link watchdog); while
+        // reconnecting, every backoff (+50 % jitter) plus a connect attempt.
+        let quiet = self
+            .settings
+            .watchdog
+            .max(self.settings.backoff.maximum() * 3 / 2 + CONNECT_ALLOWANCE);
+        let heartbeat =
+            crate::node::liveness::register_with_allowance(format!("mqtt {label}"), quiet);
         loop {
             heartbeat.beat();
             if subscribe_due {

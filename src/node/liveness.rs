@@ -11,6 +11,9 @@ use std::time::{Duration, Instant};
 pub struct Heartbeat {
     name: String,
     last: AtomicU64,
+    /// How long this loop may legitimately go round without a beat (a long keep-alive,
+    /// a long reconnect backoff); the watchdog waits at least this long.
+    allowance: Duration,
 }
 
 static EPOCH: OnceLock<Instant> = OnceLock::new();
@@ -29,9 +32,15 @@ impl Heartbeat {
 
 /// Registers a loop; it counts for as long as the returned heartbeat is alive.
 pub fn register(name: impl Into<String>) -> Arc<Heartbeat> {
+    register_with_allowance(name, Duration::ZERO)
+}
+
+/// Like [`register`], for a loop whose quiet gaps can exceed the watchdog period.
+pub fn register_with_allowance(name: impl Into<String>, allowance: Duration) -> Arc<Heartbeat> {
     let heartbeat = Arc::new(Heartbeat {
         name: name.into(),
         last: AtomicU64::new(now_ms()),
+        allowance,
     });
     let mut loops = LOOPS.lock().unwrap_or_else(|e| e.into_inner());
     loops.retain(|weak| weak.strong_count() > 0);
@@ -47,7 +56,10 @@ pub fn stale(max_age: Duration) -> Vec<String> {
     loops
         .iter()
         .filter_map(Weak::upgrade)
-        .filter(|h| now.saturating_sub(h.last.load(Ordering::Relaxed)) > limit)
+        .filter(|h| {
+            let limit = limit.max(u64::try_from(h.allowance.as_millis()).unwrap_or(u64::MAX));
+            now.saturating_sub(h.last.load(Ordering::Relaxed)) > limit
+        })
         .map(|h| h.name.clone())
         .collect()
 }

@@ -21,10 +21,7 @@ use std::time::Duration;
 async fn state_changing_calls_without_the_csrf_token_change_nothing() {
     let Some(broker) = mosquitto("") else { return };
     let directory = tempfile::tempdir().unwrap();
-    let config = write_console_config(directory.path(), "back-office", &broker.url(), "");
-    let (_node, _stop, address) = start_console(&config, directory.path());
-    let mut client = ConsoleClient::new(address);
-    client.sign_in_as_manager().await;
+    let (_node, _stop, mut client) = start_console_signed_in(directory.path(), &broker.url()).await;
     wait_until_console_reads_the_venue(&client).await;
     let before = client.state().await["view"].clone();
     assert_eq!(before["mode"], "normal");
@@ -91,10 +88,7 @@ async fn state_changing_calls_without_the_csrf_token_change_nothing() {
 async fn malformed_or_out_of_place_declarations_leave_the_venue_as_it_was() {
     let Some(broker) = mosquitto("") else { return };
     let directory = tempfile::tempdir().unwrap();
-    let config = write_console_config(directory.path(), "back-office", &broker.url(), "");
-    let (_node, _stop, address) = start_console(&config, directory.path());
-    let mut client = ConsoleClient::new(address);
-    client.sign_in_as_manager().await;
+    let (_node, _stop, client) = start_console_signed_in(directory.path(), &broker.url()).await;
     wait_until_console_reads_the_venue(&client).await;
     let before = client.state().await["view"].clone();
 
@@ -211,10 +205,7 @@ async fn malformed_or_out_of_place_declarations_leave_the_venue_as_it_was() {
 async fn templates_list_the_offers_and_the_configured_wording() {
     let Some(broker) = mosquitto("") else { return };
     let directory = tempfile::tempdir().unwrap();
-    let config = write_console_config(directory.path(), "back-office", &broker.url(), "");
-    let (_node, _stop, address) = start_console(&config, directory.path());
-    let mut client = ConsoleClient::new(address);
-    client.sign_in_as_manager().await;
+    let (_node, _stop, client) = start_console_signed_in(directory.path(), &broker.url()).await;
 
     let templates = client
         .get("/api/templates")
@@ -325,10 +316,7 @@ async fn without_its_broker_the_console_refuses_to_declare_and_sends_nothing_lat
         return;
     };
     let directory = tempfile::tempdir().unwrap();
-    let config = write_console_config(directory.path(), "back-office", &broker.url(), "");
-    let (_node, _stop, address) = start_console(&config, directory.path());
-    let mut client = ConsoleClient::new(address);
-    client.sign_in_as_manager().await;
+    let (_node, _stop, client) = start_console_signed_in(directory.path(), &broker.url()).await;
     wait_until_console_reads_the_venue(&client).await;
     let mut events = client.events().await;
     let before = events

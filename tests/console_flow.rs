@@ -65,10 +65,7 @@ async fn a_declaration_reaches_every_screen_and_the_console_follows_it_to_all_cl
     let directory = tempfile::tempdir().unwrap();
     let names = ["lobby-1", "lobby-2", "lobby-3"];
     let screens = start_display_nodes(directory.path(), &names, &broker.url());
-    let config = write_console_config(directory.path(), "back-office", &broker.url(), "");
-    let (_node, _stop, address) = start_console(&config, directory.path());
-    let mut client = ConsoleClient::new(address);
-    client.sign_in_as_manager().await;
+    let (_node, _stop, client) = start_console_signed_in(directory.path(), &broker.url()).await;
     let mut events = client.events().await;
     events
         .wait_for_snapshot(
@@ -217,10 +214,7 @@ async fn thumbnails_are_served_as_published_and_anything_but_a_png_is_ignored() 
     let Some(broker) = mosquitto("") else { return };
     let directory = tempfile::tempdir().unwrap();
     let _screens = start_display_nodes(directory.path(), &["lobby-1"], &broker.url());
-    let config = write_console_config(directory.path(), "back-office", &broker.url(), "");
-    let (_node, _stop, address) = start_console(&config, directory.path());
-    let mut client = ConsoleClient::new(address);
-    client.sign_in_as_manager().await;
+    let (_node, _stop, client) = start_console_signed_in(directory.path(), &broker.url()).await;
     let mut events = client.events().await;
     events
         .wait_for_snapshot("lobby-1 and the console report", WAIT, |s| {

@@ -72,10 +72,7 @@ async fn vouchers_from_a_counter_can_be_looked_up_voided_once_and_exported() {
     let till_config =
         write_counter_config(directory.path(), "till-1", 1, "allow", Some(&broker.url()));
     let (_till_node, _stop_till, till) = start_counter(&till_config, directory.path());
-    let config = write_console_config(directory.path(), "back-office", &broker.url(), "");
-    let (_node, _stop, address) = start_console(&config, directory.path());
-    let mut client = ConsoleClient::new(address);
-    client.sign_in_as_manager().await;
+    let (_node, _stop, client) = start_console_signed_in(directory.path(), &broker.url()).await;
 
     let issued = till
         .issue(popcorn(), None, Some("ana".into()))

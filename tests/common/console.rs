@@ -108,6 +108,20 @@ pub fn start_console(config: &Path, directory: &Path) -> (NodeHandle, ShutdownTr
     (node, trigger, address)
 }
 
+/// The back-office console on the standard config ([`write_console_config`], nothing
+/// added) on the broker at `broker_url`, started in-process, and a client signed in as
+/// the manager.
+pub async fn start_console_signed_in(
+    directory: &Path,
+    broker_url: &str,
+) -> (NodeHandle, ShutdownTrigger, ConsoleClient) {
+    let config = write_console_config(directory, "back-office", broker_url, "");
+    let (node, trigger, address) = start_console(&config, directory);
+    let mut client = ConsoleClient::new(address);
+    client.sign_in_as_manager().await;
+    (node, trigger, client)
+}
+
 /// Stops a node started in-process and waits (bounded) for its workers.
 pub async fn stop_node(node: NodeHandle, trigger: ShutdownTrigger) {
     trigger.trigger();

@@ -8,9 +8,9 @@ mod common;
 
 use common::*;
 use raincheck::model::{compute_view, ViewMode};
-use raincheck::node::start_node;
+use raincheck::node::{start_node, NodeHandle};
 use raincheck::protocol::{Authority, DisplayStatus, PaymentStatus};
-use raincheck::shutdown::shutdown_pair;
+use raincheck::shutdown::{shutdown_pair, ShutdownTrigger};
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::Path;
@@ -22,6 +22,22 @@ fn id(text: &str) -> raincheck::protocol::Identifier {
 
 const SCREENS: [&str; 3] = ["lobby-1", "lobby-2", "box-office"];
 const WAIT: Duration = Duration::from_secs(30);
+
+/// The detector node `backoffice` on the broker at `url`, with `detection` as its
+/// `[detection]` section, started in-process on `runtime`; and its shutdown trigger.
+fn start_detector(
+    runtime: &tokio::runtime::Runtime,
+    directory: &Path,
+    url: &str,
+    detection: &str,
+) -> (NodeHandle, ShutdownTrigger) {
+    let config = detector_config(directory, url, detection);
+    let (trigger, shutdown) = shutdown_pair();
+    let detector = runtime
+        .block_on(async { start_node(&config, directory, shutdown) })
+        .expect("detector starts");
+    (detector, trigger)
+}
 
 fn detector_config(directory: &Path, url: &str, detection: &str) -> raincheck::config::NodeConfig {
     let path = directory.join("detector.toml");
@@ -63,8 +79,8 @@ fn screens_follow_a_processor_outage_and_recovery_without_flapping() {
     let port = processor.local_addr().unwrap().port();
     let _screens = start_nodes(directory.path(), &SCREENS, &url);
     let runtime = runtime();
-    let (trigger, shutdown) = shutdown_pair();
-    let config = detector_config(
+    let (detector, trigger) = start_detector(
+        &runtime,
         directory.path(),
         &url,
         &format!(
@@ -72,9 +88,6 @@ fn screens_follow_a_processor_outage_and_recovery_without_flapping() {
              [[detection.probes]]\nid = \"processor\"\ntarget = \"tcp://127.0.0.1:{port}\"\ninterval_secs = 1\ntimeout_ms = 500\n"
         ),
     );
-    let detector = runtime
-        .block_on(async { start_node(&config, directory.path(), shutdown) })
-        .expect("detector starts");
     let mut processor = Some(processor);
     runtime.block_on(async {
         let mut bus = observer(&url).await;
@@ -158,17 +171,14 @@ fn a_managers_resolve_holds_while_cards_are_down_and_pos_reports_raise_incidents
         .port();
     let _screens = start_nodes(directory.path(), &SCREENS[..1], &url);
     let runtime = runtime();
-    let (trigger, shutdown) = shutdown_pair();
-    let config = detector_config(
+    let (detector, trigger) = start_detector(
+        &runtime,
         directory.path(),
         &url,
         &format!(
             "pos_listen = \"127.0.0.1:{pos_port}\"\npos_source = \"pos\"\nenter_failures = 3\nenter_window_secs = 60\nleave_successes = 1\nleave_window_secs = 0\n"
         ),
     );
-    let detector = runtime
-        .block_on(async { start_node(&config, directory.path(), shutdown) })
-        .expect("detector starts");
     runtime.block_on(async {
         let mut bus = observer(&url).await;
         let http = reqwest::Client::new();

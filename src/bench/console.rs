@@ -7,7 +7,6 @@
 
 use super::stats::percentiles;
 use super::switch::VENUE;
-use crate::mosquitto::MosquittoProcess;
 use crate::node::start_node;
 use crate::shutdown::shutdown_pair;
 use anyhow::{anyhow, bail, Context, Result};
@@ -26,12 +25,7 @@ const ROUND_TIMEOUT: Duration = Duration::from_secs(60);
 const PIN: &str = "4821";
 
 pub fn run(displays: usize, rounds: usize) -> Result<ExitCode> {
-    let broker =
-        MosquittoProcess::start("").context("start a private mosquitto for the benchmark")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let (broker, runtime) = super::fleet::private_broker_and_runtime()?;
     let data = tempfile::tempdir()?;
     let result = runtime.block_on(measure(displays, rounds, broker.url(), data.path()));
     drop(broker);

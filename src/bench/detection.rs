@@ -9,7 +9,6 @@ use super::stats::percentiles;
 use super::switch::VENUE;
 use crate::commands::session::BusSession;
 use crate::model::{compute_view, ConfirmationSummary, NodeStanding, ViewMode};
-use crate::mosquitto::MosquittoProcess;
 use crate::node::start_node;
 use crate::protocol::Authority;
 use crate::shutdown::shutdown_pair;
@@ -22,12 +21,7 @@ use tokio::time::Instant;
 const ROUND_TIMEOUT: Duration = Duration::from_secs(120);
 
 pub fn run(displays: usize, rounds: usize) -> Result<ExitCode> {
-    let broker =
-        MosquittoProcess::start("").context("start a private mosquitto for the benchmark")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
+    let (broker, runtime) = super::fleet::private_broker_and_runtime()?;
     let result = runtime.block_on(measure(displays, rounds, broker.url()));
     drop(broker);
     result

@@ -11,6 +11,19 @@ use crate::shutdown::Shutdown;
 use anyhow::Result;
 use std::path::Path;
 
+/// A private Mosquitto and the two-thread runtime a fleet benchmark runs on.
+pub fn private_broker_and_runtime(
+) -> Result<(crate::mosquitto::MosquittoProcess, tokio::runtime::Runtime)> {
+    use anyhow::Context;
+    let broker = crate::mosquitto::MosquittoProcess::start("")
+        .context("start a private mosquitto for the benchmark")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    Ok((broker, runtime))
+}
+
 /// Starts `displays` display nodes on `url`; returns the observer and the nodes.
 pub async fn start_fleet(
     url: &str,

@@ -110,35 +110,43 @@ struct BusState {
     /// The retained set has been read completely since the last connect.
     synced: bool,
     barrier_token: String,
-    /// Online screens and counters not yet showing the current view; when it reaches
-    /// zero the page is told at once instead of at the next coalescing slot.
+    /// The digest of the current view, recomputed only when the view's inputs change.
+    digest: String,
+    /// Online screens and counters not yet showing the current view, kept up to date
+    /// per report (recounted only when the view changes); when it reaches zero the
+    /// page is told at once instead of at the next coalescing slot.
     lagging: usize,
 }
 
 impl BusState {
-    /// Recounts the laggards; true when this change completed a switch or an all clear.
-    fn recount_lagging(&mut self) -> bool {
-        let digest = compute_view(&self.venue).digest();
-        let before = self.lagging;
+    fn new() -> Self {
+        let mut state = Self::default();
+        state.recount_lagging();
+        state
+    }
+
+    fn node_lags(&self, node: &Identifier) -> bool {
+        self.venue
+            .displays
+            .get(node)
+            .is_some_and(|report| super::snapshot::lags(report, &self.digest))
+    }
+
+    /// After the view's inputs changed: the new digest, and every report against it.
+    fn recount_lagging(&mut self) {
+        self.digest = compute_view(&self.venue).digest();
         self.lagging = self
             .venue
             .displays
             .values()
-            .filter(|r| r.status == DisplayStatus::Online && r.digest.as_deref() != Some(&digest))
-            .filter(|r| {
-                matches!(
-                    super::snapshot::NodeKind::of(&r.roles),
-                    super::snapshot::NodeKind::Screen | super::snapshot::NodeKind::Counter
-                )
-            })
+            .filter(|report| super::snapshot::lags(report, &self.digest))
             .count();
-        before > 0 && self.lagging == 0
     }
 }
 
 impl ConsoleBus {
     pub async fn run(mut self) {
-        let mut state = BusState::default();
+        let mut state = BusState::new();
         let mut waiting: VecDeque<(
             DeclareRequest,
             oneshot::Sender<Result<DeclareOutcome, DeclareFailure>>,
@@ -270,11 +278,11 @@ impl ConsoleBus {
                 let echoed = pending.as_ref().is_some_and(|echo| {
                     topic == echo.topic && payload.as_ref() == echo.payload.as_slice()
                 });
+                let lagging_before = state.lagging;
                 let changed = self.apply_message(state, &topic, payload);
                 if let Some(echo) = pending.take_if(|_| echoed) {
                     // The snapshot first, so a page that reads the state on the answer
                     // already sees its own declaration.
-                    state.recount_lagging();
                     self.publish_snapshot(state);
                     answer_echo(state, echo);
                 }
@@ -282,7 +290,7 @@ impl ConsoleBus {
                     return Change::None;
                 }
                 // A manager's own declaration and a finished switch are shown at once.
-                let completed = changed && state.recount_lagging();
+                let completed = lagging_before > 0 && state.lagging == 0;
                 if echoed || completed {
                     Change::Milestone
                 } else {
@@ -360,7 +368,24 @@ impl ConsoleBus {
             }
             _ => {}
         }
-        state.venue.apply(message) == crate::model::ApplyOutcome::Changed
+        // One report changed: only its node's standing can; anything else may change the
+        // view itself. Kept incremental so a burst of N reports costs O(N), not O(N²).
+        let node = match &message {
+            BusMessage::Display(report) => Some(report.node.clone()),
+            BusMessage::DisplayRemoved(node) => Some(node.clone()),
+            _ => None,
+        };
+        let lagged = node.as_ref().is_some_and(|node| state.node_lags(node));
+        let changed = state.venue.apply(message) == crate::model::ApplyOutcome::Changed;
+        match (changed, node) {
+            (false, _) => {}
+            (true, Some(node)) => {
+                let lags = state.node_lags(&node);
+                state.lagging = state.lagging + usize::from(lags) - usize::from(lagged);
+            }
+            (true, None) => state.recount_lagging(),
+        }
+        changed
     }
 
     /// Publishes the next declaration, or answers at once when it cannot be made.

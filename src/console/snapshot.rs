@@ -6,7 +6,7 @@
 
 use crate::clock::hour_minute;
 use crate::model::{compute_view, VenueState, VenueView, ViewMode};
-use crate::protocol::{DisplayStatus, Identifier, PaymentHealth};
+use crate::protocol::{DisplayReport, DisplayStatus, Identifier, PaymentHealth};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -27,6 +27,17 @@ pub enum NodeKind {
     Counter,
     Console,
     Other,
+}
+
+/// Whether a node holds a switch or an all clear back: an online screen or counter
+/// showing another view than `digest` (the rule behind `Phase` and `Progress::done`).
+pub fn lags(report: &DisplayReport, digest: &str) -> bool {
+    report.status == DisplayStatus::Online
+        && report.digest.as_deref() != Some(digest)
+        && matches!(
+            NodeKind::of(&report.roles),
+            NodeKind::Screen | NodeKind::Counter
+        )
 }
 
 impl NodeKind {

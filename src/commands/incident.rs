@@ -101,20 +101,16 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
         new_incident_id(now),
     ) {
         Ok(prepared) => prepared,
-        Err(DeclareRefusal::NothingActive { shown }) => {
-            session.close().await;
-            bail!("no incident is active (the venue shows {shown}); start one with `raincheck incident start`");
-        }
         Err(refusal) => {
             session.close().await;
-            bail!("{refusal}");
+            return Err(explain(refusal, |shown| {
+                format!(
+                "no incident is active (the venue shows {shown}); start one with `raincheck incident start`"
+            )
+            }));
         }
     };
-    if let Some(adopted) = &prepared.adopted {
-        eprintln!(
-            "note: incident {adopted} is already active; declaring it as yours with these texts"
-        );
-    }
+    note_adopted(&prepared, "incident");
     let declaration = prepared.declaration;
     let incident_id = declaration.incident_id.clone();
     let state = declaration.state;
@@ -183,20 +179,14 @@ async fn declare_chain(args: DeclareArgs, request: DeclareRequest) -> Result<Exi
         new_incident_id(now),
     ) {
         Ok(prepared) => prepared,
-        Err(DeclareRefusal::NothingActive { .. }) => {
-            session.close().await;
-            bail!("no chain-wide incident is active on this broker; start one with `raincheck incident start --chain`");
-        }
         Err(refusal) => {
             session.close().await;
-            bail!("{refusal}");
+            return Err(explain(refusal, |_| {
+                "no chain-wide incident is active on this broker; start one with `raincheck incident start --chain`".to_owned()
+            }));
         }
     };
-    if let Some(adopted) = &prepared.adopted {
-        eprintln!(
-            "note: chain-wide incident {adopted} is already active; declaring it as yours with these texts"
-        );
-    }
+    note_adopted(&prepared, "chain-wide incident");
     let declaration = prepared.declaration;
     let topic = Topic::chain_incident(&source).to_string();
     let payload = serde_json::to_vec(&declaration)?;
@@ -227,6 +217,24 @@ async fn declare_chain(args: DeclareArgs, request: DeclareRequest) -> Result<Exi
     }
     session.close().await;
     Ok(code)
+}
+
+/// A refusal in words for the operator; `nothing_active` words the "start one first"
+/// case for this kind of declaration (it gets what the screens show).
+fn explain(refusal: DeclareRefusal, nothing_active: impl Fn(&str) -> String) -> anyhow::Error {
+    match refusal {
+        DeclareRefusal::NothingActive { shown } => anyhow!(nothing_active(shown)),
+        other => anyhow!("{other}"),
+    }
+}
+
+/// Tells the operator when their "start" took over an incident already in force.
+fn note_adopted(prepared: &crate::model::PreparedDeclaration, what: &str) {
+    if let Some(adopted) = &prepared.adopted {
+        eprintln!(
+            "note: {what} {adopted} is already active; declaring it as yours with these texts"
+        );
+    }
 }
 
 /// "inc-20261122-1942-3fa9": sortable by start, readable aloud, unique enough per venue.

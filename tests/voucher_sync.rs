@@ -38,7 +38,9 @@ async fn eventually(
     what: &str,
     condition: impl Fn(&raincheck::voucher::events::VoucherRecord) -> bool,
 ) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    // Long enough for a replay lost on the way to be sent again (REPLAY_MEMORY plus a
+    // marks heartbeat): sync repairs itself, and the test waits for that.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
     loop {
         let (_, record) = counter.lookup(code.to_owned()).await.expect("lookup");
         if record.as_ref().is_some_and(&condition) {

@@ -39,6 +39,11 @@ const BOOT_GRACE: Duration = Duration::from_secs(3);
 /// Marks are republished every this many 250 ms ticks (10 s) even without change.
 const MARKS_HEARTBEAT_TICKS: u64 = 40;
 
+/// How long a replay to a peer holds back the same replay again. Longer than the peer
+/// needs to apply a large catch-up (100,000 events take about 2 s), short enough that a
+/// replay lost on the way is sent again at the peer's next marks heartbeat but one.
+const REPLAY_MEMORY: Duration = Duration::from_secs(15);
+
 /// Events per published batch during replay.
 const REPLAY_BATCH: usize = 500;
 /// Largest voucher payload accepted (a full replay batch is about 150 KB).
@@ -254,7 +259,7 @@ impl VoucherWorker {
         let mut barrier_token = String::new();
         let offline_grace = tokio::time::Instant::now() + BOOT_GRACE;
         // Per peer: (its mark for our events, our last sequence) when we last replayed it,
-        // and when; an entry older than a minute no longer holds a replay back.
+        // and when; an entry older than REPLAY_MEMORY no longer holds a replay back.
         let mut served: Served = HashMap::new();
         let mut tick = tokio::time::interval(Duration::from_millis(250));
         let mut ticks: u64 = 0;
@@ -608,7 +613,7 @@ impl VoucherWorker {
             }
             let key = format!("{peer}/{origin}");
             let fresh = served.get(&key).is_some_and(|(pair, at)| {
-                *pair == (their, *our_mark) && at.elapsed() < Duration::from_secs(60)
+                *pair == (their, *our_mark) && at.elapsed() < REPLAY_MEMORY
             });
             if fresh {
                 continue;

@@ -2,23 +2,30 @@
 //! to "cash only — ask for your raincheck" together, and proves it. See
 //! docs/ARCHITECTURE.md for the map of these modules.
 
+pub mod app;
 pub mod bench;
 pub mod broker;
 pub mod cli;
+pub mod client;
 pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod console;
+pub mod deadline;
 pub mod detection;
+pub mod health;
+pub mod liveness;
 pub mod local_http;
 pub mod logging;
 pub mod metrics;
 pub mod model;
 pub mod mosquitto;
 pub mod mqtt;
-pub mod node;
 pub mod protocol;
+pub mod reject_log;
 pub mod screen;
+pub mod secret_file;
 pub mod shutdown;
+pub mod status;
 pub mod text;
 pub mod voucher;

@@ -1,5 +1,5 @@
 //! The `raincheck` binary: parse the command line, set up logging, hand over to the
-//! command. Errors end as one line on stderr and exit status 1.
+//! command. Errors end on stderr, one problem per line, with exit status 1.
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -17,7 +17,10 @@ fn main() -> ExitCode {
     match raincheck::commands::dispatch(cli) {
         Ok(code) => code,
         Err(error) => {
-            eprintln!("error: {}", format!("{error:#}").replace('\n', " "));
+            // One problem per line (a config report lists every problem of a file).
+            for line in format!("{error:#}").lines() {
+                eprintln!("error: {line}");
+            }
             ExitCode::FAILURE
         }
     }

@@ -130,12 +130,13 @@ pub fn render() -> String {
     out
 }
 
-/// Serves `GET /metrics` on `address` until shutdown.
+/// Serves `GET /metrics` and the node's `GET /healthz` on `address` until shutdown.
 pub fn serve(
     address: std::net::SocketAddr,
+    health: crate::health::Health,
     shutdown: crate::shutdown::Shutdown,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let router = axum::Router::new().route(
+    let router = health.route().route(
         "/metrics",
         axum::routing::get(|| async {
             (

@@ -18,11 +18,11 @@ mod common;
 
 use common::broker::*;
 use common::*;
-use raincheck::commands::session::BusSession;
+use raincheck::client::BusSession;
 use raincheck::model::{compute_view, ViewMode};
 use raincheck::protocol::{decode_message, Identifier};
 use raincheck::shutdown::{shutdown_pair, ShutdownTrigger};
-use raincheck::voucher::sync::CounterHandle;
+use raincheck::voucher::CounterHandle;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -107,7 +107,7 @@ impl AclVenue {
         &self,
         node: &str,
         terminal: u8,
-    ) -> (raincheck::node::NodeHandle, ShutdownTrigger, CounterHandle) {
+    ) -> (raincheck::app::NodeHandle, ShutdownTrigger, CounterHandle) {
         let secret = self.secret(node);
         let path = write_counter_config(self.directory.path(), node, terminal, "allow", None);
         let mut text = std::fs::read_to_string(&path).unwrap();
@@ -115,7 +115,7 @@ impl AclVenue {
         std::fs::write(&path, text).unwrap();
         let config = raincheck::config::load(&path).expect("counter config");
         let (trigger, shutdown) = shutdown_pair();
-        let handle = raincheck::node::start_node(&config, self.directory.path(), shutdown)
+        let handle = raincheck::app::start_node(&config, self.directory.path(), shutdown)
             .expect("counter starts");
         let counter = handle
             .counter
@@ -480,7 +480,7 @@ async fn a_screen_cannot_speak_for_another_screen() {
     assert!(
         all_confirmed(&screens)(&observer.state),
         "lobby-2 spoke for lobby-1: {}",
-        observer.confirmations().headline()
+        observer.headline()
     );
 
     // Thumbnails and sync barriers: the forger listens on lobby-1's and its own, publishes
@@ -676,7 +676,7 @@ fn the_detector_reports_and_raises_its_automatic_incident() {
     let runtime = runtime();
     let (_stop, shutdown) = shutdown_pair();
     let _detector = runtime
-        .block_on(async { raincheck::node::start_node(&config, venue.directory.path(), shutdown) })
+        .block_on(async { raincheck::app::start_node(&config, venue.directory.path(), shutdown) })
         .expect("the detector starts");
     runtime.block_on(async {
         let mut observer = venue.observer("back-office").await;

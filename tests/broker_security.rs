@@ -166,7 +166,7 @@ async fn tls_with_the_venues_own_ca() {
         stderr_of(&output)
     );
     assert!(
-        stdout_of(&output).contains("1 of 1 nodes confirmed"),
+        stdout_of(&output).contains("1 of 1 screen confirmed"),
         "{}",
         stdout_of(&output)
     );

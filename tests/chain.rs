@@ -8,11 +8,8 @@
 mod common;
 
 use common::*;
-use raincheck::cli::BusArgs;
-use raincheck::commands::chain_session::ChainSession;
-use raincheck::commands::session::BusSession;
-use raincheck::commands::target::ChainTarget;
-use raincheck::model::{compute_view, ChainState, NodeStanding, ViewMode};
+use raincheck::client::{BrokerTarget, BusSession, ChainSession};
+use raincheck::model::{compute_view, ChainState, Standing, ViewMode};
 use raincheck::mosquitto::{adapt_config, MosquittoProcess, SHIPPED_BRIDGE, SHIPPED_HQ};
 use raincheck::protocol::{DeclarationState, Identifier, Scope};
 use std::os::unix::fs::PermissionsExt;
@@ -122,12 +119,12 @@ impl Chain {
 
     /// HQ's own view of the chain, as its operator's login sees it.
     async fn hq_session(&self) -> ChainSession {
-        let target = ChainTarget::from_args(&BusArgs {
-            config: Some(self.operator.clone()),
-            timeout: 10,
-            ..Default::default()
-        })
-        .expect("HQ target");
+        let config = raincheck::config::load(&self.operator).expect("HQ operator config");
+        let directory = self
+            .operator
+            .parent()
+            .expect("the operator config in a directory");
+        let target = BrokerTarget::of_node(&config, directory);
         ChainSession::open(target, "test")
             .await
             .expect("HQ session connects over TLS as ops.hq")
@@ -373,7 +370,7 @@ async fn a_chain_incident_reaches_every_screen_and_the_venue_manager_keeps_prece
         &chain,
         Duration::from_secs(20),
         "HQ sees all three screens confirm its declaration",
-        |state| state.confirmations().count(NodeStanding::Confirmed) == SCREENS.len(),
+        |state| state.confirmations().count(Standing::Confirmed) == SCREENS.len(),
     )
     .await;
 
@@ -504,9 +501,9 @@ async fn the_venue_stays_whole_without_hq_and_the_bridge_comes_back() {
         "start",
         &["--headline", "Cash only tonight", "--wait", "10"],
     );
-    assert!(out.contains("3 of 3 nodes confirmed"), "{out}");
+    assert!(out.contains("3 of 3 screens confirmed"), "{out}");
     let (out, resolve_revision) = declare(&venue_url, "resolve", &["--wait", "10"]);
-    assert!(out.contains("3 of 3 nodes confirmed"), "{out}");
+    assert!(out.contains("3 of 3 screens cleared"), "{out}");
     wait_for(
         &mut venue,
         Duration::from_secs(20),

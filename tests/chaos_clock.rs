@@ -12,7 +12,7 @@ mod common;
 
 use common::chaos::*;
 use common::*;
-use raincheck::commands::session::BusSession;
+use raincheck::client::BusSession;
 use raincheck::model::{compute_view, VenueState};
 use raincheck::protocol::{
     Authority, BusMessage, DeclarationState, Identifier, IncidentDeclaration, IncidentMode,

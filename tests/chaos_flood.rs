@@ -13,7 +13,7 @@ use common::chaos::*;
 use common::*;
 use raincheck::model::ViewMode;
 use raincheck::protocol::{
-    decode_message, DisplayReport, DisplayStatus, Identifier, IncidentDeclaration, RejectReason,
+    decode_message, DisplayReport, DisplayStatus, Identifier, IncidentDeclaration,
 };
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
@@ -42,22 +42,6 @@ impl Garbage {
             .or_else(|| self.topic.strip_prefix("raincheck/v1/_chain/"))
             .and_then(|rest| rest.split_once('/'));
         matches!(kind, Some(("incident" | "payments", owner)) if !owner.contains('/'))
-    }
-}
-
-/// The metric label a screen counts a refusal under (node/status_worker.rs).
-fn kind_of(reason: &RejectReason) -> &'static str {
-    match reason {
-        RejectReason::Oversized { .. } => "oversized",
-        RejectReason::UnknownTopic => "unknown-topic",
-        RejectReason::ForeignVenue(_) => "foreign-venue",
-        RejectReason::EmptyPayload => "empty",
-        RejectReason::Malformed(_) => "malformed",
-        RejectReason::UnknownVersion(_) => "version",
-        RejectReason::OwnerMismatch { .. } => "owner",
-        RejectReason::RevisionOutOfRange(_) => "revision",
-        RejectReason::TextTooLong { .. } => "text",
-        RejectReason::NotStatus => "not-status",
     }
 }
 
@@ -379,7 +363,7 @@ async fn a_thousand_malformed_messages_mixed_with_real_traffic_change_nothing() 
         if let Some(kind) = piece.refused_as {
             let reason = decode_message(&piece.topic, &piece.payload, &venue)
                 .expect_err(&format!("{} must be refused", piece.topic));
-            assert_eq!(kind_of(&reason), kind, "{}: {reason}", piece.topic);
+            assert_eq!(reason.kind(), kind, "{}: {reason}", piece.topic);
             if piece.heard_by_screens() {
                 *expected.entry(kind.to_owned()).or_default() += 1;
                 if piece.retain {

@@ -75,12 +75,14 @@ async fn every_api_call_refuses_a_visitor_who_is_not_signed_in() {
     assert_eq!(wrong_method.header("allow"), Some("POST,PUT"));
     wrong_method.expect_refusal(StatusCode::METHOD_NOT_ALLOWED, "GET /api/incident");
 
-    // What needs no session: the health check; unknown paths are JSON 404s.
+    // What needs no session: the health check, which says the node has read the venue's
+    // state (and its voucher replica serves); unknown paths are JSON 404s.
     let health = visitor
         .get("/healthz")
         .await
         .expect(StatusCode::OK, "GET /healthz");
-    assert_eq!(health.text(), "ok");
+    assert_eq!(health.json()["ready"], true, "{}", health.text());
+    assert_eq!(health.json()["synced"], true, "{}", health.text());
     visitor
         .get("/api/no-such-call")
         .await

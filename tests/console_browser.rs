@@ -7,7 +7,7 @@ mod common;
 
 use common::webdriver::browser;
 use common::*;
-use raincheck::node::start_node;
+use raincheck::app::start_node;
 use raincheck::shutdown::shutdown_pair;
 use serde_json::json;
 use std::path::Path;

@@ -9,11 +9,11 @@ mod common;
 
 use common::console::*;
 use common::{mosquitto, write_counter_config, VENUE, VOUCHER_SECRET};
-use raincheck::node::{start_node, NodeHandle};
+use raincheck::app::{start_node, NodeHandle};
 use raincheck::protocol::Identifier;
 use raincheck::shutdown::{shutdown_pair, ShutdownTrigger};
 use raincheck::voucher::lifecycle::RedeemAnswer;
-use raincheck::voucher::sync::CounterHandle;
+use raincheck::voucher::CounterHandle;
 use raincheck::voucher::{VoucherCode, VoucherFields, VoucherSecret};
 use reqwest::StatusCode;
 use serde_json::{json, Value};

@@ -7,7 +7,7 @@ mod common;
 
 use common::*;
 use i_slint_backend_testing::ElementHandle;
-use raincheck::node::start_node;
+use raincheck::app::start_node;
 use raincheck::screen::counter::open_counter_window;
 use raincheck::screen::offscreen::{
     install_offscreen_platform, offscreen_window_of, pump_events, render_window,

@@ -496,7 +496,7 @@ async fn the_venue_broker_config_starts_and_keeps_declarations() {
         stderr_of(&output)
     );
     assert!(
-        stdout_of(&output).contains("1 of 1 nodes confirmed"),
+        stdout_of(&output).contains("1 of 1 screen confirmed"),
         "{}",
         stdout_of(&output)
     );

@@ -7,8 +7,8 @@
 mod common;
 
 use common::*;
+use raincheck::app::{start_node, NodeHandle};
 use raincheck::model::{compute_view, ViewMode};
-use raincheck::node::{start_node, NodeHandle};
 use raincheck::protocol::{Authority, DisplayStatus, PaymentStatus};
 use raincheck::shutdown::{shutdown_pair, ShutdownTrigger};
 use std::collections::BTreeMap;

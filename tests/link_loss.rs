@@ -4,8 +4,9 @@
 mod common;
 
 use common::*;
+use raincheck::app::start_node;
 use raincheck::model::ViewMode;
-use raincheck::node::{start_node, LinkState, Presentation};
+use raincheck::model::{LinkState, Presentation};
 use raincheck::shutdown::shutdown_pair;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -33,7 +34,7 @@ fn fast_link_node(
     url: &str,
     directory: &std::path::Path,
 ) -> (
-    raincheck::node::NodeHandle,
+    raincheck::app::NodeHandle,
     raincheck::shutdown::ShutdownTrigger,
 ) {
     let path = write_config(

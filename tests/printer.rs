@@ -267,7 +267,11 @@ fn a_printer_that_stops_taking_data_times_out_on_time() {
 #[test]
 fn a_device_path_receives_the_bytes() {
     let device = tempfile::NamedTempFile::new().expect("temp file");
-    let target = PrinterTarget::parse(device.path().to_str().expect("UTF-8 temp path"))
+    let target: PrinterTarget = device
+        .path()
+        .to_str()
+        .expect("UTF-8 temp path")
+        .parse()
         .expect("an absolute path is a device");
     assert_eq!(target, PrinterTarget::Device(device.path().to_owned()));
     let sent = receipt_bytes(&receipt());

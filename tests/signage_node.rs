@@ -4,7 +4,8 @@
 mod common;
 
 use common::*;
-use raincheck::node::{start_node, Presentation};
+use raincheck::app::start_node;
+use raincheck::model::Presentation;
 use raincheck::screen::offscreen::{Frame, OffscreenScreen};
 use raincheck::screen::{screen_content, ScreenMode};
 use raincheck::shutdown::shutdown_pair;
@@ -32,8 +33,14 @@ fn a_screen_node_switches_from_normal_to_cash_only_to_all_clear() {
         loop {
             let current: Presentation = presentation.borrow_and_update().clone();
             let now = time::OffsetDateTime::now_utc();
-            let (content, _) =
-                screen_content(&current, "Rialto", &config.display, &config.texts, now);
+            let (content, _) = screen_content(
+                &current,
+                "Rialto",
+                &config.display,
+                &config.texts,
+                "en",
+                now,
+            );
             if content.mode == expected {
                 screen.show(&content, "en");
                 return screen.render();

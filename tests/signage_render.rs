@@ -8,9 +8,12 @@ mod common;
 
 use common::screenshots_dir;
 use i_slint_backend_testing::ElementHandle;
-use raincheck::config::NormalStyle;
+use raincheck::config::{DisplaySection, NormalStyle, TextsSection};
+use raincheck::model::{LinkState, Presentation, VenueView, ViewMode};
+use raincheck::protocol::IncidentTexts;
 use raincheck::screen::offscreen::OffscreenScreen;
-use raincheck::screen::{ScreenContent, ScreenMode};
+use raincheck::screen::screen_content;
+use time::OffsetDateTime;
 
 const SIZES: [(u32, u32); 5] = [
     (1920, 1080),
@@ -24,43 +27,62 @@ const GREEN: (u8, u8, u8) = (0x11, 0x70, 0x3f);
 
 struct Case {
     name: &'static str,
-    content: ScreenContent,
+    presentation: Presentation,
+    display: DisplaySection,
     /// (language, texts that must be in the element tree)
     expected: Vec<(&'static str, Vec<&'static str>)>,
     colour: Option<(u8, u8, u8)>,
 }
 
-fn content(mode: ScreenMode) -> ScreenContent {
-    ScreenContent {
-        mode,
-        normal_style: NormalStyle::Welcome,
-        venue_name: "Rialto Picture House".into(),
-        headline: String::new(),
-        body: String::new(),
-        offer: String::new(),
-        cash_points: String::new(),
-        since_time: String::new(),
-        link_lost_since: String::new(),
+/// A time on a fixed day, in UTC (what the tests format times in).
+fn at(hour: u8, minute: u8) -> OffsetDateTime {
+    time::macros::datetime!(2026-11-22 00:00 UTC)
+        .replace_time(time::Time::from_hms(hour, minute, 0).unwrap())
+}
+
+/// A screen that has synced and shows `mode` with `texts` (the incident's own words).
+fn showing(mode: ViewMode, texts: IncidentTexts) -> Presentation {
+    let mut view = VenueView::normal();
+    view.mode = mode;
+    view.texts = texts;
+    view.started_at = Some(at(19, 42));
+    view.declared_at = Some(at(19, 42));
+    Presentation {
+        view,
+        has_state: true,
+        link: LinkState::Up,
+        shown_since: at(19, 42),
     }
 }
 
 fn cases() -> Vec<Case> {
-    let mut cash = content(ScreenMode::CashOnly);
-    cash.offer =
-        "Ask any member of staff for your raincheck: a free small popcorn on your next visit."
-            .into();
-    cash.since_time = "19:42".into();
-    let mut manager_words = cash.clone();
-    manager_words.headline = "Cash only <b>tonight</b> & sorry!".into();
-    manager_words.body = "Our card terminals lost their connection to the bank during the storm. Every till takes cash, and the box office can give change for large notes. We are working with our provider and will tell you the moment cards work again.".into();
+    let offer = IncidentTexts {
+        offer: Some(
+            "Ask any member of staff for your raincheck: a free small popcorn on your next visit."
+                .into(),
+        ),
+        ..Default::default()
+    };
+    let cash = showing(ViewMode::CashOnly, offer.clone());
+    let manager_words = showing(
+        ViewMode::CashOnly,
+        IncidentTexts {
+            headline: Some("Cash only <b>tonight</b> & sorry!".into()),
+            body: Some("Our card terminals lost their connection to the bank during the storm. Every till takes cash, and the box office can give change for large notes. We are working with our provider and will tell you the moment cards work again.".into()),
+            ..offer
+        },
+    );
     let mut link_lost = cash.clone();
-    link_lost.link_lost_since = "19:50".into();
-    let mut dark = content(ScreenMode::Normal);
-    dark.normal_style = NormalStyle::Dark;
+    link_lost.link = LinkState::Lost { since: at(19, 50) };
+    let dark = DisplaySection {
+        normal_style: NormalStyle::Dark,
+        ..Default::default()
+    };
     vec![
         Case {
             name: "booting",
-            content: content(ScreenMode::Booting),
+            presentation: Presentation::booting(at(19, 42)),
+            display: DisplaySection::default(),
             expected: vec![
                 ("en", vec!["Rialto Picture House"]),
                 ("es", vec!["Rialto Picture House"]),
@@ -69,7 +91,8 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "normal",
-            content: content(ScreenMode::Normal),
+            presentation: showing(ViewMode::Normal, IncidentTexts::default()),
+            display: DisplaySection::default(),
             expected: vec![
                 (
                     "en",
@@ -81,13 +104,15 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "normal-dark",
-            content: dark,
+            presentation: showing(ViewMode::Normal, IncidentTexts::default()),
+            display: dark,
             expected: vec![("en", vec![]), ("es", vec![])],
             colour: Some((0, 0, 0)),
         },
         Case {
             name: "cash-only",
-            content: cash,
+            presentation: cash,
+            display: DisplaySection::default(),
             expected: vec![
                 (
                     "en",
@@ -112,7 +137,8 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "cash-only-manager-words",
-            content: manager_words,
+            presentation: manager_words,
+            display: DisplaySection::default(),
             expected: vec![
                 ("en", vec!["Cash only <b>tonight</b> & sorry!"]),
                 (
@@ -124,7 +150,8 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "cash-only-link-lost",
-            content: link_lost,
+            presentation: link_lost,
+            display: DisplaySection::default(),
             expected: vec![
                 ("en", vec!["Status link lost since 19:50", "CASH ONLY"]),
                 ("es", vec!["Sin conexión de estado desde las 19:50"]),
@@ -133,7 +160,8 @@ fn cases() -> Vec<Case> {
         },
         Case {
             name: "all-clear",
-            content: content(ScreenMode::AllClear),
+            presentation: showing(ViewMode::AllClear, IncidentTexts::default()),
+            display: DisplaySection::default(),
             expected: vec![
                 ("en", vec!["Card payments are back"]),
                 ("es", vec!["Ya aceptamos pagos con tarjeta"]),
@@ -151,7 +179,15 @@ fn every_state_in_every_language_and_size() {
         let screen = OffscreenScreen::new(width, height).expect("offscreen screen");
         for case in cases() {
             for (language, texts) in &case.expected {
-                screen.show(&case.content, language);
+                let (content, _) = screen_content(
+                    &case.presentation,
+                    "Rialto Picture House",
+                    &case.display,
+                    &TextsSection::default(),
+                    language,
+                    at(19, 45),
+                );
+                screen.show(&content, language);
                 let frame = screen.render();
                 let png = frame.to_png().expect("png");
                 std::fs::write(

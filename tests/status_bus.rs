@@ -37,7 +37,7 @@ async fn an_incident_reaches_every_display_and_all_report_the_same_revision() {
         "every node shows cash only",
     )
     .await;
-    assert!(out.contains("3 of 3 nodes confirmed"), "{out}");
+    assert!(out.contains("3 of 3 screens confirmed"), "{out}");
     let view = observer.view();
     assert_eq!(view.mode, ViewMode::CashOnly);
     assert_eq!(
@@ -423,13 +423,10 @@ async fn the_last_will_marks_a_killed_node_offline_and_sigterm_says_goodbye() {
         offline("lobby-2"),
     )
     .await;
-    let summary = observer.confirmations();
-    assert_eq!(
-        summary.count(raincheck::model::NodeStanding::Offline),
-        2,
-        "{}",
-        summary.headline()
-    );
+    let screens = observer
+        .confirmations()
+        .tally(raincheck::model::NodeKind::Screen);
+    assert_eq!(screens.offline, 2, "{}", observer.headline());
     observer.close().await;
 }
 
@@ -450,18 +447,10 @@ async fn the_embedded_broker_serves_a_single_box_venue() {
     let mut observer = {
         let deadline = std::time::Instant::now() + WAIT;
         loop {
-            let args = raincheck::cli::BusArgs {
-                broker: Some(url.clone()),
-                venue: Some(VENUE.into()),
-                timeout: 2,
-                ..Default::default()
-            };
-            match raincheck::commands::session::BusSession::open(
-                raincheck::commands::target::BusTarget::from_args(&args).unwrap(),
-                "test",
-            )
-            .await
-            {
+            let target = raincheck::client::BusTarget::at_url(&url, VENUE)
+                .unwrap()
+                .with_timeout(Duration::from_secs(2));
+            match raincheck::client::BusSession::open(target, "test").await {
                 Ok(session) => break session,
                 Err(error) if std::time::Instant::now() < deadline => {
                     eprintln!("waiting for the embedded broker: {error}")

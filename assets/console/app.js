@@ -36,13 +36,6 @@
   // ── Constants and state ────────────────────────────────────────────────────────────
   const TEXT_KEYS = ['headline', 'body', 'offer', 'cash_points'];
   const TEXT_INPUTS = { headline: 'text-headline', body: 'text-body', offer: 'text-offer', cash_points: 'text-cash-points' };
-  // The screens' bundled wording (ui/signage.slint), used only if /api/templates lacks a text.
-  const BUNDLED = {
-    headline: 'Card payments are down',
-    body: 'Please pay with cash. We are sorry for the wait.',
-    offer: 'Ask any member of staff for your raincheck.',
-    cash_points: 'Cash is accepted at every till.',
-  };
   // FitText in signage.slint: [largest, smallest, comfortable characters], in screen units.
   const FIT = { headline: [11, 5, 24], body: [5.5, 3, 60], offer: [5.5, 3, 50], cash_points: [4, 2.6, 70] };
 
@@ -440,9 +433,11 @@
   }
 
   // ── Screen replica (the preview and "on the screens now") ──────────────────────────
+  // The server's templates: the venue's own, else the screens' bundled wording (one
+  // source, model/wording.rs); nothing is repeated here.
   function cashTemplate() {
     const texts = (state.templates && state.templates.cash_only) || {};
-    return Object.fromEntries(TEXT_KEYS.map((key) => [key, texts[key] || BUNDLED[key]]));
+    return Object.fromEntries(TEXT_KEYS.map((key) => [key, texts[key] || '']));
   }
 
   // What a screen shows: the incident's text, or the template when it is empty.

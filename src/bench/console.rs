@@ -5,9 +5,9 @@
 //! resolve) call to the first snapshot on the stream that shows the new revision
 //! confirmed by all N displays. Rounds alternate between cash only and all clear.
 
+use super::fleet::VENUE;
 use super::stats::percentiles;
-use super::switch::VENUE;
-use crate::node::start_node;
+use crate::app::start_node;
 use crate::shutdown::shutdown_pair;
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::Bytes;

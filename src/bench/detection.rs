@@ -5,11 +5,11 @@
 //! display nodes follow. Each round closes the port, times until every display confirms
 //! the automatic cash-only view, reopens it and waits for the all clear.
 
+use super::fleet::VENUE;
 use super::stats::percentiles;
-use super::switch::VENUE;
-use crate::commands::session::BusSession;
-use crate::model::{compute_view, ConfirmationSummary, NodeStanding, ViewMode};
-use crate::node::start_node;
+use crate::app::start_node;
+use crate::client::BusSession;
+use crate::model::{compute_view, NodeKind, ViewMode};
 use crate::protocol::Authority;
 use crate::shutdown::shutdown_pair;
 use anyhow::{anyhow, bail, Context, Result};
@@ -83,8 +83,8 @@ async fn wait_for_mode(
             Some(mode) => view.mode == mode && view.authority == Some(Authority::Automatic),
             None => view.mode != ViewMode::CashOnly,
         };
-        let summary = ConfirmationSummary::compute(&observer.state, &view.digest());
-        if wanted && summary.count(NodeStanding::Confirmed) >= displays {
+        let screens = observer.confirmations().tally(NodeKind::Screen);
+        if wanted && screens.confirmed >= displays {
             return Ok(());
         }
         if observer.next_change(deadline).await.is_none() {

@@ -1,15 +1,21 @@
 //! A fleet of real display nodes for the benchmarks: N nodes started in batches in this
-//! process (each with its own MQTT connection), and an observer session that has seen
-//! every one of them online.
+//! process (each with its own MQTT connection), an observer session that has seen every
+//! one of them online, and the private broker and runtime they run on. Every benchmark
+//! that needs a venue builds it from here.
 
-use super::switch::{display_config, wait_online, START_BATCH, VENUE};
-use crate::cli::BusArgs;
-use crate::commands::session::BusSession;
-use crate::commands::target::BusTarget;
-use crate::node::{start_node, NodeHandle};
+use crate::app::{start_node, NodeHandle};
+use crate::client::{BusSession, BusTarget};
+use crate::protocol::DisplayStatus;
 use crate::shutdown::Shutdown;
-use anyhow::Result;
+use anyhow::{bail, Result};
 use std::path::Path;
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// The benchmarks' venue.
+pub const VENUE: &str = "bench";
+/// Nodes started at once; larger bursts only measure the broker's accept queue.
+const START_BATCH: usize = 250;
 
 /// A private Mosquitto and the two-thread runtime a fleet benchmark runs on.
 pub fn private_broker_and_runtime(
@@ -30,13 +36,8 @@ pub async fn start_fleet(
     displays: usize,
     shutdown: &Shutdown,
 ) -> Result<(BusSession, Vec<NodeHandle>)> {
-    let args = BusArgs {
-        broker: Some(url.to_owned()),
-        venue: Some(VENUE.into()),
-        timeout: 30,
-        ..Default::default()
-    };
-    let mut observer = BusSession::open(BusTarget::from_args(&args)?, "bench").await?;
+    let target = BusTarget::at_url(url, VENUE)?.with_timeout(Duration::from_secs(30));
+    let mut observer = BusSession::open(target, "bench").await?;
     let mut nodes = Vec::with_capacity(displays + 1);
     for batch_start in (0..displays).step_by(START_BATCH) {
         let batch_end = (batch_start + START_BATCH).min(displays);
@@ -47,4 +48,32 @@ pub async fn start_fleet(
         wait_online(&mut observer, batch_end).await?;
     }
     Ok((observer, nodes))
+}
+
+/// Waits until the observer has seen `count` display nodes online.
+async fn wait_online(observer: &mut BusSession, count: usize) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let online = observer
+            .state
+            .displays
+            .values()
+            .filter(|r| r.status == DisplayStatus::Online)
+            .count();
+        if online >= count {
+            return Ok(());
+        }
+        if observer.next_change(deadline).await.is_none() {
+            bail!("only {online} of {count} display nodes came online within 120 s");
+        }
+    }
+}
+
+/// The config of the `index`th benchmark screen on the broker at `url`.
+fn display_config(url: &str, index: usize) -> Result<crate::config::NodeConfig> {
+    let text = format!(
+        "[node]\nvenue = \"{VENUE}\"\nid = \"screen-{index}\"\nroles = [\"signage\"]\n[broker]\nurl = \"{url}\"\n"
+    );
+    crate::config::load_str(&text, Path::new("bench.toml"))
+        .map_err(|report| anyhow::anyhow!("{report}"))
 }

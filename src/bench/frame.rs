@@ -3,44 +3,55 @@
 //! between the normal and cash-only screens. Target: ≤ 16 ms (one frame at 60 Hz).
 
 use super::stats::percentiles;
-use crate::config::NormalStyle;
+use crate::config::{DisplaySection, TextsSection};
+use crate::model::{Presentation, ViewMode};
 use crate::screen::offscreen::OffscreenScreen;
-use crate::screen::{ScreenContent, ScreenMode};
+use crate::screen::screen_content;
 use anyhow::{Context, Result};
 use std::process::ExitCode;
 use std::time::Instant;
 
 pub fn run(rounds: usize, width: u32, height: u32) -> Result<ExitCode> {
     let screen = OffscreenScreen::new(width, height)?;
-    let mut content = ScreenContent {
-        mode: ScreenMode::Normal,
-        normal_style: NormalStyle::Welcome,
-        venue_name: "Rialto Picture House".into(),
-        headline: String::new(),
-        body: String::new(),
-        offer:
-            "Ask any member of staff for your raincheck: a free small popcorn on your next visit."
-                .into(),
-        cash_points: String::new(),
-        since_time: "19:42".into(),
-        link_lost_since: String::new(),
+    let now = time::OffsetDateTime::now_utc();
+    let mut cash = Presentation::booting(now);
+    cash.has_state = true;
+    cash.view.mode = ViewMode::CashOnly;
+    cash.view.started_at = Some(now);
+    cash.view.texts.offer = Some(
+        "Ask any member of staff for your raincheck: a free small popcorn on your next visit."
+            .into(),
+    );
+    let mut normal = cash.clone();
+    normal.view.mode = ViewMode::Normal;
+    let (display, texts) = (DisplaySection::default(), TextsSection::default());
+    // A state change as the screen makes it: the content from the presentation (texts,
+    // bundled wording), handed to Slint, drawn.
+    let switch_to = |presentation: &Presentation| {
+        let (content, _) = screen_content(
+            presentation,
+            "Rialto Picture House",
+            &display,
+            &texts,
+            "en",
+            now,
+        );
+        screen.show(&content, "en");
+        screen.render()
     };
     // Warm the glyph caches the way a screen that has shown both states has.
-    for mode in [ScreenMode::CashOnly, ScreenMode::Normal] {
-        content.mode = mode;
-        screen.show(&content, "en");
-        screen.render();
+    for presentation in [&cash, &normal] {
+        switch_to(presentation);
     }
     let mut samples = Vec::with_capacity(rounds);
     for round in 0..rounds {
-        content.mode = if round.is_multiple_of(2) {
-            ScreenMode::CashOnly
+        let presentation = if round.is_multiple_of(2) {
+            &cash
         } else {
-            ScreenMode::Normal
+            &normal
         };
         let started = Instant::now();
-        screen.show(&content, "en");
-        let frame = screen.render();
+        let frame = switch_to(presentation);
         samples.push(started.elapsed());
         std::hint::black_box(frame);
     }

@@ -12,31 +12,24 @@
 //! up the bridge at HQ (what `incident --chain --wait` waits for); that needs an HQ session
 //! in this process decoding every report, which on one machine slows the first figure.
 
-use super::fleet::start_fleet;
+use super::fleet::{start_fleet, VENUE};
 use super::stats::percentiles;
-use crate::cli::BusArgs;
-use crate::commands::chain_session::ChainSession;
-use crate::commands::session::{BusSession, Link};
-use crate::commands::target::ChainTarget;
-use crate::model::{compute_view, VenueState};
+use crate::client::{BrokerTarget, BusSession, ChainSession, Link};
+use crate::model::{compute_view, NodeKind, VenueState};
 use crate::mosquitto::{adapt_config, MosquittoProcess, SHIPPED_BRIDGE};
 use crate::protocol::{
-    Authority, BusMessage, DeclarationState, DisplayStatus, Identifier, IncidentDeclaration,
-    IncidentMode, IncidentTexts, Scope, Topic, TopicKind, SCHEMA_VERSION,
+    Authority, BusMessage, DeclarationState, Identifier, IncidentDeclaration, IncidentMode,
+    IncidentTexts, Scope, Topic, TopicKind, SCHEMA_VERSION,
 };
 use crate::shutdown::shutdown_pair;
 use anyhow::{bail, Context, Result};
 use rumqttc::QoS;
 use std::collections::HashSet;
-use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::time::Instant;
 
-pub(super) const VENUE: &str = "bench";
-/// Nodes started at once; larger bursts only measure the broker's accept queue.
-pub(super) const START_BATCH: usize = 250;
 const ROUND_TIMEOUT: Duration = Duration::from_secs(60);
 
 pub fn run(
@@ -126,11 +119,7 @@ async fn measure_bridged(displays: usize, rounds: usize, observe_at_hq: bool) ->
         "{displays} display nodes online on the venue broker in {:.1} s",
         started.elapsed().as_secs_f64()
     );
-    let hq_target = ChainTarget::from_args(&BusArgs {
-        broker: Some(hq_broker.url()),
-        timeout: 30,
-        ..Default::default()
-    })?;
+    let hq_target = BrokerTarget::at_url(&hq_broker.url())?.with_timeout(Duration::from_secs(30));
     // Before timing anything, the bridge must be up: every report has reached HQ.
     let mut hq = ChainSession::open(hq_target.clone(), "bench").await?;
     let venue_id = venue.target.venue.clone();
@@ -161,9 +150,7 @@ async fn measure_bridged(displays: usize, rounds: usize, observe_at_hq: bool) ->
     // HQ's trigger comes from a client that reads nothing, so that only the system under
     // test (the brokers, the bridge and the displays) shares the CPU with the observer.
     let publisher = Link::open(
-        &hq_target.broker,
-        &hq_target.config_dir,
-        hq_target.timeout,
+        &hq_target,
         "bench-hq",
         Vec::new(),
         Topic::chain_sync_barrier,
@@ -227,31 +214,25 @@ fn expected_digest(state: &VenueState, scope: Scope, declaration: &IncidentDecla
     compute_view(&expected).digest()
 }
 
-/// Time from `trigger_at` until the venue observer has seen `displays` reports with
-/// the `expected` digest (counted as they arrive: recounting thousands each time would
-/// measure the observer, not the switch).
+/// Time from `trigger_at` until the venue observer's tracker says `displays` screens
+/// confirm the `expected` view (the tracker counts per report as they arrive).
 async fn confirmed_at_venue(
     observer: &mut BusSession,
     expected: &str,
     displays: usize,
     trigger_at: Instant,
 ) -> Result<Duration> {
-    let mut confirmed: HashSet<Identifier> = HashSet::with_capacity(displays);
     let deadline = trigger_at + ROUND_TIMEOUT;
-    while confirmed.len() < displays {
-        if observer.next_change(deadline).await.is_none() {
-            bail!(
-                "only {} of {displays} displays confirmed within {ROUND_TIMEOUT:?}",
-                confirmed.len()
-            );
+    loop {
+        let confirmations = observer.confirmations();
+        let confirmed = confirmations.tally(NodeKind::Screen).confirmed;
+        if confirmations.digest() == expected && confirmed >= displays {
+            return Ok(trigger_at.elapsed());
         }
-        if let Some(BusMessage::Display(report)) = &observer.last_applied {
-            if report.digest.as_deref() == Some(expected) {
-                confirmed.insert(report.node.clone());
-            }
+        if observer.next_change(deadline).await.is_none() {
+            bail!("only {confirmed} of {displays} displays confirmed within {ROUND_TIMEOUT:?}");
         }
     }
-    Ok(trigger_at.elapsed())
 }
 
 /// The same, counted at HQ from the reports that came up the bridge.
@@ -277,32 +258,6 @@ async fn confirmed_at_hq(
         }
     }
     Ok(trigger_at.elapsed())
-}
-
-pub(super) async fn wait_online(observer: &mut BusSession, count: usize) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let online = observer
-            .state
-            .displays
-            .values()
-            .filter(|r| r.status == DisplayStatus::Online)
-            .count();
-        if online >= count {
-            return Ok(());
-        }
-        if observer.next_change(deadline).await.is_none() {
-            bail!("only {online} of {count} display nodes came online within 120 s");
-        }
-    }
-}
-
-pub(super) fn display_config(url: &str, index: usize) -> Result<crate::config::NodeConfig> {
-    let text = format!(
-        "[node]\nvenue = \"{VENUE}\"\nid = \"screen-{index}\"\nroles = [\"signage\"]\n[broker]\nurl = \"{url}\"\n"
-    );
-    crate::config::load_str(&text, Path::new("bench.toml"))
-        .map_err(|report| anyhow::anyhow!("{report}"))
 }
 
 fn declaration(source: &Identifier, revision: u64, round: usize) -> IncidentDeclaration {

@@ -185,10 +185,10 @@ pub fn run_catch_up(events: usize) -> Result<ExitCode> {
         .build()?;
     let elapsed = runtime.block_on(async {
         let (trigger, shutdown) = crate::shutdown::shutdown_pair();
-        let holder = crate::node::start_node(&holder_config, directory.path(), shutdown.clone())?;
+        let holder = crate::app::start_node(&holder_config, directory.path(), shutdown.clone())?;
         tokio::time::sleep(std::time::Duration::from_millis(500)).await; // let the holder connect first
         let started = Instant::now();
-        let newcomer = crate::node::start_node(&newcomer_config, directory.path(), shutdown)?;
+        let newcomer = crate::app::start_node(&newcomer_config, directory.path(), shutdown)?;
         let counter = newcomer
             .counter
             .clone()

@@ -35,7 +35,7 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     println!("  raincheck status --broker {broker} --venue {venue}");
     println!("  raincheck incident resolve --broker {broker} --venue {venue} --wait 5");
     println!("Stop with Ctrl-C.");
-    crate::node::run_daemon(config, Path::new("."))?;
+    crate::app::run_daemon(config, Path::new("."))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -4,17 +4,15 @@
 //! `--chain`, head office's declaration for every venue (default source `hq`) on its own
 //! broker, followed through the display reports that come up the venues' bridges.
 
-use super::chain_session::ChainSession;
-use super::session::BusSession;
-use super::target::{BusTarget, ChainTarget};
+use super::target::{chain_target, venue_target};
 use crate::cli::{AuthorityArg, DeclareArgs};
+use crate::client::{BusSession, ChainSession};
 use crate::model::{
-    check_text_lengths, prepare_chain_declaration, prepare_declaration, DeclareAction,
-    DeclareRefusal, DeclareRequest, NodeStanding,
+    check_text_lengths, incident_id, precedence_note, prepare_chain_declaration,
+    prepare_declaration, DeclareAction, DeclareRefusal, DeclareRequest,
 };
 use crate::protocol::{Authority, DeclarationState, Identifier, IncidentTexts, Topic, TopicKind};
 use anyhow::{anyhow, bail, Result};
-use rand::Rng;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 use time::OffsetDateTime;
@@ -89,16 +87,16 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
     if args.chain {
         return declare_chain(args, request).await;
     }
-    let target = BusTarget::from_args(&args.bus)?;
-    let mut session = BusSession::open(target, "cli").await?;
+    let target = venue_target(&args.bus)?;
+    let mut session = BusSession::open(target.bus, "cli").await?;
     let now = OffsetDateTime::now_utc();
-    let template = session.target.texts.as_ref().map(|t| &t.cash_only);
+    let template = target.texts.as_ref().map(|t| &t.cash_only);
     let prepared = match prepare_declaration(
         &session.state,
         request,
         template,
         now,
-        new_incident_id(now),
+        incident_id(now, rand::random()),
     ) {
         Ok(prepared) => prepared,
         Err(refusal) => {
@@ -128,27 +126,21 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
         "{verb} incident {incident_id} at revision {} as source {source}",
         declaration.revision
     );
-    if shown.revision != declaration.revision {
-        println!(
-            "note: screens keep showing {} (incident {}) because it takes precedence over this declaration",
-            shown.mode.as_str(),
-            shown.incident_id.as_ref().map(ToString::to_string).unwrap_or_default()
-        );
+    if let Some(note) = precedence_note(&shown, &declaration) {
+        println!("note: {note}");
     }
     let mut code = ExitCode::SUCCESS;
     if args.wait > 0 {
-        let summary = session.wait_confirmed(Duration::from_secs(args.wait)).await;
-        if summary.all_online_confirmed() {
+        let confirmed = session.wait_confirmed(Duration::from_secs(args.wait)).await;
+        let headline = session.headline();
+        if confirmed {
             println!(
-                "{} (in {:.1} ms)",
-                summary.headline(),
+                "{headline} (in {:.1} ms)",
                 published_at.elapsed().as_secs_f64() * 1000.0
             );
         } else {
-            println!("after {} s: {}", args.wait, summary.headline());
-            if summary.count(NodeStanding::Lagging) > 0 {
-                code = ExitCode::from(3);
-            }
+            println!("after {} s: {headline}", args.wait);
+            code = ExitCode::from(3);
         }
     }
     session.close().await;
@@ -160,7 +152,7 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
 /// with `--wait` followed through the display reports that come up the bridges.
 async fn declare_chain(args: DeclareArgs, request: DeclareRequest) -> Result<ExitCode> {
     let source = request.source.clone();
-    let target = ChainTarget::from_args(&args.bus)?;
+    let target = chain_target(&args.bus)?;
     let mut session = ChainSession::open(target, "cli").await?;
     if session.state.venues.is_empty() {
         eprintln!(
@@ -176,7 +168,7 @@ async fn declare_chain(args: DeclareArgs, request: DeclareRequest) -> Result<Exi
         request,
         None,
         now,
-        new_incident_id(now),
+        incident_id(now, rand::random()),
     ) {
         Ok(prepared) => prepared,
         Err(refusal) => {
@@ -235,20 +227,4 @@ fn note_adopted(prepared: &crate::model::PreparedDeclaration, what: &str) {
             "note: {what} {adopted} is already active; declaring it as yours with these texts"
         );
     }
-}
-
-/// "inc-20261122-1942-3fa9": sortable by start, readable aloud, unique enough per venue.
-pub fn new_incident_id(now: OffsetDateTime) -> Identifier {
-    let suffix: u16 = rand::thread_rng().gen();
-    let text = format!(
-        "inc-{:04}{:02}{:02}-{:02}{:02}-{suffix:04x}",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute()
-    );
-    // Built only from digits, '-' and hex: always a valid identifier.
-    Identifier::parse(&text)
-        .unwrap_or_else(|_| unreachable!("incident ids are built from valid characters"))
 }

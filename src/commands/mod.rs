@@ -1,13 +1,11 @@
 //! What each CLI command does. Every command ends in either success or one clear error
 //! line and a non-zero exit (see `main.rs`).
 
-pub mod chain_session;
 pub mod check_config;
 pub mod console;
 pub mod demo;
 pub mod incident;
 pub mod payments;
-pub mod session;
 pub mod status;
 pub mod target;
 pub mod voucher;
@@ -23,7 +21,7 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
             let node_config =
                 crate::config::load(&config).map_err(|report| anyhow::anyhow!("{report}"))?;
             let dir = config.parent().unwrap_or(Path::new(".")).to_owned();
-            crate::node::run_daemon(node_config, &dir)?;
+            crate::app::run_daemon(node_config, &dir)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo(args) => demo::run(args),

@@ -1,9 +1,9 @@
 //! `raincheck payments report ok|down --source ID`: the hook a POS or a probe calls to
 //! publish its debounced health, retained on its own topic.
 
-use super::session::BusSession;
-use super::target::BusTarget;
+use super::target::venue_target;
 use crate::cli::{BusArgs, HealthArg};
+use crate::client::BusSession;
 use crate::protocol::{Identifier, PaymentHealth, PaymentStatus, Topic, TopicKind, SCHEMA_VERSION};
 use anyhow::{anyhow, bail, Result};
 use std::process::ExitCode;
@@ -20,8 +20,7 @@ pub async fn report(
     if detail.as_ref().is_some_and(|d| d.chars().count() > 200) {
         bail!("--detail is longer than 200 characters");
     }
-    let target = BusTarget::from_args(&bus)?;
-    let mut session = BusSession::open(target, "payments").await?;
+    let mut session = BusSession::open(venue_target(&bus)?.bus, "payments").await?;
     let status = match status {
         HealthArg::Ok => PaymentStatus::Ok,
         HealthArg::Down => PaymentStatus::Down,

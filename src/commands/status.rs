@@ -1,37 +1,51 @@
 //! `raincheck status [--json]` and `raincheck watch`: the venue's view, payment health
 //! and every node's confirmation, once for scripts or live for people.
 
-use super::session::{BusSession, SessionChange};
-use super::target::BusTarget;
+use super::target::venue_target;
 use crate::cli::BusArgs;
+use crate::client::{BusSession, SessionChange};
 use crate::clock::{hour_minute, hour_minute_second};
-use crate::model::{ConfirmationSummary, NodeStanding, VenueView, ViewMode};
+use crate::model::{Confirmations, NodeKind, Standing, VenueView, ViewMode};
 use crate::protocol::PaymentStatus;
 use anyhow::Result;
 use serde_json::json;
 use std::process::ExitCode;
-use std::time::Duration;
-use tokio::time::Instant;
 
 pub async fn status(bus: BusArgs, as_json: bool) -> Result<ExitCode> {
-    let target = BusTarget::from_args(&bus)?;
-    let session = BusSession::open(target, "status").await?;
+    let session = BusSession::open(venue_target(&bus)?.bus, "status").await?;
     let view = session.view();
-    let summary = session.confirmations();
+    let confirmations = session.confirmations();
     if as_json {
         let payments: Vec<_> = session.state.payments.values().collect();
+        let people = confirmations.shown_to_people();
+        let nodes: Vec<_> = confirmations
+            .nodes()
+            .map(|(node, kind, standing)| {
+                let report = session.state.displays.get(node);
+                json!({
+                    "node": node,
+                    "name": report.and_then(|r| r.name.clone()),
+                    "kind": kind,
+                    "standing": standing,
+                    "revision": report.and_then(|r| r.revision),
+                    "digest": report.and_then(|r| r.digest.clone()),
+                })
+            })
+            .collect();
         let document = json!({
             "venue": session.target.venue,
             "view": view,
             "digest": view.digest(),
             "payments": payments,
             "confirmation": {
-                "headline": summary.headline(),
-                "all_online_confirmed": summary.all_online_confirmed(),
-                "confirmed": summary.count(NodeStanding::Confirmed),
-                "lagging": summary.count(NodeStanding::Lagging),
-                "offline": summary.count(NodeStanding::Offline),
-                "nodes": summary.nodes,
+                "headline": session.headline(),
+                "all_online_confirmed": confirmations.all_confirmed(),
+                "confirmed": people.confirmed,
+                "lagging": people.lagging,
+                "offline": people.offline,
+                "screens": confirmations.tally(NodeKind::Screen),
+                "counters": confirmations.tally(NodeKind::Counter),
+                "nodes": nodes,
             },
         });
         println!("{}", serde_json::to_string_pretty(&document)?);
@@ -41,13 +55,14 @@ pub async fn status(bus: BusArgs, as_json: bool) -> Result<ExitCode> {
             println!("  headline: {}", crate::text::one_line(headline));
         }
         println!("payments: {}", describe_payments(&session));
-        println!("nodes: {}", summary.headline());
-        for node in &summary.nodes {
+        println!("nodes: {}", session.headline());
+        for (node, _, standing) in confirmations.nodes() {
+            let revision = session.state.displays.get(node).and_then(|r| r.revision);
             println!(
                 "  {:<20} {:<10} revision {}",
-                node.node.to_string(),
-                standing_word(node.standing),
-                node.revision
+                node.to_string(),
+                standing_word(standing),
+                revision
                     .map(|r| r.to_string())
                     .unwrap_or_else(|| "-".into())
             );
@@ -58,16 +73,14 @@ pub async fn status(bus: BusArgs, as_json: bool) -> Result<ExitCode> {
 }
 
 pub async fn watch(bus: BusArgs) -> Result<ExitCode> {
-    let target = BusTarget::from_args(&bus)?;
-    let mut session = BusSession::open(target, "watch").await?;
+    let mut session = BusSession::open(venue_target(&bus)?.bus, "watch").await?;
     let mut last_view = session.view();
-    let mut last_nodes = session.confirmations();
+    let mut last_nodes = standings(session.confirmations());
     println!("{} {}", stamp(), describe_view(&last_view));
-    println!("{} {}", stamp(), last_nodes.headline());
-    let forever = Instant::now() + Duration::from_secs(86_400 * 365);
+    println!("{} {}", stamp(), session.headline());
     loop {
         let change = tokio::select! {
-            change = session.next_change(forever) => change,
+            change = session.next_change(None) => change,
             _ = tokio::signal::ctrl_c() => break,
         };
         match change {
@@ -82,9 +95,9 @@ pub async fn watch(bus: BusArgs) -> Result<ExitCode> {
                     println!("{} {}", stamp(), describe_view(&view));
                     last_view = view;
                 }
-                let nodes = session.confirmations();
-                if standings(&nodes) != standings(&last_nodes) {
-                    println!("{} {}", stamp(), nodes.headline());
+                let nodes = standings(session.confirmations());
+                if nodes != last_nodes {
+                    println!("{} {}", stamp(), session.headline());
                     last_nodes = nodes;
                 }
             }
@@ -94,11 +107,10 @@ pub async fn watch(bus: BusArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn standings(summary: &ConfirmationSummary) -> Vec<(String, NodeStanding)> {
-    summary
-        .nodes
-        .iter()
-        .map(|n| (n.node.to_string(), n.standing))
+fn standings(confirmations: &Confirmations) -> Vec<(String, Standing)> {
+    confirmations
+        .nodes()
+        .map(|(node, _, standing)| (node.to_string(), standing))
         .collect()
 }
 
@@ -106,11 +118,11 @@ fn stamp() -> String {
     hour_minute_second(time::OffsetDateTime::now_utc())
 }
 
-fn standing_word(standing: NodeStanding) -> &'static str {
+fn standing_word(standing: Standing) -> &'static str {
     match standing {
-        NodeStanding::Confirmed => "confirmed",
-        NodeStanding::Lagging => "LAGGING",
-        NodeStanding::Offline => "offline",
+        Standing::Confirmed => "confirmed",
+        Standing::Lagging => "LAGGING",
+        Standing::Offline => "offline",
     }
 }
 

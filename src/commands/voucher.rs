@@ -101,10 +101,10 @@ pub fn run(config: Option<PathBuf>, action: VoucherAction) -> Result<ExitCode> {
             reason,
             manager,
         } => {
-            if reason.trim().is_empty() {
-                bail!("--reason is empty; say why the voucher is void");
-            }
-            store.void(&code, &reason, manager, now)?;
+            // Every rule (a reason, once only) is the voucher lifecycle's, as everywhere.
+            store
+                .void(&code, &reason, manager, now)
+                .map_err(|error| anyhow!("not voided: {error}"))?;
             println!("voided {}", code.trim());
             Ok(ExitCode::SUCCESS)
         }

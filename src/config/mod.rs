@@ -1,18 +1,96 @@
-//! Node configuration: one TOML file per node, one serde struct per section, every field
-//! documented and defaulted where a default is safe. `config/*.toml` are the commented
-//! examples; a test loads each of them through [`load`] so they cannot drift from these
-//! structs. Loading collects every problem with its key and line (see `check`).
+//! Node configuration: one TOML file per node, one serde struct per section in its own
+//! file with the checks serde cannot express beside it, typed values that parse when the
+//! file is loaded (broker URL, printer, probe target, time of day), every field
+//! documented and defaulted where a default is safe. `load` reports every problem of a
+//! file in one run with its key and line. `config/*.toml` are the commented examples; a
+//! test loads each of them so they cannot drift from these structs.
 
-mod check;
-mod check_console;
-mod check_detection;
-mod sections;
+/// Serde for a config value written as one string: it deserialises through the type's
+/// `FromStr` (so a bad value is refused at load, with the parser's sentence) and
+/// serialises through its `Display`, which writes the same form back.
+macro_rules! string_value {
+    ($type:ty) => {
+        impl serde::Serialize for $type {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_str(self)
+            }
+        }
 
-pub use check::{load, load_str, load_str_without_file_checks, ConfigProblem, ConfigReport};
-pub use check_console::MAX_MANAGER_NAME;
-pub use sections::{
-    BrokerMode, BrokerSection, BrokerUrl, ConsoleSection, CounterSection, DetectionSection,
-    DisplaySection, ManagerAccount, ModeTexts, NodeConfig, NodeSection, NormalStyle, OfferConfig,
-    OfflineRedemption, ProbeConfig, ResolvePolicy, Role, ScreenBackend, TextsSection,
-    SCREEN_LANGUAGES,
+        impl<'de> serde::Deserialize<'de> for $type {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(deserializer)?;
+                text.parse().map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+mod broker;
+mod console;
+mod counter;
+mod detection;
+mod display;
+mod load;
+mod metrics;
+mod node;
+#[cfg(test)]
+mod tests;
+mod texts;
+
+pub use broker::{BrokerMode, BrokerSection, BrokerUrl};
+pub use console::{ConsoleSection, ManagerAccount, TimeOfDay, MAX_MANAGER_NAME};
+pub use counter::{
+    CounterSection, OfferConfig, OfflineRedemption, PrinterTarget, DEFAULT_PRINTER_PORT,
 };
+pub use detection::{DetectionSection, ProbeConfig, ProbeTarget, ResolvePolicy};
+pub use display::{DisplaySection, NormalStyle, ScreenBackend, SCREEN_LANGUAGES};
+pub use load::{load, load_str, load_str_without_file_checks, ConfigProblem, ConfigReport};
+pub use metrics::MetricsSection;
+pub use node::{NodeSection, Role};
+pub use texts::TextsSection;
+
+use serde::{Deserialize, Serialize};
+
+/// A whole node configuration file.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Who this node is and what it does.
+    pub node: NodeSection,
+    /// How this node reaches the venue's MQTT broker.
+    #[serde(default)]
+    pub broker: BrokerSection,
+    /// Default texts per mode, used when a declaration carries none.
+    #[serde(default)]
+    pub texts: TextsSection,
+    /// Screen settings for the `signage` and `counter` roles.
+    #[serde(default)]
+    pub display: DisplaySection,
+    /// Voucher settings for the `counter` role (required there). A console with this
+    /// section keeps a replica of the venue's vouchers and offers them to managers.
+    #[serde(default)]
+    pub counter: Option<CounterSection>,
+    /// The manager's web console, for nodes with the `console` role.
+    #[serde(default)]
+    pub console: ConsoleSection,
+    /// Automatic payment-failure detection, for nodes with the `detector` role.
+    #[serde(default)]
+    pub detection: DetectionSection,
+    /// The Prometheus metrics and health endpoint.
+    #[serde(default)]
+    pub metrics: MetricsSection,
+}
+
+impl NodeConfig {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.node.roles.contains(&role)
+    }
+
+    /// The node's human name, falling back to its id.
+    pub fn display_name(&self) -> String {
+        self.node
+            .name
+            .clone()
+            .unwrap_or_else(|| self.node.id.to_string())
+    }
+}

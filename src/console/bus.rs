@@ -6,10 +6,11 @@
 //! it back — proof that it is retained and that every node will get it.
 
 use super::snapshot::{build_snapshot, ConsoleSnapshot, NodeNotes};
-use crate::model::{compute_view, prepare_declaration, DeclareRequest, VenueState};
-use crate::mqtt::BusEvent;
+use crate::model::{compute_view, prepare_declaration, Confirmations, DeclareRequest, VenueState};
+use crate::mqtt::{BusEvent, Echo, SyncBarrier};
 use crate::protocol::{
-    decode_message, BusMessage, DisplayStatus, Identifier, IncidentDeclaration, Topic, TopicKind,
+    decode_message, decode_thumbnail, encode, BusMessage, DisplayStatus, Identifier,
+    IncidentDeclaration, Thumbnail, Topic, TopicKind,
 };
 use crate::shutdown::Shutdown;
 use bytes::Bytes;
@@ -25,8 +26,6 @@ use tokio::time::Instant;
 const SNAPSHOT_GAP: Duration = Duration::from_millis(50);
 /// How long a declaration may wait for the broker's echo before the manager is told.
 const ECHO_TIMEOUT: Duration = Duration::from_secs(5);
-/// Largest thumbnail kept (a 640-pixel PNG is far smaller).
-const MAX_THUMBNAIL_BYTES: usize = 512 * 1024;
 
 /// A snapshot with its JSON made once for every page that listens.
 pub struct PublishedSnapshot {
@@ -91,8 +90,9 @@ struct PendingEcho {
 pub struct ConsoleBus {
     pub venue: Identifier,
     pub venue_name: String,
-    pub templates: crate::config::ModeTexts,
-    pub barrier_topic: String,
+    pub templates: crate::protocol::IncidentTexts,
+    /// Declarations wait until it is reached: revisions must see everything retained.
+    pub barrier: SyncBarrier,
     pub client: AsyncClient,
     pub events: mpsc::Receiver<BusEvent>,
     pub requests: mpsc::Receiver<ConsoleRequest>,
@@ -100,47 +100,32 @@ pub struct ConsoleBus {
     pub shutdown: Shutdown,
 }
 
-#[derive(Default)]
 struct BusState {
     venue: VenueState,
+    /// Who shows the current view, kept up to date per message (the one tracker).
+    confirmations: Confirmations,
     notes: BTreeMap<Identifier, NodeNotes>,
     thumbnails: HashMap<Identifier, Bytes>,
     thumbnail_versions: u64,
     connected: bool,
-    /// The retained set has been read completely since the last connect.
-    synced: bool,
-    barrier_token: String,
-    /// The digest of the current view, recomputed only when the view's inputs change.
-    digest: String,
-    /// Online screens and counters not yet showing the current view, kept up to date
-    /// per report (recounted only when the view changes); when it reaches zero the
-    /// page is told at once instead of at the next coalescing slot.
-    lagging: usize,
 }
 
 impl BusState {
     fn new() -> Self {
-        let mut state = Self::default();
-        state.recount_lagging();
-        state
+        let venue = VenueState::default();
+        Self {
+            confirmations: Confirmations::of(&venue),
+            venue,
+            notes: BTreeMap::new(),
+            thumbnails: HashMap::new(),
+            thumbnail_versions: 0,
+            connected: false,
+        }
     }
 
-    fn node_lags(&self, node: &Identifier) -> bool {
-        self.venue
-            .displays
-            .get(node)
-            .is_some_and(|report| super::snapshot::lags(report, &self.digest))
-    }
-
-    /// After the view's inputs changed: the new digest, and every report against it.
-    fn recount_lagging(&mut self) {
-        self.digest = compute_view(&self.venue).digest();
-        self.lagging = self
-            .venue
-            .displays
-            .values()
-            .filter(|report| super::snapshot::lags(report, &self.digest))
-            .count();
+    /// Online screens and counters not yet showing the current view.
+    fn lagging(&self) -> usize {
+        self.confirmations.shown_to_people().lagging
     }
 }
 
@@ -164,13 +149,16 @@ impl ConsoleBus {
             let echo_deadline = pending.as_ref().map(|p| p.deadline);
             tokio::select! {
                 _ = self.shutdown.wait() => break,
+                _ = crate::deadline::sleep_until(self.barrier.retry_at()) => {
+                    self.barrier.send_if_due(&self.client);
+                }
                 _ = tokio::time::sleep_until(snapshot_at), if dirty => {
                     self.publish_snapshot(&state);
                     dirty = false;
                     urgent = false;
                     last_snapshot = Instant::now();
                 }
-                _ = sleep_until_option(echo_deadline), if echo_deadline.is_some() => {
+                _ = crate::deadline::sleep_until(echo_deadline) => {
                     if let Some(late) = pending.take() {
                         let _ = late.reply.send(Err(DeclareFailure::NotConfirmed(ECHO_TIMEOUT)));
                     }
@@ -217,6 +205,7 @@ impl ConsoleBus {
             &self.venue_name,
             state.connected,
             &state.venue,
+            &state.confirmations,
             &state.notes,
             OffsetDateTime::now_utc(),
         );
@@ -233,7 +222,8 @@ impl ConsoleBus {
                 crate::metrics::set("raincheck_console_nodes", &labels, count as f64);
             }
         }
-        let json = serde_json::to_string(&snapshot).unwrap_or_else(|_| "{}".to_owned());
+        let json = serde_json::to_string(&snapshot)
+            .expect("a console snapshot serialises: plain fields and string keys");
         self.snapshots
             .send_replace(Arc::new(PublishedSnapshot { snapshot, json }));
     }
@@ -248,37 +238,23 @@ impl ConsoleBus {
         match event {
             BusEvent::LinkUp => {
                 state.connected = true;
-                state.synced = false;
-                state.barrier_token = format!("{:016x}", rand::random::<u64>());
-                if self
-                    .client
-                    .try_publish(
-                        self.barrier_topic.clone(),
-                        QoS::AtLeastOnce,
-                        false,
-                        state.barrier_token.clone().into_bytes(),
-                    )
-                    .is_err()
-                {
-                    tracing::warn!("console: cannot queue the sync barrier; declarations wait for the next connect");
-                }
+                self.barrier.start(&self.client);
                 Change::Milestone
             }
             BusEvent::LinkDown { reason } => {
                 tracing::warn!("console: link to the broker lost: {reason}");
                 state.connected = false;
-                state.synced = false;
+                self.barrier.reset();
                 Change::Milestone
             }
             BusEvent::Message { topic, payload, .. } => {
-                if topic == self.barrier_topic {
-                    state.synced |= payload.as_ref() == state.barrier_token.as_bytes();
+                if self.barrier.check(&topic, &payload) != Echo::NotBarrier {
                     return Change::None;
                 }
                 let echoed = pending.as_ref().is_some_and(|echo| {
                     topic == echo.topic && payload.as_ref() == echo.payload.as_slice()
                 });
-                let lagging_before = state.lagging;
+                let lagging_before = state.lagging();
                 let changed = self.apply_message(state, &topic, payload);
                 if let Some(echo) = pending.take_if(|_| echoed) {
                     // The snapshot first, so a page that reads the state on the answer
@@ -290,7 +266,7 @@ impl ConsoleBus {
                     return Change::None;
                 }
                 // A manager's own declaration and a finished switch are shown at once.
-                let completed = lagging_before > 0 && state.lagging == 0;
+                let completed = lagging_before > 0 && state.lagging() == 0;
                 if echoed || completed {
                     Change::Milestone
                 } else {
@@ -307,12 +283,8 @@ fn answer_echo(state: &BusState, echo: PendingEcho) {
     let mut note = echo.adopted.map(|id| {
         format!("incident {id} was already active; it is now declared by you with these texts")
     });
-    if shown.revision != echo.declaration.revision {
-        note = Some(format!(
-                "screens keep showing {} (incident {}) because it takes precedence over this declaration",
-                shown.mode.as_str(),
-                shown.incident_id.as_ref().map(ToString::to_string).unwrap_or_default()
-            ));
+    if let Some(precedence) = crate::model::precedence_note(&shown, &echo.declaration) {
+        note = Some(precedence);
     }
     let _ = echo.reply.send(Ok(DeclareOutcome {
         declaration: echo.declaration,
@@ -323,10 +295,13 @@ fn answer_echo(state: &BusState, echo: PendingEcho) {
 
 impl ConsoleBus {
     fn apply_message(&self, state: &mut BusState, topic: &str, payload: Bytes) -> bool {
-        if let Some(parsed) = Topic::parse(topic) {
-            if parsed.kind == TopicKind::Thumbnails && parsed.venue.as_ref() == Some(&self.venue) {
-                return apply_thumbnail(state, parsed.owner, payload);
+        match decode_thumbnail(topic, payload.clone(), &self.venue) {
+            Some(Ok(thumbnail)) => return apply_thumbnail(state, thumbnail),
+            Some(Err(reason)) => {
+                tracing::debug!(%topic, "console ignored a thumbnail: {reason}");
+                return false;
             }
+            None => {}
         }
         let mut message = match decode_message(topic, &payload, &self.venue) {
             Ok(message) => message,
@@ -368,22 +343,9 @@ impl ConsoleBus {
             }
             _ => {}
         }
-        // One report changed: only its node's standing can; anything else may change the
-        // view itself. Kept incremental so a burst of N reports costs O(N), not O(N²).
-        let node = match &message {
-            BusMessage::Display(report) => Some(report.node.clone()),
-            BusMessage::DisplayRemoved(node) => Some(node.clone()),
-            _ => None,
-        };
-        let lagged = node.as_ref().is_some_and(|node| state.node_lags(node));
-        let changed = state.venue.apply(message) == crate::model::ApplyOutcome::Changed;
-        match (changed, node) {
-            (false, _) => {}
-            (true, Some(node)) => {
-                let lags = state.node_lags(&node);
-                state.lagging = state.lagging + usize::from(lags) - usize::from(lagged);
-            }
-            (true, None) => state.recount_lagging(),
+        let changed = state.venue.apply(message.clone()) == crate::model::ApplyOutcome::Changed;
+        if changed {
+            state.confirmations.applied(&state.venue, &message);
         }
         changed
     }
@@ -399,7 +361,7 @@ impl ConsoleBus {
             let _ = reply.send(Err(DeclareFailure::NoLink));
             return None;
         }
-        if !state.synced {
+        if !self.barrier.reached() {
             let _ = reply.send(Err(DeclareFailure::NotReady));
             return None;
         }
@@ -409,7 +371,7 @@ impl ConsoleBus {
             request,
             Some(&self.templates),
             now,
-            crate::commands::incident::new_incident_id(now),
+            crate::model::incident_id(now, rand::random()),
         ) {
             Ok(prepared) => prepared,
             Err(refusal) => {
@@ -419,7 +381,7 @@ impl ConsoleBus {
         };
         let declaration = prepared.declaration;
         let topic = Topic::venue(&self.venue, TopicKind::Incident, &declaration.source).to_string();
-        let payload = serde_json::to_vec(&declaration).unwrap_or_default();
+        let payload = encode(&declaration);
         if self
             .client
             .try_publish(topic.clone(), QoS::AtLeastOnce, true, payload.clone())
@@ -439,28 +401,19 @@ impl ConsoleBus {
     }
 }
 
-fn apply_thumbnail(state: &mut BusState, node: Identifier, payload: Bytes) -> bool {
-    const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
-    if payload.is_empty() {
-        state.thumbnails.remove(&node);
-        if let Some(notes) = state.notes.get_mut(&node) {
-            notes.thumbnail = None;
+fn apply_thumbnail(state: &mut BusState, thumbnail: Thumbnail) -> bool {
+    match thumbnail {
+        Thumbnail::Removed(node) => {
+            state.thumbnails.remove(&node);
+            if let Some(notes) = state.notes.get_mut(&node) {
+                notes.thumbnail = None;
+            }
         }
-        return true;
+        Thumbnail::Png { node, png } => {
+            state.thumbnail_versions += 1;
+            state.notes.entry(node.clone()).or_default().thumbnail = Some(state.thumbnail_versions);
+            state.thumbnails.insert(node, png);
+        }
     }
-    if payload.len() > MAX_THUMBNAIL_BYTES || !payload.starts_with(PNG_MAGIC) {
-        tracing::debug!(%node, "console ignored a thumbnail that is not a PNG of sensible size");
-        return false;
-    }
-    state.thumbnail_versions += 1;
-    state.notes.entry(node.clone()).or_default().thumbnail = Some(state.thumbnail_versions);
-    state.thumbnails.insert(node, payload);
     true
-}
-
-async fn sleep_until_option(deadline: Option<Instant>) {
-    match deadline {
-        Some(deadline) => tokio::time::sleep_until(deadline).await,
-        None => std::future::pending().await,
-    }
 }

@@ -7,7 +7,7 @@ use super::access::{same_secret, Access};
 use super::audit::{AuditEntry, AuditLog};
 use super::bus::{ConsoleRequest, PublishedSnapshot};
 use crate::config::{ConsoleSection, OfferConfig, TextsSection};
-use crate::voucher::sync::CounterHandle;
+use crate::voucher::CounterHandle;
 use axum::async_trait;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{FromRequest, FromRequestParts, Request};

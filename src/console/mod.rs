@@ -9,8 +9,11 @@ mod assets;
 mod audit;
 mod bus;
 mod http;
+mod incident_routes;
+mod live;
 mod routes;
 mod server;
+mod sign_in;
 mod snapshot;
 mod voucher_figures;
 mod voucher_routes;
@@ -21,7 +24,7 @@ pub use snapshot::{ConsoleSnapshot, Phase};
 use crate::config::NodeConfig;
 use crate::protocol::Topic;
 use crate::shutdown::Shutdown;
-use crate::voucher::sync::CounterHandle;
+use crate::voucher::CounterHandle;
 use anyhow::{Context as _, Result};
 use std::net::SocketAddr;
 use std::path::Path;
@@ -43,6 +46,7 @@ pub fn start_console(
     config: &NodeConfig,
     config_dir: &Path,
     vouchers: Option<CounterHandle>,
+    health: crate::health::Health,
     shutdown: Shutdown,
 ) -> Result<ConsoleHandle> {
     let settings = config.console.clone();
@@ -72,18 +76,25 @@ pub fn start_console(
     let venue = config.node.venue.clone();
     let mut filters = Topic::status_filters(&venue);
     filters.push(Topic::thumbnail_filter(&venue));
-    let (connection, barrier_topic) = crate::node::daemon::spawn_worker_session(
-        config,
+    let session = crate::mqtt::spawn_session(
+        &config.broker,
         config_dir,
-        "console",
-        filters,
+        crate::mqtt::SessionSpec::for_node(
+            &config.broker,
+            &venue,
+            &config.node.id,
+            Some("console"),
+            filters,
+        ),
         shutdown.clone(),
     )?;
+    let nothing = crate::model::VenueState::default();
     let empty = snapshot::build_snapshot(
         &venue,
         &config.node.venue_name,
         false,
-        &Default::default(),
+        &nothing,
+        &crate::model::Confirmations::of(&nothing),
         &Default::default(),
         time::OffsetDateTime::now_utc(),
     );
@@ -97,9 +108,9 @@ pub fn start_console(
         venue,
         venue_name: config.node.venue_name.clone(),
         templates: config.texts.cash_only.clone(),
-        barrier_topic,
-        client: connection.client,
-        events: connection.events,
+        barrier: session.barrier,
+        client: session.connection.client,
+        events: session.connection.events,
         requests,
         snapshots: snapshot_sender,
         shutdown: shutdown.clone(),
@@ -122,7 +133,7 @@ pub fn start_console(
         snapshots,
         vouchers,
     });
-    let router = routes::router(context);
+    let router = routes::router(context).merge(health.route());
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!("console listening on {scheme}://{address}");
     let has_tls = tls.is_some();
@@ -130,6 +141,6 @@ pub fn start_console(
     Ok(ConsoleHandle {
         address,
         tls: has_tls,
-        workers: vec![tokio::spawn(worker.run()), connection.task, server],
+        workers: vec![tokio::spawn(worker.run()), session.connection.task, server],
     })
 }

@@ -43,15 +43,9 @@ pub struct VoucherFigures {
 
 /// When the business day containing `now` started: the latest `hour:minute` local time
 /// not after `now`.
-pub fn business_day_start(
-    now: OffsetDateTime,
-    offset: UtcOffset,
-    hour: u8,
-    minute: u8,
-) -> OffsetDateTime {
+pub fn business_day_start(now: OffsetDateTime, offset: UtcOffset, starts: Time) -> OffsetDateTime {
     let local = now.to_offset(offset);
-    let start_time = Time::from_hms(hour, minute, 0).unwrap_or(Time::MIDNIGHT);
-    let today = local.replace_time(start_time);
+    let today = local.replace_time(starts);
     if today <= local {
         today
     } else {
@@ -120,9 +114,17 @@ mod tests {
     fn the_business_day_starts_at_the_configured_local_time() {
         let offset = UtcOffset::from_hms(1, 0, 0).unwrap();
         // 03:30 local is still the previous business day when it starts at 05:00.
-        let start = business_day_start(datetime!(2026-11-22 02:30 UTC), offset, 5, 0);
+        let start = business_day_start(
+            datetime!(2026-11-22 02:30 UTC),
+            offset,
+            time::macros::time!(05:00),
+        );
         assert_eq!(start, datetime!(2026-11-21 05:00 +1));
-        let start = business_day_start(datetime!(2026-11-22 19:30 UTC), offset, 5, 0);
+        let start = business_day_start(
+            datetime!(2026-11-22 19:30 UTC),
+            offset,
+            time::macros::time!(05:00),
+        );
         assert_eq!(start, datetime!(2026-11-22 05:00 +1));
     }
 

@@ -4,7 +4,8 @@
 
 use super::http::{ApiError, CheckedManager, Context, JsonBody, Manager};
 use super::voucher_figures::{business_day_start, voucher_figures};
-use crate::voucher::sync::CounterHandle;
+use crate::voucher::api::status_of;
+use crate::voucher::{CounterError, CounterHandle};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,9 +13,6 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use time::OffsetDateTime;
-
-/// Longest void reason kept (the store cuts there too).
-const MAX_REASON_CHARS: usize = 200;
 
 pub fn routes() -> Router<Context> {
     Router::new()
@@ -33,16 +31,21 @@ fn replica(context: &Context) -> Result<&CounterHandle, ApiError> {
     })
 }
 
-fn worker_failed(reason: String) -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, reason)
+/// A voucher refusal, with the status every voucher endpoint gives it.
+fn refused(error: CounterError) -> ApiError {
+    ApiError::new(status_of(&error), error.to_string())
+}
+
+/// A figure or export task that did not finish.
+fn task_failed(error: impl std::fmt::Display) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
 }
 
 async fn summary(State(context): State<Context>, _manager: Manager) -> Result<Response, ApiError> {
-    let records = replica(&context)?.records().await.map_err(worker_failed)?;
-    let (hour, minute) = context.settings.business_day_start().unwrap_or((5, 0));
+    let records = replica(&context)?.records().await.map_err(refused)?;
     let now = OffsetDateTime::now_utc();
     let offset = crate::clock::local(now).offset();
-    let day_start = business_day_start(now, offset, hour, minute);
+    let day_start = business_day_start(now, offset, context.settings.business_day_starts.0);
     let incident = context
         .snapshots
         .borrow()
@@ -55,7 +58,7 @@ async fn summary(State(context): State<Context>, _manager: Manager) -> Result<Re
         voucher_figures(&records, day_start, incident.as_ref())
     })
     .await
-    .map_err(|error| worker_failed(error.to_string()))?;
+    .map_err(task_failed)?;
     Ok(Json(figures).into_response())
 }
 
@@ -64,10 +67,7 @@ async fn show(
     _manager: Manager,
     Path(code): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (parsed, record) = replica(&context)?
-        .lookup(code)
-        .await
-        .map_err(worker_failed)?;
+    let (parsed, record) = replica(&context)?.lookup(code).await.map_err(refused)?;
     parsed.map_err(|error| ApiError::bad_request(error.to_string()))?;
     let record = record.ok_or_else(|| {
         ApiError::new(
@@ -102,49 +102,29 @@ async fn void(
     result.map(|()| StatusCode::NO_CONTENT.into_response())
 }
 
+/// A manager's void; every rule (a reason, once only) is the voucher lifecycle's.
 async fn void_checked(
     context: &Context,
     manager: &str,
     code: &str,
     reason: &str,
 ) -> Result<(), ApiError> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
-        return Err(ApiError::bad_request(format!(
-            "say why the voucher is void (1 to {MAX_REASON_CHARS} characters)"
-        )));
-    }
-    let replica = replica(context)?;
-    let (parsed, record) = replica
-        .lookup(code.to_owned())
-        .await
-        .map_err(worker_failed)?;
-    parsed.map_err(|error| ApiError::bad_request(error.to_string()))?;
-    if let Some((mark, earlier)) = record.and_then(|r| r.voided) {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            format!(
-                "this voucher was already voided by {} ({earlier})",
-                mark.origin
-            ),
-        ));
-    }
-    replica
+    replica(context)?
         .void(code.to_owned(), reason.to_owned(), Some(manager.to_owned()))
         .await
-        .map_err(ApiError::bad_request)
+        .map_err(refused)
 }
 
 async fn export(State(context): State<Context>, manager: Manager) -> Result<Response, ApiError> {
-    let records = replica(&context)?.records().await.map_err(worker_failed)?;
+    let records = replica(&context)?.records().await.map_err(refused)?;
     let count = records.len();
     let csv = tokio::task::spawn_blocking(move || {
         let mut out = Vec::new();
         crate::voucher::export::write_csv(&records, &mut out).map(|()| out)
     })
     .await
-    .map_err(|error| worker_failed(error.to_string()))?
-    .map_err(|error| worker_failed(error.to_string()))?;
+    .map_err(task_failed)?
+    .map_err(task_failed)?;
     context
         .audit(
             Some(&manager.name),

@@ -10,8 +10,6 @@ mod pos;
 mod probe;
 mod worker;
 
-pub use probe::ProbeTarget;
-
 use crate::config::NodeConfig;
 use crate::protocol::{Identifier, Topic};
 use crate::shutdown::Shutdown;
@@ -50,8 +48,7 @@ pub fn start_detector(
     let mut workers = Vec::new();
     let mut sources = std::collections::BTreeMap::new();
     for probe in &detection.probes {
-        let target = ProbeTarget::parse(&probe.target)
-            .map_err(|message| anyhow!("probe {}: {message}", probe.id))?;
+        let target = probe.target.clone();
         let tls = probe::tls_connector(
             probe
                 .ca_file
@@ -97,11 +94,16 @@ pub fn start_detector(
     }
     drop(outcome_sender);
 
-    let (connection, barrier_topic) = crate::node::daemon::spawn_worker_session(
-        config,
+    let session = crate::mqtt::spawn_session(
+        &config.broker,
         config_dir,
-        "detector",
-        Topic::view_filters(&venue),
+        crate::mqtt::SessionSpec::for_node(
+            &config.broker,
+            &venue,
+            &config.node.id,
+            Some("detector"),
+            Topic::view_filters(&venue),
+        ),
         shutdown.clone(),
     )?;
     let incident_source = match &detection.incident_source {
@@ -122,13 +124,13 @@ pub fn start_detector(
         },
         templates: config.texts.cash_only.clone(),
         sources,
-        barrier_topic,
-        client: connection.client,
-        events: connection.events,
+        barrier: session.barrier,
+        client: session.connection.client,
+        events: session.connection.events,
         outcomes,
         shutdown,
     };
     workers.push(tokio::spawn(worker.run()));
-    workers.push(connection.task);
+    workers.push(session.connection.task);
     Ok(workers)
 }

@@ -3,88 +3,11 @@
 //! outcome (and a short reason) goes to the detector's debouncer for that probe.
 
 use super::debounce::Outcome;
+use crate::config::ProbeTarget;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-
-/// Where a probe points.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ProbeTarget {
-    Tcp {
-        host: String,
-        port: u16,
-    },
-    Tls {
-        host: String,
-        port: u16,
-    },
-    Http {
-        tls: bool,
-        host: String,
-        port: u16,
-        path: String,
-    },
-}
-
-impl ProbeTarget {
-    /// "tcp://host:port", "tls://host:port", "https://host[:port]/path", "http://…".
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let (scheme, rest) = text.split_once("://").ok_or_else(|| {
-            format!("{text:?} has no scheme; write tcp://, tls://, https:// or http://")
-        })?;
-        let (authority, path) = match rest.find('/') {
-            Some(slash) => (&rest[..slash], rest[slash..].to_owned()),
-            None => (rest, "/".to_owned()),
-        };
-        if authority.contains('@') {
-            return Err("credentials do not belong in a probe target".into());
-        }
-        let default_port = match scheme {
-            "https" | "tls" => 443,
-            "http" => 80,
-            "tcp" => 0,
-            other => {
-                return Err(format!(
-                    "scheme {other:?} is not supported; use tcp, tls, https or http"
-                ))
-            }
-        };
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((host, port)) => (
-                host,
-                port.parse::<u16>()
-                    .map_err(|_| format!("port {port:?} is not a number from 1 to 65535"))?,
-            ),
-            None => (authority, default_port),
-        };
-        let host = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .to_owned();
-        if host.is_empty() || port == 0 {
-            return Err(format!("{text:?} needs a host and a port"));
-        }
-        Ok(match scheme {
-            "tcp" => ProbeTarget::Tcp { host, port },
-            "tls" => ProbeTarget::Tls { host, port },
-            _ => ProbeTarget::Http {
-                tls: scheme == "https",
-                host,
-                port,
-                path,
-            },
-        })
-    }
-
-    fn address(&self) -> (&str, u16) {
-        match self {
-            ProbeTarget::Tcp { host, port }
-            | ProbeTarget::Tls { host, port }
-            | ProbeTarget::Http { host, port, .. } => (host, *port),
-        }
-    }
-}
 
 /// A TLS client for probes: the system's roots, or the probe's own CA file.
 pub fn tls_connector(
@@ -198,35 +121,6 @@ async fn http_get<S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn targets_parse_with_default_ports_and_refuse_nonsense() {
-        assert_eq!(
-            ProbeTarget::parse("tcp://10.0.0.1:443").unwrap(),
-            ProbeTarget::Tcp {
-                host: "10.0.0.1".into(),
-                port: 443
-            }
-        );
-        assert_eq!(
-            ProbeTarget::parse("https://api.example.com/health").unwrap(),
-            ProbeTarget::Http {
-                tls: true,
-                host: "api.example.com".into(),
-                port: 443,
-                path: "/health".into()
-            }
-        );
-        for bad in [
-            "api.example.com",
-            "ftp://x:1",
-            "tcp://host",
-            "https://user:pw@x/",
-            "http://:80/",
-        ] {
-            assert!(ProbeTarget::parse(bad).is_err(), "{bad}");
-        }
-    }
 
     #[tokio::test]
     async fn a_closed_port_fails_and_an_open_one_is_healthy() {

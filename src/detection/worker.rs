@@ -6,12 +6,14 @@
 
 use super::debounce::{Debounced, Debouncer, Outcome};
 use super::policy::{decide, Decision, Policy};
-use crate::config::ModeTexts;
-use crate::model::{prepare_declaration, DeclareAction, DeclareRequest, VenueState};
-use crate::mqtt::BusEvent;
+use crate::model::{
+    incident_id, prepare_declaration, prepare_own_resolve, DeclareAction, DeclareRequest,
+    VenueState,
+};
+use crate::mqtt::{BusEvent, Echo, SyncBarrier};
 use crate::protocol::{
-    decode_message, Authority, DeclarationState, Identifier, IncidentTexts, PaymentHealth,
-    PaymentStatus, Scope, Topic, TopicKind, SCHEMA_VERSION,
+    decode_message, encode, Authority, Identifier, IncidentTexts, PaymentHealth, PaymentStatus,
+    Scope, Topic, TopicKind, SCHEMA_VERSION,
 };
 use crate::shutdown::Shutdown;
 use rumqttc::{AsyncClient, QoS};
@@ -31,9 +33,10 @@ pub struct DetectorWorker {
     pub venue: Identifier,
     pub incident_source: Identifier,
     pub policy: Policy,
-    pub templates: ModeTexts,
+    pub templates: IncidentTexts,
     pub sources: BTreeMap<Identifier, Debouncer>,
-    pub barrier_topic: String,
+    /// Nothing is published before it is reached: revisions and decisions see everything.
+    pub barrier: SyncBarrier,
     pub client: AsyncClient,
     pub events: mpsc::Receiver<BusEvent>,
     pub outcomes: mpsc::Receiver<SourceOutcome>,
@@ -42,8 +45,6 @@ pub struct DetectorWorker {
 
 struct Bus {
     state: VenueState,
-    synced: bool,
-    token: String,
     /// Sources whose debounced state changed and is not yet published.
     unpublished: BTreeMap<Identifier, String>,
     /// Whether each source's state was set from its retained health after (re)start.
@@ -55,8 +56,6 @@ impl DetectorWorker {
         let started = tokio::time::Instant::now();
         let mut bus = Bus {
             state: VenueState::default(),
-            synced: false,
-            token: String::new(),
             unpublished: BTreeMap::new(),
             adopted: BTreeSet::new(),
         };
@@ -67,6 +66,9 @@ impl DetectorWorker {
             tokio::select! {
                 _ = self.shutdown.wait() => break,
                 _ = retry.tick() => {}
+                _ = crate::deadline::sleep_until(self.barrier.retry_at()) => {
+                    self.barrier.send_if_due(&self.client);
+                }
                 outcome = self.outcomes.recv() => match outcome {
                     None => break,
                     Some(SourceOutcome { source, outcome, detail }) => {
@@ -84,7 +86,7 @@ impl DetectorWorker {
                     Some(event) => self.handle_event(event, &mut bus),
                 },
             }
-            if bus.synced {
+            if self.barrier.reached() {
                 self.publish_health(&mut bus);
                 self.apply_policy(&mut bus);
             }
@@ -93,27 +95,16 @@ impl DetectorWorker {
 
     fn handle_event(&mut self, event: BusEvent, bus: &mut Bus) {
         match event {
-            BusEvent::LinkUp => {
-                bus.synced = false;
-                bus.token = format!("{:016x}", rand::random::<u64>());
-                let _ = self.client.try_publish(
-                    self.barrier_topic.clone(),
-                    QoS::AtLeastOnce,
-                    false,
-                    bus.token.clone().into_bytes(),
-                );
-            }
+            BusEvent::LinkUp => self.barrier.start(&self.client),
             BusEvent::LinkDown { reason } => {
                 tracing::warn!("detector: link to the broker lost: {reason}");
-                bus.synced = false;
+                self.barrier.reset();
             }
             BusEvent::Message { topic, payload, .. } => {
-                if topic == self.barrier_topic {
-                    if payload.as_ref() == bus.token.as_bytes() {
-                        bus.synced = true;
-                        self.adopt_retained_health(bus);
-                    }
-                    return;
+                match self.barrier.check(&topic, &payload) {
+                    Echo::Reached => return self.adopt_retained_health(bus),
+                    Echo::Ignored => return,
+                    Echo::NotBarrier => {}
                 }
                 match decode_message(&topic, &payload, &self.venue) {
                     Ok(message) => {
@@ -181,7 +172,7 @@ impl DetectorWorker {
                 down_since_revision: None,
             };
             let topic = Topic::venue(&self.venue, TopicKind::Payments, &source).to_string();
-            let payload = serde_json::to_vec(&health).unwrap_or_default();
+            let payload = encode(&health);
             if self
                 .client
                 .try_publish(topic, QoS::AtLeastOnce, true, payload)
@@ -202,8 +193,7 @@ impl DetectorWorker {
             return;
         };
         let now = OffsetDateTime::now_utc();
-        let own_key = (Scope::Venue, self.incident_source.clone());
-        let declaration = match decision {
+        let prepared = match decision {
             Decision::Start => {
                 let request = DeclareRequest {
                     action: DeclareAction::Start,
@@ -213,34 +203,28 @@ impl DetectorWorker {
                     texts: IncidentTexts::default(),
                     offer_id: None,
                 };
-                let fresh = crate::commands::incident::new_incident_id(now);
-                match prepare_declaration(&bus.state, request, Some(&self.templates), now, fresh) {
-                    Ok(prepared) => prepared.declaration,
-                    Err(refusal) => {
-                        tracing::error!("detector cannot declare: {refusal}");
-                        return;
-                    }
-                }
+                let fresh = incident_id(now, rand::random());
+                prepare_declaration(&bus.state, request, Some(&self.templates), now, fresh)
+                    .map(|prepared| prepared.declaration)
             }
             // Its own incident, whatever the view shows (it may be hidden by a manager).
             Decision::Resolve => {
-                let Some(own) = bus.state.declarations.get(&own_key) else {
-                    return;
-                };
-                let Ok(revision) = bus.state.next_revision() else {
-                    return;
-                };
-                let mut resolve = own.clone();
-                resolve.state = DeclarationState::Resolved;
-                resolve.revision = revision;
-                resolve.declared_at = now;
-                resolve.texts = IncidentTexts::default();
-                resolve
+                match prepare_own_resolve(&bus.state, &self.incident_source, now) {
+                    Some(prepared) => prepared,
+                    None => return,
+                }
+            }
+        };
+        let declaration = match prepared {
+            Ok(declaration) => declaration,
+            Err(refusal) => {
+                tracing::error!("detector cannot declare: {refusal}");
+                return;
             }
         };
         let topic =
             Topic::venue(&self.venue, TopicKind::Incident, &self.incident_source).to_string();
-        let payload = serde_json::to_vec(&declaration).unwrap_or_default();
+        let payload = encode(&declaration);
         if self
             .client
             .try_publish(topic, QoS::AtLeastOnce, true, payload)

@@ -7,11 +7,10 @@
 //! is counted apart: its reports at HQ are from before the cut, and its screens will get
 //! the chain's retained declaration when the bridge returns.
 
-use super::confirmation::{ConfirmationSummary, NodeStanding};
+use super::confirmation::{Confirmations, Standing, Tally};
 use super::venue_state::{ApplyOutcome, VenueState};
 use super::view::{compute_view, VenueView};
 use crate::protocol::{BusMessage, Identifier, Scope};
-use serde::Serialize;
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -97,7 +96,7 @@ impl ChainState {
             .map(|(venue, state)| VenueConfirmation {
                 venue: venue.clone(),
                 bridge_up: self.bridges.get(venue).copied(),
-                summary: ConfirmationSummary::compute(state, &expected_digest),
+                screens: Confirmations::against(state, expected_digest.clone()).shown_to_people(),
             })
             .collect();
         ChainConfirmation {
@@ -107,12 +106,13 @@ impl ChainState {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct VenueConfirmation {
     pub venue: Identifier,
     /// `None` until the venue's bridge has published its state here.
     pub bridge_up: Option<bool>,
-    pub summary: ConfirmationSummary,
+    /// Its screens and counters, by the one confirmation rule.
+    pub screens: Tally,
 }
 
 impl VenueConfirmation {
@@ -122,7 +122,7 @@ impl VenueConfirmation {
     }
 }
 
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChainConfirmation {
     pub expected_digest: String,
     pub venues: Vec<VenueConfirmation>,
@@ -134,8 +134,14 @@ impl ChainConfirmation {
     }
 
     /// Screens of reachable venues with this standing.
-    pub fn count(&self, standing: NodeStanding) -> usize {
-        self.reachable().map(|v| v.summary.count(standing)).sum()
+    pub fn count(&self, standing: Standing) -> usize {
+        self.reachable()
+            .map(|v| match standing {
+                Standing::Confirmed => v.screens.confirmed,
+                Standing::Lagging => v.screens.lagging,
+                Standing::Offline => v.screens.offline,
+            })
+            .sum()
     }
 
     /// Screens behind a bridge that is down.
@@ -143,17 +149,17 @@ impl ChainConfirmation {
         self.venues
             .iter()
             .filter(|v| v.cut_off())
-            .map(|v| v.summary.nodes.len())
+            .map(|v| v.screens.total)
             .sum()
     }
 
     pub fn screens(&self) -> usize {
-        self.venues.iter().map(|v| v.summary.nodes.len()).sum()
+        self.venues.iter().map(|v| v.screens.total).sum()
     }
 
     /// Every online screen of every reachable venue shows the chain view.
     pub fn all_reachable_confirmed(&self) -> bool {
-        self.count(NodeStanding::Lagging) == 0
+        self.count(Standing::Lagging) == 0
     }
 
     /// For people: "10 of 12 screens in 2 venues show it; rialto: 2 show something else
@@ -163,19 +169,19 @@ impl ChainConfirmation {
         let venues = self.venues.len();
         let mut line = format!(
             "{} of {} screens in {venues} venue{} show it",
-            self.count(NodeStanding::Confirmed),
+            self.count(Standing::Confirmed),
             self.screens(),
             if venues == 1 { "" } else { "s" }
         );
         let mut notes = Vec::new();
-        let offline = self.count(NodeStanding::Offline);
+        let offline = self.count(Standing::Offline);
         if offline > 0 {
             notes.push(format!("{offline} offline"));
         }
         let lagging: Vec<String> = self
             .reachable()
-            .filter(|v| v.summary.count(NodeStanding::Lagging) > 0)
-            .map(|v| format!("{} {}", v.venue, v.summary.count(NodeStanding::Lagging)))
+            .filter(|v| v.screens.lagging > 0)
+            .map(|v| format!("{} {}", v.venue, v.screens.lagging))
             .collect();
         if !lagging.is_empty() {
             let shown = lagging
@@ -220,52 +226,17 @@ impl ChainConfirmation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{
-        Authority, DeclarationState, DisplayReport, DisplayStatus, IncidentDeclaration,
-        IncidentMode, IncidentTexts, SCHEMA_VERSION,
-    };
-    use time::OffsetDateTime;
+    use crate::model::fixtures::{self, declaration, id};
+    use crate::protocol::{DeclarationState, DisplayStatus, IncidentDeclaration};
 
-    fn id(text: &str) -> Identifier {
-        Identifier::parse(text).unwrap()
-    }
-
-    fn declaration(source: &str, revision: u64, state: DeclarationState) -> IncidentDeclaration {
-        let at = OffsetDateTime::from_unix_timestamp(1_800_000_000).unwrap();
-        IncidentDeclaration {
-            v: SCHEMA_VERSION,
-            source: id(source),
-            authority: Authority::Manager,
-            revision,
-            incident_id: id("national"),
-            state,
-            mode: IncidentMode::CashOnly,
-            texts: IncidentTexts::default(),
-            offer_id: None,
-            supersedes: Vec::new(),
-            started_at: at,
-            declared_at: at,
-            actor: None,
-        }
-    }
-
+    /// A screen's report at `revision` showing `digest`, online or not.
     fn report(node: &str, revision: u64, digest: &str, online: bool) -> BusMessage {
-        BusMessage::Display(DisplayReport {
-            v: SCHEMA_VERSION,
-            node: id(node),
-            status: if online {
-                DisplayStatus::Online
-            } else {
-                DisplayStatus::Offline
-            },
-            name: None,
-            roles: Vec::new(),
-            revision: Some(revision),
-            digest: Some(digest.to_owned()),
-            mode: None,
-            incident_id: None,
-            since: None,
-        })
+        let mut report = fixtures::report(node, "signage", Some(digest));
+        report.revision = Some(revision);
+        if !online {
+            report.status = DisplayStatus::Offline;
+        }
+        BusMessage::Display(report)
     }
 
     fn chain(declaration: IncidentDeclaration) -> BusMessage {
@@ -333,9 +304,9 @@ mod tests {
 
         let summary = state.confirmations();
         assert_eq!(summary.screens(), 4);
-        assert_eq!(summary.count(NodeStanding::Confirmed), 1);
-        assert_eq!(summary.count(NodeStanding::Lagging), 1);
-        assert_eq!(summary.count(NodeStanding::Offline), 1);
+        assert_eq!(summary.count(Standing::Confirmed), 1);
+        assert_eq!(summary.count(Standing::Lagging), 1);
+        assert_eq!(summary.count(Standing::Offline), 1);
         assert_eq!(summary.cut_off_screens(), 1);
         assert!(!summary.all_reachable_confirmed());
         let headline = summary.headline();

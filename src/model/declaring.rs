@@ -9,7 +9,6 @@
 use super::chain::ChainState;
 use super::venue_state::VenueState;
 use super::view::{compute_view, VenueView, ViewMode};
-use crate::config::ModeTexts;
 use crate::protocol::{
     Authority, DeclarationState, Identifier, IncidentDeclaration, IncidentMode, IncidentTexts,
     Scope, SCHEMA_VERSION,
@@ -67,7 +66,7 @@ pub struct PreparedDeclaration {
 pub fn prepare_declaration(
     state: &VenueState,
     request: DeclareRequest,
-    template: Option<&ModeTexts>,
+    template: Option<&IncidentTexts>,
     now: OffsetDateTime,
     fresh_incident_id: Identifier,
 ) -> Result<PreparedDeclaration, DeclareRefusal> {
@@ -96,7 +95,7 @@ pub fn prepare_declaration(
 pub fn prepare_chain_declaration(
     chain: &ChainState,
     request: DeclareRequest,
-    template: Option<&ModeTexts>,
+    template: Option<&IncidentTexts>,
     now: OffsetDateTime,
     fresh_incident_id: Identifier,
 ) -> Result<PreparedDeclaration, DeclareRefusal> {
@@ -117,7 +116,7 @@ fn build(
     revision: Result<u64, String>,
     supersedes_on_resolve: Vec<Identifier>,
     request: DeclareRequest,
-    template: Option<&ModeTexts>,
+    template: Option<&IncidentTexts>,
     now: OffsetDateTime,
     fresh_incident_id: Identifier,
 ) -> Result<PreparedDeclaration, DeclareRefusal> {
@@ -183,47 +182,85 @@ fn build(
     })
 }
 
+/// The resolve of `source`'s own incident, whatever the view shows (an automatic
+/// incident may be hidden behind a manager's, and a detector still ends what it started):
+/// its latest declaration, resolved one revision above everything seen, with no texts
+/// (the all-clear screen has its own wording). `None` when the source never declared.
+pub fn prepare_own_resolve(
+    state: &VenueState,
+    source: &Identifier,
+    now: OffsetDateTime,
+) -> Option<Result<IncidentDeclaration, DeclareRefusal>> {
+    let own = state.declarations.get(&(Scope::Venue, source.clone()))?;
+    Some(
+        state
+            .next_revision()
+            .map_err(|holder| DeclareRefusal::RevisionsExhausted { holder })
+            .map(|revision| IncidentDeclaration {
+                state: DeclarationState::Resolved,
+                revision,
+                declared_at: now,
+                texts: IncidentTexts::default(),
+                supersedes: Vec::new(),
+                ..own.clone()
+            }),
+    )
+}
+
+/// "inc-20261122-1942-3fa9": sortable by start, readable aloud, unique enough per venue.
+/// `suffix` is the caller's random number: this module draws none and reads no clock.
+pub fn incident_id(now: OffsetDateTime, suffix: u16) -> Identifier {
+    let text = format!(
+        "inc-{:04}{:02}{:02}-{:02}{:02}-{suffix:04x}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute()
+    );
+    Identifier::parse(&text).expect("incident ids are built from digits, '-' and hex")
+}
+
+/// When the view shown after publishing `declared` is not that declaration: what the
+/// declarer is told (the CLI and the console alike).
+pub fn precedence_note(shown: &VenueView, declared: &IncidentDeclaration) -> Option<String> {
+    (shown.revision != declared.revision).then(|| {
+        format!(
+            "screens keep showing {} (incident {}) because it takes precedence over this declaration",
+            shown.mode.as_str(),
+            shown
+                .incident_id
+                .as_ref()
+                .map_or_else(|| "none".to_owned(), ToString::to_string)
+        )
+    })
+}
+
 /// Refuses any text longer than screens can show readably.
 pub fn check_text_lengths(texts: &IncidentTexts) -> Result<(), DeclareRefusal> {
-    for (field, text) in texts.fields() {
-        let chars = text.as_deref().map(|t| t.chars().count()).unwrap_or(0);
-        if chars > IncidentTexts::MAX_CHARS {
-            return Err(DeclareRefusal::TextTooLong {
-                field,
-                chars,
-                limit: IncidentTexts::MAX_CHARS,
-            });
-        }
+    match texts.too_long().next() {
+        Some((field, chars)) => Err(DeclareRefusal::TextTooLong {
+            field: field.name(),
+            chars,
+            limit: IncidentTexts::MAX_CHARS,
+        }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// Typed texts where given, else the current incident's, else the template's.
 fn fill(
     typed: IncidentTexts,
     current: &IncidentTexts,
-    template: Option<&ModeTexts>,
+    template: Option<&IncidentTexts>,
 ) -> IncidentTexts {
-    let pick =
-        |typed: Option<String>, current: &Option<String>, template: Option<&Option<String>>| {
-            typed
-                .or_else(|| current.clone())
-                .or_else(|| template.cloned().flatten())
-        };
-    IncidentTexts {
-        headline: pick(
-            typed.headline,
-            &current.headline,
-            template.map(|t| &t.headline),
-        ),
-        body: pick(typed.body, &current.body, template.map(|t| &t.body)),
-        offer: pick(typed.offer, &current.offer, template.map(|t| &t.offer)),
-        cash_points: pick(
-            typed.cash_points,
-            &current.cash_points,
-            template.map(|t| &t.cash_points),
-        ),
-    }
+    IncidentTexts::from_fn(|field| {
+        typed
+            .get(field)
+            .or_else(|| current.get(field))
+            .or_else(|| template.and_then(|t| t.get(field)))
+            .map(str::to_owned)
+    })
 }
 
 #[cfg(test)]
@@ -259,7 +296,7 @@ mod tests {
 
     #[test]
     fn start_then_update_then_resolve_keeps_one_incident_and_rising_revisions() {
-        let template = ModeTexts {
+        let template = IncidentTexts {
             body: Some("template body".into()),
             ..Default::default()
         };
@@ -309,6 +346,51 @@ mod tests {
         assert_eq!(resolved.declaration.incident_id, id("inc-1"));
         assert_eq!(resolved.declaration.texts, IncidentTexts::default());
         assert_eq!(resolved.declaration.revision, 3);
+    }
+
+    #[test]
+    fn an_own_resolve_ends_the_sources_incident_even_behind_a_manager() {
+        let mut state = VenueState::default();
+        let automatic = DeclareRequest {
+            source: id("auto-d"),
+            authority: Authority::Automatic,
+            ..request(DeclareAction::Start, Some("Cards down"))
+        };
+        let started = prepare_declaration(&state, automatic, None, at(0), id("inc-a"))
+            .unwrap()
+            .declaration;
+        apply(&mut state, started, Scope::Venue);
+        let manager = prepare_declaration(
+            &state,
+            request(DeclareAction::Start, Some("Manager")),
+            None,
+            at(5),
+            id("inc-m"),
+        )
+        .unwrap()
+        .declaration;
+        apply(&mut state, manager, Scope::Venue);
+        assert_eq!(prepare_own_resolve(&state, &id("nobody"), at(9)), None);
+        let resolve = prepare_own_resolve(&state, &id("auto-d"), at(9))
+            .unwrap()
+            .unwrap();
+        assert_eq!(resolve.state, DeclarationState::Resolved);
+        assert_eq!(
+            resolve.incident_id,
+            id("inc-a"),
+            "its own incident, not the shown one"
+        );
+        assert_eq!(resolve.revision, 3);
+        assert_eq!(resolve.authority, Authority::Automatic);
+        assert_eq!(resolve.texts, IncidentTexts::default());
+        assert_eq!(resolve.declared_at, at(9));
+    }
+
+    #[test]
+    fn incident_ids_read_as_their_start() {
+        let id = incident_id(at(0), 0x3fa9);
+        assert!(id.as_str().starts_with("inc-20270115-"), "{id}");
+        assert!(id.as_str().ends_with("-3fa9"), "{id}");
     }
 
     #[test]

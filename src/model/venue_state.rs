@@ -126,6 +126,5 @@ fn merge_highest<K: Ord, M: serde::Serialize + PartialEq>(
 }
 
 fn canonical_bytes<M: serde::Serialize>(message: &M) -> Vec<u8> {
-    // Serialising our own typed structs cannot fail: no maps with non-string keys.
-    serde_json::to_vec(message).unwrap_or_default()
+    crate::protocol::encode(message)
 }

@@ -94,7 +94,7 @@ impl VenueView {
 
     /// A short, stable fingerprint of the view (16 hex digits of SHA-256 over its JSON).
     pub fn digest(&self) -> String {
-        let bytes = serde_json::to_vec(self).unwrap_or_default();
+        let bytes = crate::protocol::encode(self);
         let hash = Sha256::digest(&bytes);
         hash.iter()
             .take(8)

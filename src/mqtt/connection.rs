@@ -108,7 +108,6 @@ impl ConnectionWorker {
         let mut subscribe_due = false;
         let mut last_incoming = Instant::now();
         let mut stop_by: Option<Instant> = None;
-        let far_future = Instant::now() + Duration::from_secs(86_400 * 365);
         // systemd's watchdog is fed only while this loop keeps turning (node::liveness).
         // Idle, the loop turns at least every keep-alive (under the link watchdog); while
         // reconnecting, every backoff (+50 % jitter) plus a connect attempt.
@@ -116,8 +115,7 @@ impl ConnectionWorker {
             .settings
             .watchdog
             .max(self.settings.backoff.maximum() * 3 / 2 + CONNECT_ALLOWANCE);
-        let heartbeat =
-            crate::node::liveness::register_with_allowance(format!("mqtt {label}"), quiet);
+        let heartbeat = crate::liveness::register_with_allowance(format!("mqtt {label}"), quiet);
         loop {
             heartbeat.beat();
             if subscribe_due {
@@ -126,11 +124,7 @@ impl ConnectionWorker {
             // Only a real watchdog expiry may interrupt a poll: cancelling rumqttc's poll
             // in the middle of a connect leaves a half-open session that the broker then
             // "takes over" when the next attempt uses the same client id.
-            let watchdog_at = if connected {
-                last_incoming + self.settings.watchdog
-            } else {
-                far_future
-            };
+            let watchdog_at = connected.then(|| last_incoming + self.settings.watchdog);
             tokio::select! {
                 _ = self.shutdown.wait(), if stop_by.is_none() => {
                     stop_by = Some(Instant::now() + DISCONNECT_GRACE);
@@ -138,8 +132,8 @@ impl ConnectionWorker {
                         break;
                     }
                 }
-                _ = tokio::time::sleep_until(stop_by.unwrap_or(far_future)) => break,
-                _ = tokio::time::sleep_until(watchdog_at) => {
+                _ = crate::deadline::sleep_until(stop_by) => break,
+                _ = crate::deadline::sleep_until(watchdog_at) => {
                     tracing::warn!(connection = %label, "no traffic from the broker for {:?}; reconnecting", self.settings.watchdog);
                     self.eventloop.clean();
                     connected = false;

@@ -1,8 +1,8 @@
 //! rumqttc options from a node's broker section: address, TLS, credentials, keep-alive,
 //! the last will on the node's display topic, and packet limits.
 
-use crate::config::{BrokerMode, BrokerSection, BrokerUrl};
-use anyhow::{bail, Context, Result};
+use crate::config::BrokerSection;
+use anyhow::{Context, Result};
 use rumqttc::{LastWill, MqttOptions, QoS, TlsConfiguration, Transport};
 use std::path::Path;
 use std::time::Duration;
@@ -28,16 +28,8 @@ pub fn client_options(
     identity: ClientIdentity,
     config_dir: &Path,
 ) -> Result<MqttOptions> {
-    let (host, port, tls) = match broker.mode {
-        BrokerMode::Embedded => (broker.listen.ip().to_string(), broker.listen.port(), false),
-        BrokerMode::External => {
-            let url = BrokerUrl::parse(&broker.url)
-                .map_err(anyhow::Error::msg)
-                .context("broker.url")?;
-            (url.host, url.port, url.tls)
-        }
-    };
-    let mut options = MqttOptions::new(identity.client_id, host, port);
+    let url = broker.connect_url();
+    let mut options = MqttOptions::new(identity.client_id, url.host, url.port);
     options.set_keep_alive(Duration::from_secs(u64::from(
         broker.keep_alive_secs.max(1),
     )));
@@ -49,12 +41,12 @@ pub fn client_options(
     }
     if let Some(username) = &broker.username {
         let password = match &broker.password_file {
-            Some(path) => read_secret(&config_dir.join(path))?,
+            Some(path) => read_password(&config_dir.join(path))?,
             None => String::new(),
         };
         options.set_credentials(username.clone(), password);
     }
-    if tls {
+    if url.tls {
         // rumqttc builds its TLS config with the process-wide default provider; with more
         // than one provider compiled in (test builds pull in ring too) none is chosen and
         // rustls panics. Choose ours explicitly; a second call just finds it set.
@@ -77,19 +69,10 @@ pub fn client_options(
     Ok(options)
 }
 
-/// Reads a secret file's first line, refusing files other users can read.
-pub fn read_secret(path: &Path) -> Result<String> {
-    use std::os::unix::fs::PermissionsExt;
-    let metadata =
-        std::fs::metadata(path).with_context(|| format!("read secret file {}", path.display()))?;
-    if metadata.permissions().mode() & 0o077 != 0 {
-        bail!(
-            "secret file {} is readable by other users; run: chmod 600 {}",
-            path.display(),
-            path.display()
-        );
-    }
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("read secret file {}", path.display()))?;
-    Ok(text.lines().next().unwrap_or_default().to_owned())
+/// The MQTT password: the first line of a private file.
+fn read_password(path: &Path) -> Result<String> {
+    let bytes = crate::secret_file::read_private(path).context("broker.password_file")?;
+    let text = String::from_utf8(bytes)
+        .map_err(|_| anyhow::anyhow!("broker.password_file {} is not text", path.display()))?;
+    Ok(text.lines().next().unwrap_or("").to_owned())
 }

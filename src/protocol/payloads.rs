@@ -3,6 +3,7 @@
 //! ("since 19:42"): no decision anywhere depends on them (brief, invariant 1).
 
 use super::identifiers::Identifier;
+use super::texts::IncidentTexts;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -31,33 +32,6 @@ pub enum DeclarationState {
 #[serde(rename_all = "snake_case")]
 pub enum IncidentMode {
     CashOnly,
-}
-
-/// Texts a manager may set; `None` means "use the template from the node's config".
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct IncidentTexts {
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub headline: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub body: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub offer: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub cash_points: Option<String>,
-}
-
-impl IncidentTexts {
-    /// Longest accepted text per field, in characters; screens must stay readable.
-    pub const MAX_CHARS: usize = 500;
-
-    pub fn fields(&self) -> [(&'static str, &Option<String>); 4] {
-        [
-            ("headline", &self.headline),
-            ("body", &self.body),
-            ("offer", &self.offer),
-            ("cash_points", &self.cash_points),
-        ]
-    }
 }
 
 /// One source's latest word on the incident, retained on `…/incident/{source}`.

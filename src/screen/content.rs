@@ -1,12 +1,12 @@
 //! What a signage screen shows, decided without Slint: the screen mode (booting, normal,
-//! cash only, all clear), the texts (the incident's, else the config's, else empty so the
-//! screen uses its bundled, translated wording), "since 19:42", and the link-lost note.
-//! The only clock it reads is `now`, for how long "all clear" stays up.
+//! cash only, all clear), the texts in the language on screen (the incident's, else the
+//! config's, else the bundled wording of `model::wording`), "since 19:42", and the
+//! link-lost note. The only clock it reads is `now`, for how long "all clear" stays up.
 
 use crate::clock::hour_minute;
 use crate::config::{DisplaySection, NormalStyle, TextsSection};
-use crate::model::ViewMode;
-use crate::node::{LinkState, Presentation};
+use crate::model::{bundled, LinkState, Presentation, ViewMode, WordingMode};
+use crate::protocol::{IncidentTexts, TextField};
 use crate::text::printable;
 use std::time::Duration;
 use time::OffsetDateTime;
@@ -25,7 +25,6 @@ pub struct ScreenContent {
     pub mode: ScreenMode,
     pub normal_style: NormalStyle,
     pub venue_name: String,
-    /// Empty strings mean "the screen's bundled wording".
     pub headline: String,
     pub body: String,
     pub offer: String,
@@ -36,13 +35,14 @@ pub struct ScreenContent {
     pub link_lost_since: String,
 }
 
-/// The content to show now, and when it must be recomputed even without news (the end
-/// of the all-clear period).
+/// The content to show now in `language`, and when it must be recomputed even without
+/// news (the end of the all-clear period).
 pub fn screen_content(
     presentation: &Presentation,
     venue_name: &str,
     display: &DisplaySection,
     texts: &TextsSection,
+    language: &str,
     now: OffsetDateTime,
 ) -> (ScreenContent, Option<Duration>) {
     let view = &presentation.view;
@@ -61,29 +61,27 @@ pub fn screen_content(
         }
         ViewMode::AllClear => (ScreenMode::Normal, None),
     };
-    let template = match mode {
-        ScreenMode::CashOnly => &texts.cash_only,
-        ScreenMode::AllClear => &texts.all_clear,
-        ScreenMode::Normal | ScreenMode::Booting => &texts.normal,
+    let chosen = chosen_texts(presentation, mode, texts);
+    let wording = match mode {
+        ScreenMode::CashOnly => WordingMode::CashOnly,
+        ScreenMode::AllClear => WordingMode::AllClear,
+        ScreenMode::Normal | ScreenMode::Booting => WordingMode::Normal,
     };
-    // Incident texts belong to the incident's own screens, not to the normal screen.
-    let incident_texts = matches!(mode, ScreenMode::CashOnly | ScreenMode::AllClear);
-    let pick = |from_incident: &Option<String>, from_template: &Option<String>| {
-        incident_texts
-            .then(|| from_incident.clone())
-            .flatten()
-            .or_else(|| from_template.clone())
-            .map(|text| printable(&text))
+    let text = |field: TextField| {
+        chosen
+            .get(field)
+            .map(printable)
+            .or_else(|| bundled(language, wording, field).map(str::to_owned))
             .unwrap_or_default()
     };
     let content = ScreenContent {
         mode,
         normal_style: display.normal_style,
         venue_name: printable(venue_name),
-        headline: pick(&view.texts.headline, &template.headline),
-        body: pick(&view.texts.body, &template.body),
-        offer: pick(&view.texts.offer, &template.offer),
-        cash_points: pick(&view.texts.cash_points, &template.cash_points),
+        headline: text(TextField::Headline),
+        body: text(TextField::Body),
+        offer: text(TextField::Offer),
+        cash_points: text(TextField::CashPoints),
         since_time: match mode {
             ScreenMode::CashOnly => view.started_at.map(hour_minute).unwrap_or_default(),
             _ => String::new(),
@@ -94,6 +92,29 @@ pub fn screen_content(
         },
     };
     (content, recheck)
+}
+
+/// The texts somebody chose for this screen: the incident's (on the incident's own
+/// screens only), else the venue config's template; `None` where neither set one.
+pub fn chosen_texts(
+    presentation: &Presentation,
+    mode: ScreenMode,
+    templates: &TextsSection,
+) -> IncidentTexts {
+    let template = match mode {
+        ScreenMode::CashOnly => &templates.cash_only,
+        ScreenMode::AllClear => &templates.all_clear,
+        ScreenMode::Normal | ScreenMode::Booting => &templates.normal,
+    };
+    // Incident texts belong to the incident's own screens, not to the normal screen.
+    let incident = matches!(mode, ScreenMode::CashOnly | ScreenMode::AllClear)
+        .then_some(&presentation.view.texts);
+    IncidentTexts::from_fn(|field| {
+        incident
+            .and_then(|texts| texts.get(field))
+            .or_else(|| template.get(field))
+            .map(str::to_owned)
+    })
 }
 
 #[cfg(test)]
@@ -133,6 +154,7 @@ mod tests {
             "Rialto",
             &display,
             &texts,
+            "en",
             start + Duration::from_secs(10),
         );
         assert_eq!(
@@ -144,11 +166,12 @@ mod tests {
             "Rialto",
             &display,
             &texts,
+            "en",
             start + Duration::from_secs(60),
         );
         assert_eq!((content.mode, recheck), (ScreenMode::Normal, None));
         assert_eq!(
-            content.headline, "",
+            content.headline, "All payment methods accepted",
             "incident texts do not leak onto the normal screen"
         );
     }
@@ -161,6 +184,7 @@ mod tests {
             "Rialto",
             &defaults.0,
             &defaults.1,
+            "en",
             OffsetDateTime::UNIX_EPOCH,
         )
         .0
@@ -180,6 +204,7 @@ mod tests {
             "Rialto",
             &display,
             &TextsSection::default(),
+            "en",
             resolved + Duration::from_secs(55),
         );
         assert_eq!(
@@ -195,9 +220,30 @@ mod tests {
         assert_eq!(content.headline, "Manager's <b>words</b>");
         assert_eq!(content.since_time, "00:00");
         assert_eq!(
-            content.body, "",
+            content.body, "Please pay with cash. We are sorry for the wait.",
             "no config template: the bundled wording is used"
         );
+    }
+
+    #[test]
+    fn the_bundled_wording_follows_the_language_and_a_template_wins_over_it() {
+        let p = presentation(ViewMode::CashOnly, OffsetDateTime::UNIX_EPOCH);
+        let mut texts = TextsSection::default();
+        texts.cash_only.offer = Some("A free popcorn".into());
+        let display = DisplaySection::default();
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let (spanish, _) = screen_content(&p, "Rialto", &display, &texts, "es", at);
+        assert_eq!(
+            spanish.headline, "Manager's <b>words</b>",
+            "the incident's, as written"
+        );
+        assert_eq!(
+            spanish.body,
+            "Por favor, pague en efectivo. Sentimos la espera."
+        );
+        assert_eq!(spanish.offer, "A free popcorn", "the venue's template");
+        let (english, _) = screen_content(&p, "Rialto", &display, &texts, "en", at);
+        assert_eq!(english.cash_points, "Cash is accepted at every till.");
     }
 
     #[test]

@@ -3,12 +3,12 @@
 //! handle on the runtime, and answers come back through `upgrade_in_event_loop`. The
 //! window never waits on the disk or the network.
 
-use super::content::screen_content;
+use super::content::{chosen_texts, screen_content};
 use super::ui::{AnswerKind, CounterWindow, OfferChoice};
 use crate::config::NodeConfig;
-use crate::node::Presentation;
+use crate::model::Presentation;
 use crate::voucher::lifecycle::{answer_detail, last_day_text, RedeemAnswer};
-use crate::voucher::sync::CounterHandle;
+use crate::voucher::CounterHandle;
 use crate::voucher::VoucherCode;
 use slint::{ComponentHandle, ModelRc, SharedPixelBuffer, VecModel};
 use std::rc::Rc;
@@ -47,17 +47,21 @@ pub fn qr_image(text: &str) -> Option<slint::Image> {
     Some(slint::Image::from_rgb8(buffer))
 }
 
-/// Shows the venue status in the banner.
+/// Shows the venue status in the banner: the headline somebody chose, else the
+/// counter's own wording (`counter.slint`).
 pub fn apply_status(window: &CounterWindow, presentation: &Presentation, config: &NodeConfig) {
     let (content, _) = screen_content(
         presentation,
         &config.node.venue_name,
         &config.display,
         &config.texts,
+        "en",
         time::OffsetDateTime::now_utc(),
     );
+    let chosen = chosen_texts(presentation, content.mode, &config.texts);
+    let headline = chosen.headline.as_deref().map(crate::text::printable);
     window.set_state(super::bridge::screen_state(content.mode));
-    window.set_headline(content.headline.as_str().into());
+    window.set_headline(headline.unwrap_or_default().as_str().into());
     window.set_since_time(content.since_time.as_str().into());
     window.set_link_lost_since(content.link_lost_since.as_str().into());
 }
@@ -92,6 +96,17 @@ pub fn show_issued(window: &CounterWindow, code: &VoucherCode, offer_title: &str
     }
 }
 
+/// The incident a voucher issued now makes up for: the active one, if any. One borrow of
+/// the watch channel, dropped at once: a second `borrow()` while a `Ref` is alive would
+/// deadlock this UI thread if a writer queued in between (tokio's watch docs).
+fn incident_to_issue_for(
+    presentation: &watch::Receiver<Presentation>,
+) -> Option<crate::protocol::Identifier> {
+    let presentation = presentation.borrow();
+    let view = &presentation.view;
+    view.incident_id.clone().filter(|_| view.is_active())
+}
+
 /// Creates the counter window, wires its callbacks, and follows the presentation.
 pub fn open_counter_window(
     config: &NodeConfig,
@@ -111,7 +126,8 @@ pub fn open_counter_window(
         .collect();
     window.set_offers(ModelRc::from(Rc::new(VecModel::from(offers))));
     window.set_can_print(config.counter.as_ref().is_some_and(|c| c.printer.is_some()));
-    apply_status(&window, &presentation.borrow(), config);
+    let current = presentation.borrow().clone();
+    apply_status(&window, &current, config);
 
     let weak = window.as_weak();
     let (handle, rt, rx, titles) = (
@@ -122,12 +138,7 @@ pub fn open_counter_window(
     );
     window.on_issue(move |offer_id| {
         let (weak, handle, config) = (weak.clone(), handle.clone(), titles.clone());
-        let incident = rx
-            .borrow()
-            .view
-            .incident_id
-            .clone()
-            .filter(|_| rx.borrow().view.is_active());
+        let incident = incident_to_issue_for(&rx);
         rt.spawn(async move {
             let Ok(offer) = crate::protocol::Identifier::parse(&offer_id) else {
                 return;
@@ -213,4 +224,45 @@ pub fn open_counter_window(
         }
     });
     Ok(window)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::ViewMode;
+    use std::time::Duration;
+
+    /// Reading the incident while the status worker keeps writing never deadlocks (a
+    /// second borrow under a waiting writer would), and reads what is active.
+    #[test]
+    fn reading_the_incident_never_waits_on_a_writer() {
+        let mut start = Presentation::booting(time::OffsetDateTime::UNIX_EPOCH);
+        start.view.incident_id = Some(crate::protocol::Identifier::parse("inc-1").unwrap());
+        let (sender, receiver) = watch::channel(start);
+        let (done, finished) = std::sync::mpsc::channel();
+        let writer = std::thread::spawn(move || {
+            for round in 0..20_000 {
+                sender.send_modify(|p| {
+                    p.view.mode = if round % 2 == 0 {
+                        ViewMode::CashOnly
+                    } else {
+                        ViewMode::Normal
+                    }
+                });
+            }
+        });
+        let reader = std::thread::spawn(move || {
+            let mut active = 0;
+            for _ in 0..20_000 {
+                active += usize::from(incident_to_issue_for(&receiver).is_some());
+            }
+            let _ = done.send(active);
+        });
+        let active = finished
+            .recv_timeout(Duration::from_secs(60))
+            .expect("the reader finished: no deadlock against the writer");
+        assert!(active <= 20_000);
+        writer.join().unwrap();
+        reader.join().unwrap();
+    }
 }

@@ -9,7 +9,7 @@ use super::counter::open_counter_window;
 use super::thumbnail::thumbnail_png;
 use super::ui::SignageWindow;
 use crate::config::{NodeConfig, Role, ScreenBackend};
-use crate::node::Presentation;
+use crate::model::Presentation;
 use crate::shutdown::Shutdown;
 use slint::ComponentHandle;
 use std::cell::RefCell;
@@ -31,7 +31,10 @@ pub struct ScreenSetup {
     /// Where PNG thumbnails go when `display.thumbnails` is on.
     pub thumbnails: Option<mpsc::Sender<Vec<u8>>>,
     /// The voucher worker, when this node is a counter: opens the counter window.
-    pub counter: Option<crate::voucher::sync::CounterHandle>,
+    pub counter: Option<crate::voucher::CounterHandle>,
+    /// Beat a liveness heartbeat from the UI thread (only under systemd's watchdog, so an
+    /// idle screen otherwise stays fully idle).
+    pub ui_heartbeat: bool,
     pub shutdown: Shutdown,
 }
 
@@ -103,8 +106,8 @@ pub fn run_window(setup: ScreenSetup) -> ScreenExit {
     // Under systemd's watchdog the UI thread proves it is turning; otherwise no timer, so
     // an idle screen stays fully idle.
     let ui_heartbeat = slint::Timer::default();
-    if crate::node::systemd::watchdog_period().is_some() {
-        let heartbeat = crate::node::liveness::register("ui");
+    if setup.ui_heartbeat {
+        let heartbeat = crate::liveness::register("ui");
         ui_heartbeat.start(slint::TimerMode::Repeated, UI_HEARTBEAT, move || {
             heartbeat.beat()
         });
@@ -140,7 +143,9 @@ fn start_signage(setup: &ScreenSetup, window: &SignageWindow, language_timer: &s
             with_ui(|ui| {
                 ui.language = (ui.language + 1) % ui.config.display.languages.len().max(1)
             });
+            // The labels are Slint's translations, the texts the bundled wording's.
             select_current_language();
+            refresh();
         });
     }
     spawn_presentation_follower(setup, window.as_weak());
@@ -192,11 +197,18 @@ fn refresh() {
             return;
         };
         let now = time::OffsetDateTime::now_utc();
+        let language = ui
+            .config
+            .display
+            .languages
+            .get(ui.language)
+            .map_or("en", String::as_str);
         let (content, recheck) = screen_content(
             &ui.presentation,
             &ui.config.node.venue_name,
             &ui.config.display,
             &ui.config.texts,
+            language,
             now,
         );
         bridge::apply(&window, &content);

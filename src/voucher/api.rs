@@ -5,10 +5,13 @@
 //!
 //! `POST /v1/vouchers` `{"offer": "popcorn", "incident": "…", "staff": "…"}` → 201
 //! `{"code", "offer", "valid_until"}`; `POST /v1/redemptions` `{"code", "staff"}` → 200
-//! `{"answer": "VALID" | "ALREADY REDEEMED" | …, "detail"}`; `GET /v1/vouchers/{code}`.
+//! `{"answer": "VALID" | "ALREADY REDEEMED" | …, "detail"}`; `GET /v1/vouchers/{code}`;
+//! `GET /healthz` (from the node). [`status_of`] is the one place a voucher refusal
+//! becomes an HTTP status, for this API and the console alike.
 
-use super::lifecycle::{answer_detail, last_day_text};
-use super::sync::CounterHandle;
+use super::handle::{CounterError, CounterHandle};
+use super::lifecycle::{answer_detail, last_day_text, VoidRefusal};
+use super::store::StoreError;
 use crate::protocol::Identifier;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -24,6 +27,29 @@ type Answer = (StatusCode, Json<Value>);
 
 fn refusal(status: StatusCode, message: impl std::fmt::Display) -> Answer {
     (status, Json(json!({ "error": message.to_string() })))
+}
+
+/// The HTTP status of a voucher refusal: the request itself is wrong (400), it conflicts
+/// with the voucher's or the terminal's state (409), or the terminal cannot serve now
+/// (503: its worker stopped, or its disk failed).
+pub fn status_of(error: &CounterError) -> StatusCode {
+    match error {
+        CounterError::Code(_)
+        | CounterError::Void(VoidRefusal::NoReason)
+        | CounterError::Void(VoidRefusal::ReasonTooLong { .. }) => StatusCode::BAD_REQUEST,
+        // An offer this terminal does not give conflicts with its configuration.
+        CounterError::UnknownOffer(_)
+        | CounterError::StoreBehind
+        | CounterError::Void(VoidRefusal::AlreadyVoided { .. })
+        | CounterError::Store(StoreError::CapReached { .. } | StoreError::SerialsExhausted) => {
+            StatusCode::CONFLICT
+        }
+        CounterError::Stopped | CounterError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
+    }
+}
+
+fn refused(error: CounterError) -> Answer {
+    refusal(status_of(&error), error)
 }
 
 pub fn router(counter: CounterHandle) -> Router {
@@ -76,10 +102,8 @@ async fn issue(
         Some(Ok(id)) => Some(id),
         Some(Err(error)) => return refusal(StatusCode::BAD_REQUEST, format!("incident {error}")),
     };
-    let staff = request
-        .staff
-        .map(|s| crate::text::one_line(&s).chars().take(64).collect());
-    match counter.issue(offer.clone(), incident, staff).await {
+    // The store keeps staff names one line and bounded.
+    match counter.issue(offer.clone(), incident, request.staff).await {
         Ok(issued) => (
             StatusCode::CREATED,
             Json(json!({
@@ -88,7 +112,7 @@ async fn issue(
                 "valid_until": last_day_text(issued.code.fields.expiry_day),
             })),
         ),
-        Err(reason) => refusal(StatusCode::CONFLICT, reason),
+        Err(error) => refused(error),
     }
 }
 
@@ -108,21 +132,18 @@ async fn redeem(
         Ok(request) => request,
         Err(answer) => return answer,
     };
-    let staff = request
-        .staff
-        .map(|s| crate::text::one_line(&s).chars().take(64).collect());
-    match counter.redeem(request.code, staff).await {
+    match counter.redeem(request.code, request.staff).await {
         Ok(answer) => (
             StatusCode::OK,
             Json(json!({ "answer": answer.headline(), "detail": answer_detail(&answer) })),
         ),
-        Err(reason) => refusal(StatusCode::CONFLICT, reason),
+        Err(error) => refused(error),
     }
 }
 
 async fn show(State(counter): State<CounterHandle>, Path(code): Path<String>) -> Answer {
     match counter.lookup(code).await {
-        Err(reason) => refusal(StatusCode::SERVICE_UNAVAILABLE, reason),
+        Err(error) => refused(error),
         Ok((Err(error), _)) => refusal(StatusCode::BAD_REQUEST, error),
         Ok((Ok(_), None)) => refusal(
             StatusCode::NOT_FOUND,
@@ -130,7 +151,10 @@ async fn show(State(counter): State<CounterHandle>, Path(code): Path<String>) ->
         ),
         Ok((Ok(_), Some(record))) => (
             StatusCode::OK,
-            Json(serde_json::to_value(record).unwrap_or_default()),
+            Json(
+                serde_json::to_value(record)
+                    .expect("a voucher record serialises: plain fields and string keys"),
+            ),
         ),
     }
 }

@@ -2,56 +2,13 @@
 //! event keyed by (origin terminal, sequence); a record is the merge of all events about
 //! one code. Merging is idempotent and order-independent (a set of events per record), so
 //! replays and resyncs never count twice, and two redemptions of one code are both kept:
-//! a conflict is reported, never merged away (brief, invariant 5).
+//! a conflict is reported, never merged away (brief, invariant 5). The events themselves
+//! are wire types (`protocol::vouchers`); the records are this terminal's.
 
+pub use crate::protocol::vouchers::{VoucherChange, VoucherEvent, EVENT_VERSION};
 use crate::protocol::Identifier;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
-
-pub const EVENT_VERSION: u32 = 1;
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum VoucherChange {
-    Issued {
-        code: String,
-        offer_id: Identifier,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        incident_id: Option<Identifier>,
-    },
-    Redeemed {
-        code: String,
-    },
-    Voided {
-        code: String,
-        reason: String,
-    },
-}
-
-impl VoucherChange {
-    pub fn code(&self) -> &str {
-        match self {
-            VoucherChange::Issued { code, .. }
-            | VoucherChange::Redeemed { code }
-            | VoucherChange::Voided { code, .. } => code,
-        }
-    }
-}
-
-/// One change, as stored and as published on `…/vouchers/{origin}`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct VoucherEvent {
-    pub v: u32,
-    pub origin: Identifier,
-    /// 1, 2, 3… per origin, without gaps.
-    pub seq: u64,
-    #[serde(with = "time::serde::rfc3339")]
-    pub at: OffsetDateTime,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub staff: Option<String>,
-    #[serde(flatten)]
-    pub change: VoucherChange,
-}
 
 /// Where and when something happened to a voucher.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]

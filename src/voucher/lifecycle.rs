@@ -1,10 +1,14 @@
-//! What a terminal answers when staff scan or type a code: a pure decision from the
-//! parsed code, the local record, today's date and the link state. Each answer is
-//! specific, so staff know what to tell the guest.
+//! Every voucher rule, decided purely: what a terminal answers when staff scan or type a
+//! code (from the parsed code, the local record, today's date and the link state), and
+//! whether a manager's void may be made. Each answer is specific, so staff know what to
+//! tell the guest; the CLI, the counter screen, the counter API and the console all get
+//! theirs from here, through the store.
 
 use super::code::{CodeError, VoucherCode};
 use super::events::{EventMark, VoucherRecord};
 use crate::config::OfflineRedemption;
+use crate::protocol::vouchers::MAX_REASON_CHARS;
+use crate::protocol::Identifier;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RedeemAnswer {
@@ -119,6 +123,37 @@ pub fn judge_redemption(
     RedeemAnswer::Valid
 }
 
+/// Why a manager's void is refused; nothing is written.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum VoidRefusal {
+    #[error("say why the voucher is void (1 to {MAX_REASON_CHARS} characters)")]
+    NoReason,
+    #[error("the reason is {chars} characters; the limit is {MAX_REASON_CHARS}")]
+    ReasonTooLong { chars: usize },
+    #[error("this voucher was already voided by {by} ({reason})")]
+    AlreadyVoided { by: Identifier, reason: String },
+}
+
+/// Whether `record`'s voucher may be voided for `reason`; the reason as it is kept (one
+/// line, trimmed) if so. A void is final: a second one is refused, not repeated.
+pub fn judge_void(record: Option<&VoucherRecord>, reason: &str) -> Result<String, VoidRefusal> {
+    let reason = crate::text::one_line(reason).trim().to_owned();
+    let chars = reason.chars().count();
+    if chars == 0 {
+        return Err(VoidRefusal::NoReason);
+    }
+    if chars > MAX_REASON_CHARS {
+        return Err(VoidRefusal::ReasonTooLong { chars });
+    }
+    if let Some((mark, earlier)) = record.and_then(|r| r.voided.as_ref()) {
+        return Err(VoidRefusal::AlreadyVoided {
+            by: mark.origin.clone(),
+            reason: earlier.clone(),
+        });
+    }
+    Ok(reason)
+}
+
 /// "2027-02-20" for a voucher day (days since 2025-01-01).
 pub fn last_day_text(day: u16) -> String {
     let date = time::Date::from_julian_day(
@@ -156,5 +191,44 @@ pub fn answer_detail(answer: &RedeemAnswer) -> String {
         RedeemAnswer::TooManyAttempts => {
             "too many unreadable codes in the last minute; wait a moment and try again".to_owned()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::voucher::events::{VoucherChange, VoucherEvent, EVENT_VERSION};
+
+    #[test]
+    fn a_void_needs_a_reason_and_happens_once() {
+        assert_eq!(judge_void(None, " \n "), Err(VoidRefusal::NoReason));
+        let long = "x".repeat(MAX_REASON_CHARS + 1);
+        assert_eq!(
+            judge_void(None, &long),
+            Err(VoidRefusal::ReasonTooLong {
+                chars: MAX_REASON_CHARS + 1
+            })
+        );
+        assert_eq!(
+            judge_void(None, " guest\ncomplaint "),
+            Ok("guest complaint".to_owned())
+        );
+        let mut record = VoucherRecord::default();
+        record.apply(&VoucherEvent {
+            v: EVENT_VERSION,
+            origin: Identifier::parse("till-2").unwrap(),
+            seq: 1,
+            at: time::OffsetDateTime::UNIX_EPOCH,
+            staff: None,
+            change: VoucherChange::Voided {
+                code: "C".into(),
+                reason: "lost".into(),
+            },
+        });
+        let refusal = judge_void(Some(&record), "again").unwrap_err();
+        assert_eq!(
+            refusal.to_string(),
+            "this voucher was already voided by till-2 (lost)"
+        );
     }
 }

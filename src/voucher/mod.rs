@@ -1,15 +1,21 @@
-//! Raincheck vouchers: the code format (`code`), events and records (`events`), the
-//! redemption decision (`lifecycle`), the sled store (`store`) and receipts (`printer`).
-//! Sync between terminals and the counter screen build on these.
+//! Raincheck vouchers: the code format (`code`), events and the records they merge into
+//! (`events`), every voucher rule (`lifecycle`), the sled store (`store`), and the
+//! terminal's voucher worker (`worker`, reached through `handle`) with its pure
+//! anti-entropy (`anti_entropy`). The counter's local API (`api`), CSV export, the secret
+//! file and receipts (`printer`) sit beside them.
 
+pub mod anti_entropy;
 pub mod api;
 pub mod code;
 pub mod events;
 pub mod export;
+pub mod handle;
 pub mod lifecycle;
 pub mod open;
 pub mod printer;
 pub mod store;
-pub mod sync;
+pub mod worker;
 
 pub use code::{CodeError, VoucherCode, VoucherFields, VoucherSecret};
+pub use handle::{CounterError, CounterHandle, CounterRequest};
+pub use worker::VoucherWorker;

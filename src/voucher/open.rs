@@ -4,7 +4,7 @@
 use super::store::VoucherStore;
 use super::VoucherSecret;
 use crate::config::NodeConfig;
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use std::path::Path;
 
 /// Opens this terminal's store with the venue secret from the config.
@@ -25,17 +25,6 @@ pub fn open_store(config: &NodeConfig, base: &Path) -> Result<VoucherStore> {
 
 /// The venue secret: a private file of at least 16 bytes (never logged).
 pub fn read_voucher_secret(path: &Path, venue: &str) -> Result<VoucherSecret> {
-    use std::os::unix::fs::PermissionsExt;
-    let metadata = std::fs::metadata(path)
-        .with_context(|| format!("read counter.secret_file {}", path.display()))?;
-    if metadata.permissions().mode() & 0o077 != 0 {
-        bail!(
-            "secret file {} is readable by other users; run: chmod 600 {}",
-            path.display(),
-            path.display()
-        );
-    }
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("read counter.secret_file {}", path.display()))?;
+    let bytes = crate::secret_file::read_private(path).context("counter.secret_file")?;
     VoucherSecret::new(venue, &bytes).map_err(|error| anyhow!("{}: {error}", path.display()))
 }

@@ -8,8 +8,9 @@
 
 use super::code::{CodeError, VoucherCode, VoucherFields, VoucherSecret};
 use super::events::{VoucherChange, VoucherEvent, VoucherRecord, EVENT_VERSION};
-use super::lifecycle::{judge_redemption, RedeemAnswer, RedeemContext};
+use super::lifecycle::{judge_redemption, judge_void, RedeemAnswer, RedeemContext, VoidRefusal};
 use crate::config::OfferConfig;
+use crate::protocol::vouchers::MAX_STAFF_CHARS;
 use crate::protocol::Identifier;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional;
@@ -42,6 +43,8 @@ pub enum StoreError {
     CapReached { offer: String, cap: u32 },
     #[error("{0}")]
     Code(CodeError),
+    #[error("{0}")]
+    Void(VoidRefusal),
     #[error("storage error: {0}; check the disk")]
     Storage(#[from] sled::Error),
 }
@@ -72,9 +75,6 @@ pub struct VoucherStore {
 }
 
 /// Days since 2025-01-01 (UTC) of an instant: the unit of voucher expiry.
-/// Longest staff name kept with a voucher event.
-pub const MAX_STAFF_CHARS: usize = 64;
-
 pub fn voucher_day(now: OffsetDateTime) -> u16 {
     let days = now.unix_timestamp().div_euclid(86_400) - super::code::EXPIRY_EPOCH_DAY;
     days.clamp(0, i64::from(u16::MAX)) as u16
@@ -107,6 +107,17 @@ fn open_with_patience(path: &Path) -> Result<sled::Db, StoreError> {
             }
         }
     }
+}
+
+/// A staff or manager name as kept with an event: free text that travels in every sync
+/// batch, so one line and bounded.
+fn kept_staff(name: Option<String>) -> Option<String> {
+    name.map(|name| {
+        crate::text::one_line(&name)
+            .chars()
+            .take(MAX_STAFF_CHARS)
+            .collect()
+    })
 }
 
 fn event_key(origin: &str, seq: u64) -> Vec<u8> {
@@ -286,7 +297,7 @@ impl VoucherStore {
                     origin: self.node.clone(),
                     seq,
                     at: request.now,
-                    staff: request.staff.clone(),
+                    staff: kept_staff(request.staff.clone()),
                     change: VoucherChange::Issued {
                         code: compact.clone(),
                         offer_id: request.offer.id.clone(),
@@ -361,9 +372,13 @@ impl VoucherStore {
     ) -> Result<VoucherEvent, StoreError> {
         let code = VoucherCode::parse(text, &self.secret).map_err(StoreError::Code)?;
         let compact = code.compact();
-        let reason: String = crate::text::one_line(reason).chars().take(200).collect();
         let event = flatten((&self.meta, &self.vouchers, &self.events).transaction(
             |(meta, vouchers, events)| {
+                let record = record_in(vouchers, &compact)?;
+                let reason = match judge_void(record.as_ref(), reason) {
+                    Ok(reason) => reason,
+                    Err(refusal) => return abort(StoreError::Void(refusal)),
+                };
                 let event = self.own_event(
                     meta,
                     VoucherChange::Voided {
@@ -373,7 +388,7 @@ impl VoucherStore {
                     manager.clone(),
                     now,
                 )?;
-                let mut record = record_in(vouchers, &compact)?.unwrap_or_default();
+                let mut record = record.unwrap_or_default();
                 record.apply(&event);
                 put_json(vouchers, compact.as_bytes(), &record)?;
                 put_json(events, &event_key(self.node.as_str(), event.seq), &event)?;
@@ -399,13 +414,7 @@ impl VoucherStore {
             origin: self.node.clone(),
             seq,
             at: now,
-            // Free text that travels in every sync batch: one line, bounded.
-            staff: staff.map(|name| {
-                crate::text::one_line(&name)
-                    .chars()
-                    .take(MAX_STAFF_CHARS)
-                    .collect()
-            }),
+            staff: kept_staff(staff),
             change,
         })
     }

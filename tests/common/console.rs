@@ -5,7 +5,7 @@
 //! stream. Shared by the API tests and the browser test.
 
 use super::{write_config, NodeProcess, VENUE, VOUCHER_SECRET};
-use raincheck::node::{start_node, NodeHandle};
+use raincheck::app::{start_node, NodeHandle};
 use raincheck::shutdown::{shutdown_pair, ShutdownTrigger};
 use reqwest::header::{HeaderMap, CONTENT_TYPE, SET_COOKIE};
 use reqwest::{Method, RequestBuilder, StatusCode};

@@ -12,10 +12,8 @@ pub mod console;
 
 pub mod webdriver;
 
-use raincheck::cli::BusArgs;
-use raincheck::commands::session::BusSession;
-use raincheck::commands::target::BusTarget;
-use raincheck::model::{compute_view, NodeStanding, VenueState};
+use raincheck::client::{BusSession, BusTarget};
+use raincheck::model::{Confirmations, Standing, VenueState};
 use raincheck::mosquitto::MosquittoProcess;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -178,13 +176,8 @@ pub fn start_nodes(directory: &Path, names: &[&str], url: &str) -> Vec<NodeProce
 }
 
 pub async fn observer(url: &str) -> BusSession {
-    let args = BusArgs {
-        broker: Some(url.to_owned()),
-        venue: Some(VENUE.into()),
-        timeout: 10,
-        ..Default::default()
-    };
-    BusSession::open(BusTarget::from_args(&args).expect("target"), "test")
+    let target = BusTarget::at_url(url, VENUE).expect("a broker URL");
+    BusSession::open(target, "test")
         .await
         .expect("observer connects")
 }
@@ -206,12 +199,10 @@ pub async fn observer_once_online(url: &str, nodes: &[&str], within: Duration) -
 /// A session on the broker and venue that the node config `config` names (its
 /// credentials and CA file included), giving up on connecting after `timeout` seconds.
 pub async fn session_from_config(config: PathBuf, timeout: u64) -> anyhow::Result<BusSession> {
-    let args = BusArgs {
-        config: Some(config),
-        timeout,
-        ..Default::default()
-    };
-    BusSession::open(BusTarget::from_args(&args).expect("target"), "test").await
+    let node = raincheck::config::load(&config).expect("a valid config");
+    let directory = config.parent().expect("a config in a directory");
+    let target = BusTarget::of_node(&node, directory).with_timeout(Duration::from_secs(timeout));
+    BusSession::open(target, "test").await
 }
 
 /// Waits until `condition` holds for the observer's state, or fails with `what`.
@@ -221,29 +212,37 @@ pub async fn wait_for(
     what: &str,
     condition: impl Fn(&VenueState) -> bool,
 ) {
+    wait_watching(session, within, what, condition, |_| {}).await
+}
+
+/// Like [`wait_for`], handing the session to `watch` after every change on the way.
+pub async fn wait_watching(
+    session: &mut BusSession,
+    within: Duration,
+    what: &str,
+    condition: impl Fn(&VenueState) -> bool,
+    mut watch: impl FnMut(&BusSession),
+) {
     let deadline = Instant::now() + within;
     while !condition(&session.state) {
         if session.next_change(deadline).await.is_none() {
-            let summary = session.confirmations();
             panic!(
                 "timed out after {within:?} waiting for: {what}\nview: {:?}\nnodes: {}",
                 session.view(),
-                summary.headline()
+                session.headline()
             );
         }
+        watch(session);
     }
 }
 
 /// Every named node is online and shows the view computed from the observer's state.
 pub fn all_confirmed<'a>(nodes: &'a [&'a str]) -> impl Fn(&VenueState) -> bool + 'a {
     move |state: &VenueState| {
-        let digest = compute_view(state).digest();
-        let summary = raincheck::model::ConfirmationSummary::compute(state, &digest);
+        let confirmations = Confirmations::of(state);
         nodes.iter().all(|node| {
-            summary
-                .nodes
-                .iter()
-                .any(|n| n.node.as_str() == *node && n.standing == NodeStanding::Confirmed)
+            let node = raincheck::protocol::Identifier::parse(node).expect("a node id");
+            confirmations.standing(&node) == Some(Standing::Confirmed)
         })
     }
 }

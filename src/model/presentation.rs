@@ -2,7 +2,7 @@
 //! link (for the "status link lost since 19:50" note of invariant 6) and since when the
 //! current view is shown. Published by the status worker on a watch channel.
 
-use crate::model::VenueView;
+use super::view::VenueView;
 use time::OffsetDateTime;
 
 #[derive(Clone, Debug, PartialEq, Eq)]

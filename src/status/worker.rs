@@ -4,13 +4,13 @@
 //! only, keeping the latest unsent report and retrying on a timer, so it can never wait
 //! on the connection worker that waits on it.
 
-use super::presentation::{LinkState, Presentation};
-use super::reject_log::RejectLog;
-use crate::model::{compute_view, ApplyOutcome, VenueState, ViewMode};
-use crate::mqtt::BusEvent;
+use crate::model::{compute_view, ApplyOutcome, LinkState, Presentation, VenueState, ViewMode};
+use crate::mqtt::{BusEvent, Echo, SyncBarrier};
 use crate::protocol::{
-    decode_message, DisplayReport, DisplayStatus, Identifier, Topic, TopicKind, SCHEMA_VERSION,
+    decode_message, encode, DisplayReport, DisplayStatus, Identifier, Topic, TopicKind,
+    SCHEMA_VERSION,
 };
+use crate::reject_log::RejectLog;
 use crate::shutdown::Shutdown;
 use rumqttc::{AsyncClient, QoS};
 use std::time::Duration;
@@ -31,23 +31,12 @@ impl NodeIdentity {
         Topic::venue(&self.venue, TopicKind::Displays, &self.node).to_string()
     }
 
-    /// The MQTT client id of the node's status session.
-    pub fn client_id(&self) -> String {
-        format!("raincheck-{}-{}", self.venue, self.node)
-    }
-
-    /// The node's private sync-barrier topic (see docs/PROTOCOL.md, "Sync barrier"),
-    /// named after its client id so a broker ACL can reserve it with `%c`.
-    pub fn sync_topic(&self) -> String {
-        Topic::sync_barrier(&self.venue, &self.client_id())
-    }
-
     pub fn offline_payload(&self) -> Vec<u8> {
         // The roles travel with the last will so an observer still knows a vanished
         // node was a screen or a counter.
         let mut report = DisplayReport::offline(&self.node, self.name.clone());
         report.roles = self.roles.clone();
-        serde_json::to_vec(&report).unwrap_or_default()
+        encode(&report)
     }
 }
 
@@ -55,6 +44,10 @@ pub struct StatusWorker {
     pub identity: NodeIdentity,
     pub client: AsyncClient,
     pub events: mpsc::Receiver<BusEvent>,
+    /// Until it is reached the node shows the calm booting screen, not "normal".
+    pub barrier: SyncBarrier,
+    /// Whether the retained set has been read since the link came up (`/healthz`).
+    pub synced: crate::health::Flag,
     pub presentation: watch::Sender<Presentation>,
     pub shutdown: Shutdown,
 }
@@ -69,41 +62,41 @@ impl StatusWorker {
         let mut report_due = false;
         let mut retry = tokio::time::interval(REPORT_RETRY);
         retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut barrier_token = String::new();
         loop {
             tokio::select! {
                 _ = self.shutdown.wait() => break,
                 _ = retry.tick(), if report_due => {}
+                _ = crate::deadline::sleep_until(self.barrier.retry_at()) => {
+                    self.barrier.send_if_due(&self.client);
+                }
                 event = self.events.recv() => match event {
                     None => break,
                     Some(BusEvent::LinkUp) => {
                         self.presentation.send_modify(|p| p.link = LinkState::Up);
                         report_due = true;
-                        // When this comes back, every retained message has arrived: a
-                        // venue with nothing declared is then "normal", not "booting".
-                        // A fresh token each time: only our own echo counts, not a stale
-                        // one or another client's message on the topic.
-                        barrier_token = format!("{:016x}", rand::random::<u64>());
-                        let _ = self.client.try_publish(self.identity.sync_topic(), QoS::AtLeastOnce, false, barrier_token.clone().into_bytes());
-                    }
-                    Some(BusEvent::Message { topic, payload, .. }) if topic == self.identity.sync_topic() => {
-                        if payload.as_ref() != barrier_token.as_bytes() {
-                            continue;
-                        }
-                        self.presentation.send_if_modified(|p| !std::mem::replace(&mut p.has_state, true));
+                        self.barrier.start(&self.client);
                     }
                     Some(BusEvent::LinkDown { reason }) => {
                         tracing::warn!("status link lost ({reason}); keeping the last known view on screen");
+                        self.barrier.reset();
+                        self.synced.set(false);
                         let since = now();
                         self.presentation.send_if_modified(|p| match p.link {
                             LinkState::Lost { .. } => false,
                             _ => { p.link = LinkState::Lost { since }; true }
                         });
                     }
-                    Some(BusEvent::Message { topic, payload, .. }) => {
-                        match decode_message(&topic, &payload, &self.identity.venue) {
+                    Some(BusEvent::Message { topic, payload, .. }) => match self.barrier.check(&topic, &payload) {
+                        // Every retained message has arrived: a venue with nothing
+                        // declared is now "normal", not "booting".
+                        Echo::Reached => {
+                            self.synced.set(true);
+                            self.presentation.send_if_modified(|p| !std::mem::replace(&mut p.has_state, true));
+                        }
+                        Echo::Ignored => {}
+                        Echo::NotBarrier => match decode_message(&topic, &payload, &self.identity.venue) {
                             Err(reason) => {
-                                let kind = reject_kind(&reason);
+                                let kind = reason.kind();
                                 crate::metrics::add("raincheck_bus_messages_refused_total", &[("reason", kind)], 1.0);
                                 rejects.refused(&topic, &reason, kind);
                             }
@@ -113,8 +106,8 @@ impl StatusWorker {
                                 }
                                 report_due |= self.refresh_view(&state);
                             }
-                        }
-                    }
+                        },
+                    },
                 }
             }
             if report_due {
@@ -162,7 +155,7 @@ impl StatusWorker {
             incident_id: view.incident_id.clone(),
             since: Some(presentation.shown_since),
         };
-        let payload = serde_json::to_vec(&report).unwrap_or_default();
+        let payload = encode(&report);
         self.client
             .try_publish(
                 self.identity.display_topic(),
@@ -183,22 +176,6 @@ impl StatusWorker {
             self.identity.offline_payload(),
         );
         let _ = self.client.try_disconnect();
-    }
-}
-
-fn reject_kind(reason: &crate::protocol::RejectReason) -> &'static str {
-    use crate::protocol::RejectReason::*;
-    match reason {
-        Oversized { .. } => "oversized",
-        UnknownTopic => "unknown-topic",
-        ForeignVenue(_) => "foreign-venue",
-        EmptyPayload => "empty",
-        Malformed(_) => "malformed",
-        UnknownVersion(_) => "version",
-        OwnerMismatch { .. } => "owner",
-        RevisionOutOfRange(_) => "revision",
-        TextTooLong { .. } => "text",
-        NotStatus => "not-status",
     }
 }
 

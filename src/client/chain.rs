@@ -3,19 +3,19 @@
 //! sync barrier under `_chain/` (which no bridge carries), so a chain declaration's
 //! revision is above everything HQ can see. The chain-scope twin of [`BusSession`].
 //!
-//! [`BusSession`]: super::session::BusSession
+//! [`BusSession`]: super::BusSession
 
-use super::session::{Link, LinkEvent};
-use super::target::ChainTarget;
+use super::link::{Link, LinkEvent};
+use super::target::BrokerTarget;
 use crate::model::{ChainConfirmation, ChainState};
-use crate::protocol::{decode_message, BusMessage, Identifier, Topic};
+use crate::protocol::{decode_chain_message, BusMessage, ChainMessage, Identifier, Topic};
 use anyhow::Result;
 use rumqttc::QoS;
 use std::time::Duration;
 use tokio::time::Instant;
 
 pub struct ChainSession {
-    pub target: ChainTarget,
+    pub target: BrokerTarget,
     pub state: ChainState,
     /// The message most recently applied and its venue (`None` for chain topics), for
     /// callers that count confirmations incrementally (the bridged switch benchmark).
@@ -26,11 +26,9 @@ pub struct ChainSession {
 impl ChainSession {
     /// Connects and reads HQ's retained set; fails with one clear line if the broker
     /// cannot be reached within the target's timeout.
-    pub async fn open(target: ChainTarget, label: &str) -> Result<Self> {
+    pub async fn open(target: BrokerTarget, label: &str) -> Result<Self> {
         let link = Link::open(
-            &target.broker,
-            &target.config_dir,
-            target.timeout,
+            &target,
             label,
             Topic::chain_status_filters(),
             Topic::chain_sync_barrier,
@@ -80,7 +78,7 @@ impl ChainSession {
     /// bridges' retained reports come back with it.
     pub async fn next_change(&mut self, until: Instant) -> bool {
         loop {
-            match self.link.next_event(until).await {
+            match self.link.next_event(Some(until)).await {
                 Some(LinkEvent::Message { topic, payload }) => {
                     if apply_to(&mut self.state, &mut self.last_applied, &topic, &payload).is_ok() {
                         return true;
@@ -123,30 +121,14 @@ fn apply_to(
     topic: &str,
     payload: &[u8],
 ) -> Result<(), String> {
-    if let Some(venue) = Topic::bridge_state_venue(topic) {
-        // Mosquitto's bridge notification: "1" connected, "0" gone (its last will).
-        return match payload {
-            b"1" => {
-                state.set_bridge(&venue, true);
-                Ok(())
-            }
-            b"0" => {
-                state.set_bridge(&venue, false);
-                Ok(())
-            }
-            _ => Err("a bridge state is \"1\" or \"0\"".into()),
-        };
-    }
-    let Some(parsed) = Topic::parse(topic) else {
-        return Err("topic is not a raincheck v1 status topic".into());
-    };
-    // The venue check in decode_message only applies to venue topics; for chain topics
-    // any identifier will do, so the owner stands in.
-    let venue = parsed.venue.as_ref().unwrap_or(&parsed.owner);
-    match decode_message(topic, payload, venue) {
-        Ok(message) => {
-            state.apply(parsed.venue.as_ref(), message.clone());
-            *last_applied = Some((parsed.venue, message));
+    match decode_chain_message(topic, payload) {
+        Ok(ChainMessage::Bridge { venue, up }) => {
+            state.set_bridge(&venue, up);
+            Ok(())
+        }
+        Ok(ChainMessage::Status { venue, message }) => {
+            state.apply(venue.as_ref(), (*message).clone());
+            *last_applied = Some((venue, *message));
             Ok(())
         }
         Err(reason) => {

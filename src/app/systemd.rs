@@ -3,7 +3,7 @@
 //! only while every loop in `liveness` is turning. Without NOTIFY_SOCKET (not under
 //! systemd) all of this is silent and free.
 
-use super::liveness;
+use crate::liveness;
 use crate::shutdown::Shutdown;
 use std::time::Duration;
 

@@ -1,7 +1,17 @@
 //! Turning a raw MQTT publish (topic + bytes) into a typed message, or into a specific
-//! reason for ignoring it. This is the single gate for invariant 7: everything that
-//! reaches the model has passed these checks, and every refusal says why in words an
+//! reason for ignoring it. This is the single gate for invariant 7: every inbound
+//! message of every session passes one of these functions before anything acts on it —
+//! status messages here, voucher sync (`vouchers`), thumbnails (`thumbnails`) and what
+//! head office hears (`chain`) beside it — and every refusal says why in words an
 //! operator can act on.
+
+mod chain;
+mod thumbnails;
+mod vouchers;
+
+pub use chain::{decode_chain_message, ChainMessage};
+pub use thumbnails::{decode_thumbnail, Thumbnail, MAX_THUMBNAIL_BYTES};
+pub use vouchers::{decode_voucher_message, VoucherMessage};
 
 use super::identifiers::Identifier;
 use super::payloads::{DisplayReport, IncidentDeclaration, PaymentHealth, SCHEMA_VERSION};
@@ -49,6 +59,24 @@ pub enum RejectReason {
     },
     #[error("vouchers and thumbnails are not status messages")]
     NotStatus,
+}
+
+impl RejectReason {
+    /// A short, stable name of the reason, for metrics labels and rate-limited logs.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            RejectReason::Oversized { .. } => "oversized",
+            RejectReason::UnknownTopic => "unknown-topic",
+            RejectReason::ForeignVenue(_) => "foreign-venue",
+            RejectReason::EmptyPayload => "empty",
+            RejectReason::Malformed(_) => "malformed",
+            RejectReason::UnknownVersion(_) => "version",
+            RejectReason::OwnerMismatch { .. } => "owner",
+            RejectReason::RevisionOutOfRange(_) => "revision",
+            RejectReason::TextTooLong { .. } => "text",
+            RejectReason::NotStatus => "not-status",
+        }
+    }
 }
 
 #[derive(Deserialize)]
@@ -99,17 +127,12 @@ pub fn decode_message(
             declaration.declared_at = declaration.declared_at.to_offset(time::UtcOffset::UTC);
             check_owner(&topic.owner, &declaration.source)?;
             check_revision(declaration.revision)?;
-            for (field, text) in declaration.texts.fields() {
-                if let Some(text) = text {
-                    let chars = text.chars().count();
-                    if chars > super::IncidentTexts::MAX_CHARS {
-                        return Err(RejectReason::TextTooLong {
-                            field,
-                            chars,
-                            limit: super::IncidentTexts::MAX_CHARS,
-                        });
-                    }
-                }
+            if let Some((field, chars)) = declaration.texts.too_long().next() {
+                return Err(RejectReason::TextTooLong {
+                    field: field.name(),
+                    chars,
+                    limit: super::IncidentTexts::MAX_CHARS,
+                });
             }
             Ok(BusMessage::Declaration {
                 scope: topic.scope,

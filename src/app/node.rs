@@ -1,0 +1,197 @@
+//! Starting one node's workers from its config: the status session and worker, and by
+//! role the voucher worker on its own session (counters, consoles with a `[counter]`
+//! section), the counter API, the metrics endpoint, the detector and the console.
+//! [`start_node`] is also what tests and the benchmarks use to run many real display
+//! nodes inside one process.
+
+use crate::config::{BrokerMode, CounterSection, NodeConfig, Role};
+use crate::health::{Flag, Health};
+use crate::model::Presentation;
+use crate::mqtt::{spawn_session, SessionSpec};
+use crate::protocol::{encode, Topic, TopicKind, VoucherMarks};
+use crate::shutdown::Shutdown;
+use crate::status::{NodeIdentity, StatusWorker};
+use crate::voucher::{CounterHandle, VoucherWorker};
+use anyhow::{Context, Result};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How long a stopping node waits for its workers before giving up on them.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A started node's outputs and workers.
+pub struct NodeHandle {
+    /// What the node shows; the UI and tests watch it.
+    pub presentation: watch::Receiver<Presentation>,
+    /// The node's status MQTT client, for edge workers that publish (thumbnails).
+    pub client: rumqttc::AsyncClient,
+    pub identity: NodeIdentity,
+    /// The voucher worker, on counters (and consoles with a `[counter]` section).
+    pub counter: Option<CounterHandle>,
+    /// Where the console listens, on nodes with the `console` role.
+    pub console: Option<std::net::SocketAddr>,
+    /// Whether the node is synced and (counters) serving, as `/healthz` tells it.
+    pub health: Health,
+    pub(super) workers: Vec<JoinHandle<()>>,
+}
+
+impl NodeHandle {
+    /// Waits for every worker after shutdown was triggered, up to the stop timeout.
+    pub async fn join(self) {
+        let all = async {
+            for worker in self.workers {
+                let _ = worker.await;
+            }
+        };
+        if tokio::time::timeout(STOP_TIMEOUT, all).await.is_err() {
+            tracing::warn!("some workers did not stop within {STOP_TIMEOUT:?}; exiting anyway");
+        }
+    }
+}
+
+/// Starts the workers of one node on the current tokio runtime.
+pub fn start_node(
+    config: &NodeConfig,
+    config_dir: &Path,
+    shutdown: Shutdown,
+) -> Result<NodeHandle> {
+    let identity = NodeIdentity {
+        venue: config.node.venue.clone(),
+        node: config.node.id.clone(),
+        name: config.node.name.clone(),
+        roles: config
+            .node
+            .roles
+            .iter()
+            .map(|r| r.as_str().to_owned())
+            .collect(),
+    };
+    let mut spec = SessionSpec::for_node(
+        &config.broker,
+        &identity.venue,
+        &identity.node,
+        None,
+        Topic::view_filters(&identity.venue),
+    );
+    spec.last_will = Some((identity.display_topic(), identity.offline_payload()));
+    let session = spawn_session(&config.broker, config_dir, spec, shutdown.clone())?;
+    let (presentation_tx, presentation) =
+        watch::channel(Presentation::booting(crate::status::worker::now()));
+    let client = session.connection.client.clone();
+    let mut health = Health::default();
+    let status = StatusWorker {
+        identity: identity.clone(),
+        client: session.connection.client,
+        events: session.connection.events,
+        barrier: session.barrier,
+        synced: health.synced.clone(),
+        presentation: presentation_tx,
+        shutdown: shutdown.clone(),
+    };
+    let mut workers = vec![tokio::spawn(status.run()), session.connection.task];
+    // A console with the venue's [counter] section keeps a replica of every voucher.
+    let keeps_vouchers = config.has_role(Role::Counter) || config.has_role(Role::Console);
+    let counter = match config.counter.as_ref().filter(|_| keeps_vouchers) {
+        None => None,
+        Some(section) => {
+            let serving = Flag::default();
+            health.serving = Some(serving.clone());
+            let (handle, voucher_workers) =
+                start_voucher_worker(config, section, config_dir, serving, shutdown.clone())?;
+            workers.extend(voucher_workers);
+            Some(handle)
+        }
+    };
+    if let Some(address) = config.metrics.listen {
+        workers.push(
+            crate::metrics::serve(address, health.clone(), shutdown.clone()).context("metrics")?,
+        );
+    }
+    if config.has_role(Role::Detector) {
+        let detector = crate::detection::start_detector(config, config_dir, shutdown.clone())
+            .context("detector")?;
+        workers.extend(detector);
+    }
+    if let (Some(handle), Some(address)) = (
+        counter.clone().filter(|_| config.has_role(Role::Counter)),
+        config.counter.as_ref().and_then(|c| c.api_listen),
+    ) {
+        let router = crate::voucher::api::router(handle).merge(health.route());
+        let api = crate::local_http::serve(
+            address,
+            router,
+            shutdown.clone(),
+            "the counter API",
+            "counter.api_listen",
+        )?;
+        workers.push(api);
+    }
+    let mut console = None;
+    if config.has_role(Role::Console) {
+        let started = crate::console::start_console(
+            config,
+            config_dir,
+            counter.clone(),
+            health.clone(),
+            shutdown,
+        )
+        .context("console")?;
+        console = Some(started.address);
+        workers.extend(started.workers);
+    }
+    Ok(NodeHandle {
+        presentation,
+        client,
+        identity,
+        counter,
+        console,
+        health,
+        workers,
+    })
+}
+
+/// Opens the counter's store and starts its voucher worker on its own MQTT session
+/// (persistent, manual acks: an event is acknowledged only once it is on disk).
+fn start_voucher_worker(
+    config: &NodeConfig,
+    section: &CounterSection,
+    config_dir: &Path,
+    serving: Flag,
+    shutdown: Shutdown,
+) -> Result<(CounterHandle, Vec<JoinHandle<()>>)> {
+    let store = crate::voucher::open::open_store(config, config_dir).context("voucher store")?;
+    let venue = &config.node.venue;
+    let node = &config.node.id;
+    let mut spec = SessionSpec::for_node(
+        &config.broker,
+        venue,
+        node,
+        Some("vouchers"),
+        Topic::voucher_filters(venue),
+    );
+    let marks_topic = Topic::venue(venue, TopicKind::VoucherMarks, node).to_string();
+    spec.last_will = Some((marks_topic, encode(&VoucherMarks::offline(node))));
+    spec.persistent = true;
+    // rumqttd drops the connection on an acknowledgement it considers out of order
+    // ("unsolicited ack"), so with the embedded broker the client acknowledges on receipt;
+    // a single box has no other terminal to lose events from, and the watermark replay
+    // repairs anything missed.
+    spec.manual_acks = config.broker.mode != BrokerMode::Embedded;
+    let session = spawn_session(&config.broker, config_dir, spec, shutdown.clone())?;
+    let task = session.connection.task;
+    let (handle, worker) = VoucherWorker::new(
+        Arc::new(store),
+        node.clone(),
+        venue.clone(),
+        section.clone(),
+        session.connection.client,
+        session.connection.events,
+        session.barrier,
+        serving,
+        shutdown,
+    );
+    Ok((handle, vec![tokio::spawn(worker.run()), task]))
+}

@@ -1,0 +1,146 @@
+//! `[display]`: the screen of a `signage` or `counter` node: backend, orientation, what
+//! the normal screen looks like, languages, and thumbnails for the console.
+
+use super::load::{Checks, Problems};
+use serde::{Deserialize, Serialize};
+
+/// What a signage screen shows while nothing is declared.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NormalStyle {
+    /// The venue's name and "All payment methods accepted".
+    #[default]
+    Welcome,
+    /// A black screen.
+    Dark,
+    /// A transparent layer, for screens that show other content underneath.
+    Transparent,
+}
+
+/// Which windowing backend a screen uses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScreenBackend {
+    /// A window if a display server is there (X11/Wayland), else headless.
+    #[default]
+    Auto,
+    /// Always a winit window; headless (with a log line) if none can be opened.
+    Winit,
+    /// Linux KMS/DRM without a display server (binary built with `--features kms`).
+    Kms,
+    /// No window: compute and report the view only.
+    Headless,
+}
+
+/// Screen settings. Read by nodes with the `signage` or `counter` role.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisplaySection {
+    /// Open the window full-screen (kiosks) instead of a desktop window.
+    #[serde(default)]
+    pub fullscreen: bool,
+    /// "auto" (default), "winit", "kms" or "headless".
+    #[serde(default)]
+    pub backend: ScreenBackend,
+    /// Screen rotation in degrees clockwise: 0, 90, 180 or 270. Applied by the KMS backend
+    /// and to thumbnails; on X11/Wayland rotate the output with the compositor instead.
+    #[serde(default)]
+    pub rotation: u16,
+    /// While nothing is declared: "welcome" (default), "dark" or "transparent".
+    #[serde(default)]
+    pub normal_style: NormalStyle,
+    /// Seconds the "card payments are back" screen stays before the normal screen.
+    #[serde(default = "default_all_clear_secs")]
+    pub all_clear_secs: u32,
+    /// Languages the screen rotates through, from "en" and "es".
+    #[serde(default = "default_languages")]
+    pub languages: Vec<String>,
+    /// Seconds each language stays on screen when more than one is listed (at least 3).
+    #[serde(default = "default_language_secs")]
+    pub language_secs: u32,
+    /// Publish a small PNG of what the screen shows, for the manager's console.
+    #[serde(default)]
+    pub thumbnails: bool,
+    /// Thumbnail width in pixels (80-640).
+    #[serde(default = "default_thumbnail_width")]
+    pub thumbnail_width: u32,
+    /// At most one thumbnail per this many seconds (at least 5).
+    #[serde(default = "default_thumbnail_secs")]
+    pub thumbnail_secs: u32,
+}
+
+/// Languages the screens have bundled texts for.
+pub const SCREEN_LANGUAGES: [&str; 2] = ["en", "es"];
+
+fn default_all_clear_secs() -> u32 {
+    300
+}
+fn default_languages() -> Vec<String> {
+    vec!["en".to_owned()]
+}
+fn default_language_secs() -> u32 {
+    10
+}
+fn default_thumbnail_width() -> u32 {
+    320
+}
+fn default_thumbnail_secs() -> u32 {
+    30
+}
+
+impl Default for DisplaySection {
+    fn default() -> Self {
+        Self {
+            fullscreen: false,
+            backend: ScreenBackend::default(),
+            rotation: 0,
+            normal_style: NormalStyle::default(),
+            all_clear_secs: default_all_clear_secs(),
+            languages: default_languages(),
+            language_secs: default_language_secs(),
+            thumbnails: false,
+            thumbnail_width: default_thumbnail_width(),
+            thumbnail_secs: default_thumbnail_secs(),
+        }
+    }
+}
+
+impl DisplaySection {
+    pub(super) fn check(&self, _: &Checks, problems: &mut Problems) {
+        if ![0, 90, 180, 270].contains(&self.rotation) {
+            problems.push(
+                "display.rotation",
+                format!("{} is not one of 0, 90, 180, 270", self.rotation),
+            );
+        }
+        if self.languages.is_empty() {
+            problems.push(
+                "display.languages",
+                format!("no languages; list at least one of {SCREEN_LANGUAGES:?}"),
+            );
+        }
+        for language in &self.languages {
+            if !SCREEN_LANGUAGES.contains(&language.as_str()) {
+                problems.push(
+                    "display.languages",
+                    format!("{language:?} has no bundled texts; use {SCREEN_LANGUAGES:?}"),
+                );
+            }
+        }
+        if self.language_secs < 3 {
+            problems.push(
+                "display.language_secs",
+                "must be at least 3, or guests cannot finish reading",
+            );
+        }
+        if !(80..=640).contains(&self.thumbnail_width) {
+            problems.push(
+                "display.thumbnail_width",
+                format!("{} is out of range; use 80 to 640", self.thumbnail_width),
+            );
+        }
+        if self.thumbnail_secs < 5 {
+            problems.push("display.thumbnail_secs", "must be at least 5");
+        }
+    }
+}

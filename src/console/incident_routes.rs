@@ -1,0 +1,193 @@
+//! Declaring from the console: the templates the form starts from (the venue's own, else
+//! the screens' bundled wording), and start / update / resolve, each published by the bus
+//! worker as source `console` with the manager's name, answered after the broker's echo
+//! and written to the audit log first.
+
+use super::bus::{ConsoleRequest, DeclareFailure, DeclareOutcome};
+use super::http::{ApiError, CheckedManager, Context, JsonBody, Manager};
+use crate::model::{bundled_texts, DeclareAction, DeclareRefusal, DeclareRequest, WordingMode};
+use crate::protocol::{Authority, Identifier, IncidentTexts};
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+/// The source name of every console declaration (docs/PROTOCOL.md).
+const CONSOLE_SOURCE: &str = "console";
+
+#[derive(Serialize)]
+pub(super) struct OfferInfo {
+    id: Identifier,
+    title: String,
+    terms: String,
+}
+
+#[derive(Serialize)]
+pub(super) struct Templates {
+    venue_name: String,
+    offers: Vec<OfferInfo>,
+    cash_only: IncidentTexts,
+    all_clear: IncidentTexts,
+}
+
+/// What the form starts from: the venue's template, else the screens' bundled wording
+/// (English; the screens translate their own).
+fn form_texts(template: &IncidentTexts, mode: WordingMode) -> IncidentTexts {
+    let bundled = bundled_texts("en", mode);
+    IncidentTexts::from_fn(|field| {
+        template
+            .get(field)
+            .or_else(|| bundled.get(field))
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
+    })
+}
+
+pub(super) async fn templates(
+    State(context): State<Context>,
+    _manager: Manager,
+) -> Json<Templates> {
+    Json(Templates {
+        venue_name: context.venue_name.clone(),
+        offers: context
+            .offers
+            .iter()
+            .map(|offer| OfferInfo {
+                id: offer.id.clone(),
+                title: offer.title.clone(),
+                terms: offer.terms.clone(),
+            })
+            .collect(),
+        cash_only: form_texts(&context.texts.cash_only, WordingMode::CashOnly),
+        all_clear: form_texts(&context.texts.all_clear, WordingMode::AllClear),
+    })
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DeclareBody {
+    /// The texts as typed; a misspelt field is refused rather than silently replaced by
+    /// the template on every screen.
+    #[serde(default, deserialize_with = "IncidentTexts::deserialize_strict")]
+    texts: IncidentTexts,
+    #[serde(default)]
+    offer_id: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct Declared {
+    incident_id: Identifier,
+    revision: u64,
+    shown_revision: u64,
+    note: Option<String>,
+}
+
+type Declaring =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<Json<Declared>, ApiError>> + Send>>;
+
+/// The handler of one declaring action (start, update, resolve): same checks, same body.
+pub(super) fn declaring(
+    action: DeclareAction,
+) -> impl Fn(State<Context>, CheckedManager, JsonBody<DeclareBody>) -> Declaring + Clone {
+    move |State(context), CheckedManager(manager), JsonBody(body)| {
+        Box::pin(async move { run_declaration(&context, &manager, action, body).await })
+    }
+}
+
+async fn run_declaration(
+    context: &Context,
+    manager: &Manager,
+    action: DeclareAction,
+    body: DeclareBody,
+) -> Result<Json<Declared>, ApiError> {
+    let verb = match action {
+        DeclareAction::Start => "declare",
+        DeclareAction::Update => "update",
+        DeclareAction::Resolve => "resolve",
+    };
+    let result = declare_through_bus(context, manager, action, body).await;
+    let (detail, outcome) = match &result {
+        Ok(outcome) => (
+            format!(
+                "incident {} revision {}{}",
+                outcome.declaration.incident_id,
+                outcome.declaration.revision,
+                outcome
+                    .declaration
+                    .texts
+                    .headline
+                    .as_deref()
+                    .map(|h| format!(": {h}"))
+                    .unwrap_or_default()
+            ),
+            "ok".to_owned(),
+        ),
+        Err(error) => (String::new(), format!("refused: {}", error.message)),
+    };
+    context
+        .audit(Some(&manager.name), &manager.from, verb, detail, &outcome)
+        .await;
+    let outcome = result?;
+    Ok(Json(Declared {
+        incident_id: outcome.declaration.incident_id,
+        revision: outcome.declaration.revision,
+        shown_revision: outcome.shown_revision,
+        note: outcome.note,
+    }))
+}
+
+async fn declare_through_bus(
+    context: &Context,
+    manager: &Manager,
+    action: DeclareAction,
+    body: DeclareBody,
+) -> Result<DeclareOutcome, ApiError> {
+    // A field left blank means "the template".
+    let texts = IncidentTexts::from_fn(|field| {
+        body.texts
+            .get(field)
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
+    });
+    let offer_id = match body.offer_id.filter(|id| !id.is_empty()) {
+        None => None,
+        Some(id) => {
+            let known = context.offers.iter().find(|offer| offer.id.as_str() == id);
+            match known {
+                Some(offer) => Some(offer.id.clone()),
+                None => {
+                    return Err(ApiError::bad_request(format!(
+                        "there is no offer {id:?}; choose one of the offers shown"
+                    )))
+                }
+            }
+        }
+    };
+    let request = DeclareRequest {
+        action,
+        source: Identifier::parse(CONSOLE_SOURCE)
+            .map_err(|error| ApiError::bad_request(error.to_string()))?,
+        authority: Authority::Manager,
+        actor: Some(manager.name.clone()),
+        texts,
+        offer_id,
+    };
+    let (reply, answer) = oneshot::channel();
+    let stopping = || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the console is stopping");
+    context
+        .bus
+        .send(ConsoleRequest::Declare { request, reply })
+        .await
+        .map_err(|_| stopping())?;
+    let outcome = answer.await.map_err(|_| stopping())?;
+    outcome.map_err(|failure| {
+        let status = match &failure {
+            DeclareFailure::Refused(DeclareRefusal::TextTooLong { .. }) => StatusCode::BAD_REQUEST,
+            DeclareFailure::Refused(_) => StatusCode::CONFLICT,
+            _ => StatusCode::SERVICE_UNAVAILABLE,
+        };
+        ApiError::new(status, failure.to_string())
+    })
+}

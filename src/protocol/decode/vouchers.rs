@@ -1,0 +1,137 @@
+//! The gate for the voucher sync topics: another counter's event batch or watermarks,
+//! checked for size, version and (for marks) owner before the voucher worker acts on
+//! them. The store still checks every code against the venue secret.
+
+use super::RejectReason;
+use crate::protocol::topics::{Topic, TopicKind};
+use crate::protocol::vouchers::{
+    VoucherBatch, VoucherMarks, MAX_VOUCHER_MESSAGE_BYTES, SYNC_VERSION,
+};
+use crate::protocol::Identifier;
+
+/// A voucher message that passed the gate.
+#[derive(Clone, Debug)]
+pub enum VoucherMessage {
+    /// Events, of the sender or relayed for an offline counter.
+    Batch(VoucherBatch),
+    /// The watermarks of the counter whose topic they are on.
+    Marks(VoucherMarks),
+    /// Not another counter's voucher message for this venue (our own echo, another
+    /// venue's topic, another kind): nothing to do, nothing to complain about.
+    NotForUs,
+}
+
+/// Checks and decodes one publish received by `node`'s voucher session in `venue`.
+pub fn decode_voucher_message(
+    topic_name: &str,
+    payload: &[u8],
+    venue: &Identifier,
+    node: &Identifier,
+) -> Result<VoucherMessage, RejectReason> {
+    let Some(topic) = Topic::parse(topic_name) else {
+        return Ok(VoucherMessage::NotForUs);
+    };
+    if topic.venue.as_ref() != Some(venue) || topic.owner == *node {
+        return Ok(VoucherMessage::NotForUs);
+    }
+    if !matches!(topic.kind, TopicKind::Vouchers | TopicKind::VoucherMarks) {
+        return Ok(VoucherMessage::NotForUs);
+    }
+    if payload.len() > MAX_VOUCHER_MESSAGE_BYTES {
+        return Err(RejectReason::Oversized {
+            bytes: payload.len(),
+            limit: MAX_VOUCHER_MESSAGE_BYTES,
+        });
+    }
+    // serde's messages could quote codes from the payload: they are not passed on.
+    if topic.kind == TopicKind::Vouchers {
+        let batch: VoucherBatch = serde_json::from_slice(payload).map_err(|_| {
+            RejectReason::Malformed(
+                "a voucher batch that is not valid JSON for this version".into(),
+            )
+        })?;
+        if batch.v != SYNC_VERSION {
+            return Err(RejectReason::UnknownVersion(batch.v));
+        }
+        return Ok(VoucherMessage::Batch(batch));
+    }
+    let marks: VoucherMarks = serde_json::from_slice(payload).map_err(|_| {
+        RejectReason::Malformed("voucher marks that are not valid JSON for this version".into())
+    })?;
+    // Marks decide whether a store is "behind": only this version's, and only from the
+    // counter whose topic they are on.
+    if marks.v != SYNC_VERSION {
+        return Err(RejectReason::UnknownVersion(marks.v));
+    }
+    if marks.node != topic.owner {
+        return Err(RejectReason::OwnerMismatch {
+            topic: topic.owner.to_string(),
+            payload: marks.node.to_string(),
+        });
+    }
+    Ok(VoucherMessage::Marks(marks))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(text: &str) -> Identifier {
+        Identifier::parse(text).unwrap()
+    }
+
+    fn decode(topic: &str, payload: &str) -> Result<VoucherMessage, RejectReason> {
+        decode_voucher_message(topic, payload.as_bytes(), &id("rialto"), &id("till-1"))
+    }
+
+    #[test]
+    fn marks_must_come_from_their_topics_counter_in_this_version() {
+        let good = r#"{"v":1,"node":"till-2","marks":{"till-2":4}}"#;
+        assert!(matches!(
+            decode("raincheck/v1/rialto/voucher-marks/till-2", good),
+            Ok(VoucherMessage::Marks(_))
+        ));
+        assert!(matches!(
+            decode("raincheck/v1/rialto/voucher-marks/till-3", good),
+            Err(RejectReason::OwnerMismatch { .. })
+        ));
+        assert!(matches!(
+            decode(
+                "raincheck/v1/rialto/voucher-marks/till-2",
+                &good.replace("\"v\":1", "\"v\":2")
+            ),
+            Err(RejectReason::UnknownVersion(2))
+        ));
+    }
+
+    #[test]
+    fn batches_are_checked_and_foreign_or_own_topics_are_not_ours() {
+        let refusal = decode(
+            "raincheck/v1/rialto/vouchers/till-2",
+            "{\"v\":1,\"code\":\"7K3Q-SECRET\"",
+        )
+        .expect_err("not JSON");
+        assert!(!refusal.to_string().contains("SECRET"), "{refusal}");
+        let empty = r#"{"v":1,"origin":"till-2","events":[]}"#;
+        assert!(matches!(
+            decode("raincheck/v1/rialto/vouchers/till-2", empty),
+            Ok(VoucherMessage::Batch(_))
+        ));
+        for elsewhere in [
+            "raincheck/v1/odeon/vouchers/till-2",
+            "raincheck/v1/rialto/vouchers/till-1",
+            "raincheck/v1/rialto/incident/till-2",
+            "nonsense",
+        ] {
+            assert!(
+                matches!(decode(elsewhere, empty), Ok(VoucherMessage::NotForUs)),
+                "{elsewhere}"
+            );
+        }
+        let huge = "x".repeat(MAX_VOUCHER_MESSAGE_BYTES + 1);
+        assert!(matches!(
+            decode("raincheck/v1/rialto/vouchers/till-2", &huge),
+            Err(RejectReason::Oversized { .. })
+        ));
+    }
+}

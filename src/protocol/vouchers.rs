@@ -1,0 +1,105 @@
+//! The voucher wire format of protocol v1: every change to a voucher is an event keyed by
+//! (origin terminal, sequence), published in batches on `…/vouchers/{origin}` (QoS 1, not
+//! retained); each counter's watermarks are retained on `…/voucher-marks/{node}`. The
+//! store keeps the same events on disk; `voucher::events` merges them into records.
+
+use super::identifiers::Identifier;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+
+/// Version of a stored or published voucher event.
+pub const EVENT_VERSION: u32 = 1;
+/// Version of the batch and marks envelopes.
+pub const SYNC_VERSION: u32 = 1;
+/// Largest voucher message accepted (a full replay batch is about 150 KB).
+pub const MAX_VOUCHER_MESSAGE_BYTES: usize = 1024 * 1024;
+/// Bytes of events a replay batch carries at most: the shipped broker accepts 900 KiB.
+pub const REPLAY_MAX_BYTES: usize = 256 * 1024;
+/// Longest staff name kept with a voucher event, in characters.
+pub const MAX_STAFF_CHARS: usize = 64;
+/// Longest void reason kept with a voucher event, in characters.
+pub const MAX_REASON_CHARS: usize = 200;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum VoucherChange {
+    Issued {
+        code: String,
+        offer_id: Identifier,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        incident_id: Option<Identifier>,
+    },
+    Redeemed {
+        code: String,
+    },
+    Voided {
+        code: String,
+        reason: String,
+    },
+}
+
+impl VoucherChange {
+    pub fn code(&self) -> &str {
+        match self {
+            VoucherChange::Issued { code, .. }
+            | VoucherChange::Redeemed { code }
+            | VoucherChange::Voided { code, .. } => code,
+        }
+    }
+}
+
+/// One change, as stored and as published on `…/vouchers/{origin}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherEvent {
+    pub v: u32,
+    pub origin: Identifier,
+    /// 1, 2, 3… per origin, without gaps.
+    pub seq: u64,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub staff: Option<String>,
+    #[serde(flatten)]
+    pub change: VoucherChange,
+}
+
+/// Events of one origin, as published on `…/vouchers/{origin}`. A batch may relay
+/// another (offline) counter's events: each code is checked against the venue secret,
+/// whoever sent it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct VoucherBatch {
+    pub v: u32,
+    pub origin: Identifier,
+    pub events: Vec<VoucherEvent>,
+}
+
+/// A counter's watermarks, retained on `…/voucher-marks/{node}`: per origin, the highest
+/// sequence it holds without gaps.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VoucherMarks {
+    pub v: u32,
+    pub node: Identifier,
+    /// False in the last will and in the goodbye of a stopping counter: its events are
+    /// then served by the other counters.
+    #[serde(default = "online_by_default")]
+    pub online: bool,
+    pub marks: BTreeMap<String, u64>,
+}
+
+fn online_by_default() -> bool {
+    true
+}
+
+impl VoucherMarks {
+    /// What the broker publishes for a counter that vanished (its last will), and what a
+    /// stopping counter says itself.
+    pub fn offline(node: &Identifier) -> Self {
+        Self {
+            v: SYNC_VERSION,
+            node: node.clone(),
+            online: false,
+            marks: BTreeMap::new(),
+        }
+    }
+}

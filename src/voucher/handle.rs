@@ -1,0 +1,175 @@
+//! The way to a terminal's voucher worker: typed requests over a bounded channel, each
+//! answered on its own oneshot, and one typed error for every refusal. The counter
+//! screen, the counter API and the console all go through [`CounterHandle`], so a rule
+//! answers the same wherever staff or managers meet it; `api::status_of` maps the error
+//! to HTTP in one place.
+
+use super::code::{CodeError, VoucherCode};
+use super::events::VoucherRecord;
+use super::lifecycle::{RedeemAnswer, VoidRefusal};
+use super::store::{IssuedVoucher, StoreError};
+use crate::protocol::Identifier;
+use tokio::sync::{mpsc, oneshot};
+
+/// Requests the voucher worker holds before the sender waits.
+const REQUEST_CAPACITY: usize = 64;
+
+/// Why a voucher request was not carried out. Nothing changed in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum CounterError {
+    #[error("no offer {0} in this terminal's config")]
+    UnknownOffer(Identifier),
+    #[error(
+        "this terminal's voucher store is behind what other terminals hold (restored from an old backup?); \
+         call a technician before issuing or redeeming here"
+    )]
+    StoreBehind,
+    #[error("the voucher worker has stopped")]
+    Stopped,
+    #[error("{0}")]
+    Void(#[from] VoidRefusal),
+    #[error("{0}")]
+    Code(#[from] CodeError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+impl From<StoreError> for CounterError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Code(error) => CounterError::Code(error),
+            StoreError::Void(refusal) => CounterError::Void(refusal),
+            other => CounterError::Store(other),
+        }
+    }
+}
+
+/// What the counter (screen, API, console) asks of its voucher worker.
+pub enum CounterRequest {
+    Issue {
+        offer: Identifier,
+        incident: Option<Identifier>,
+        staff: Option<String>,
+        reply: oneshot::Sender<Result<IssuedVoucher, CounterError>>,
+    },
+    Redeem {
+        code: String,
+        staff: Option<String>,
+        reply: oneshot::Sender<Result<RedeemAnswer, CounterError>>,
+    },
+    Void {
+        code: String,
+        reason: String,
+        manager: Option<String>,
+        reply: oneshot::Sender<Result<(), CounterError>>,
+    },
+    Lookup {
+        code: String,
+        reply: oneshot::Sender<Result<LookupResult, CounterError>>,
+    },
+    /// Every record in the store (the console's figures and CSV export).
+    Records {
+        reply: oneshot::Sender<Result<Vec<VoucherRecord>, CounterError>>,
+    },
+}
+
+impl CounterRequest {
+    /// Whether the request only reads (served even while the store is behind).
+    pub fn reads_only(&self) -> bool {
+        matches!(
+            self,
+            CounterRequest::Lookup { .. } | CounterRequest::Records { .. }
+        )
+    }
+
+    /// Refuses a request that would write, with `error`; a read is given back.
+    pub fn refuse_write(self, error: impl FnOnce() -> CounterError) -> Option<Self> {
+        match self {
+            CounterRequest::Issue { reply, .. } => drop(reply.send(Err(error()))),
+            CounterRequest::Redeem { reply, .. } => drop(reply.send(Err(error()))),
+            CounterRequest::Void { reply, .. } => drop(reply.send(Err(error()))),
+            read => return Some(read),
+        }
+        None
+    }
+}
+
+/// The parsed code, and what this terminal knows of it.
+pub type LookupResult = (Result<VoucherCode, CodeError>, Option<VoucherRecord>);
+
+/// The counter's way to its voucher worker.
+#[derive(Clone)]
+pub struct CounterHandle {
+    requests: mpsc::Sender<CounterRequest>,
+}
+
+/// A handle and the receiving end the worker serves.
+pub fn counter_channel() -> (CounterHandle, mpsc::Receiver<CounterRequest>) {
+    let (requests, receiver) = mpsc::channel(REQUEST_CAPACITY);
+    (CounterHandle { requests }, receiver)
+}
+
+impl CounterHandle {
+    async fn ask<T>(
+        &self,
+        build: impl FnOnce(oneshot::Sender<Result<T, CounterError>>) -> CounterRequest,
+    ) -> Result<T, CounterError> {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(build(reply))
+            .await
+            .map_err(|_| CounterError::Stopped)?;
+        answer.await.map_err(|_| CounterError::Stopped)?
+    }
+
+    /// Issues a voucher; answered once it is durable.
+    pub async fn issue(
+        &self,
+        offer: Identifier,
+        incident: Option<Identifier>,
+        staff: Option<String>,
+    ) -> Result<IssuedVoucher, CounterError> {
+        self.ask(|reply| CounterRequest::Issue {
+            offer,
+            incident,
+            staff,
+            reply,
+        })
+        .await
+    }
+
+    /// Checks a typed or scanned code and redeems it if valid; durable before the answer.
+    pub async fn redeem(
+        &self,
+        code: String,
+        staff: Option<String>,
+    ) -> Result<RedeemAnswer, CounterError> {
+        self.ask(|reply| CounterRequest::Redeem { code, staff, reply })
+            .await
+    }
+
+    /// Voids a voucher (a manager's decision); durable before the answer.
+    pub async fn void(
+        &self,
+        code: String,
+        reason: String,
+        manager: Option<String>,
+    ) -> Result<(), CounterError> {
+        self.ask(|reply| CounterRequest::Void {
+            code,
+            reason,
+            manager,
+            reply,
+        })
+        .await
+    }
+
+    pub async fn lookup(&self, code: String) -> Result<LookupResult, CounterError> {
+        self.ask(|reply| CounterRequest::Lookup { code, reply })
+            .await
+    }
+
+    pub async fn records(&self) -> Result<Vec<VoucherRecord>, CounterError> {
+        self.ask(|reply| CounterRequest::Records { reply }).await
+    }
+}

@@ -1,0 +1,542 @@
+//! The counter's voucher worker: owns the store, serves the counter's requests (issue,
+//! redeem, void, look-up), publishes every new event on `…/vouchers/{node}` (QoS 1), and
+//! applies the other terminals' events, acknowledging each publish only after its batch
+//! is flushed to disk. It runs on its own MQTT session (persistent, manual acks), apart
+//! from the status session, and acts on what `anti_entropy` decides.
+//!
+//! It serves requests once its sync barrier is back (every retained mark heard, so a
+//! store restored from an old backup is caught before it issues), or after a short grace
+//! period with no broker at all; never while its store is behind the venue.
+
+use super::anti_entropy::{cap_batch_bytes, AntiEntropy, Replay};
+use super::handle::{counter_channel, CounterError, CounterHandle, CounterRequest};
+use super::lifecycle::{RedeemAnswer, RedeemContext};
+use super::store::{voucher_day, IssueRequest, StoreError, VoucherStore};
+use crate::config::CounterSection;
+use crate::health::Flag;
+use crate::mqtt::{AckHandle, BusEvent, Echo, SyncBarrier};
+use crate::protocol::vouchers::{VoucherBatch, VoucherEvent, VoucherMarks, SYNC_VERSION};
+use crate::protocol::{
+    decode_voucher_message, encode, Identifier, Topic, TopicKind, VoucherMessage,
+};
+use crate::reject_log::RejectLog;
+use crate::shutdown::Shutdown;
+use rumqttc::{AsyncClient, QoS};
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use tokio::sync::mpsc;
+
+/// Unreadable codes a terminal accepts per minute before it stops checking for a while:
+/// a scanner misread or a typo is a handful, guessing is thousands.
+const UNREADABLE_PER_MINUTE: usize = 20;
+/// How long a booting counter waits for the broker before it serves requests offline.
+const BOOT_GRACE: Duration = Duration::from_secs(3);
+/// The worker's housekeeping tick (acks waiting for room, marks, the boot grace).
+const TICK: Duration = Duration::from_millis(250);
+/// Marks are republished every this many ticks (10 s) even without change, so a replay
+/// that stopped early is asked for again.
+const MARKS_HEARTBEAT_TICKS: u64 = 40;
+/// Events per published batch during replay.
+const REPLAY_BATCH: usize = 500;
+
+pub struct VoucherWorker {
+    store: Arc<VoucherStore>,
+    node: Identifier,
+    venue: Identifier,
+    counter: CounterSection,
+    client: AsyncClient,
+    events: mpsc::Receiver<BusEvent>,
+    barrier: SyncBarrier,
+    requests: mpsc::Receiver<CounterRequest>,
+    shutdown: Shutdown,
+    sync: AntiEntropy,
+    /// Set when a peer holds more of our own events than our store: writing would reuse
+    /// sequences and serials, so the counter refuses to issue or redeem.
+    store_behind: bool,
+    /// When recent unreadable codes were typed at this terminal (for the attempt limit).
+    unreadable: VecDeque<std::time::Instant>,
+    /// Refused voucher messages are logged at most once per kind per window: a flood of
+    /// garbage must not become a flood of log lines.
+    rejects: RejectLog,
+    /// Whether requests are served (for `/healthz`).
+    serving: Flag,
+}
+
+/// Runs a blocking store call off the async threads.
+async fn blocking<T: Send + 'static>(
+    store: &Arc<VoucherStore>,
+    call: impl FnOnce(&VoucherStore) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, CounterError> {
+    let store = store.clone();
+    match tokio::task::spawn_blocking(move || call(&store)).await {
+        Ok(result) => result.map_err(CounterError::from),
+        Err(_) => Err(CounterError::Stopped),
+    }
+}
+
+impl VoucherWorker {
+    /// A worker on `store` and its session (client, events, barrier), and the handle to
+    /// reach it; `serving` is kept up to date for `/healthz`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        store: Arc<VoucherStore>,
+        node: Identifier,
+        venue: Identifier,
+        counter: CounterSection,
+        client: AsyncClient,
+        events: mpsc::Receiver<BusEvent>,
+        barrier: SyncBarrier,
+        serving: Flag,
+        shutdown: Shutdown,
+    ) -> (CounterHandle, Self) {
+        let (handle, requests) = counter_channel();
+        let worker = Self {
+            store,
+            sync: AntiEntropy::new(node.clone()),
+            node,
+            venue,
+            counter,
+            client,
+            events,
+            barrier,
+            requests,
+            shutdown,
+            store_behind: false,
+            unreadable: VecDeque::new(),
+            rejects: RejectLog::new(Duration::from_secs(10)),
+            serving,
+        };
+        (handle, worker)
+    }
+
+    pub async fn run(mut self) {
+        let mut online = false;
+        let mut marks_due = true;
+        let mut offline_ready = false;
+        let offline_grace = tokio::time::Instant::now() + BOOT_GRACE;
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut ticks: u64 = 0;
+        // Acknowledgements wait here, in order, while the client's request queue is full.
+        let mut pending_acks: VecDeque<rumqttc::Publish> = VecDeque::new();
+        loop {
+            // Once it has served, a counter keeps serving through link losses (offline
+            // first); before that it waits for its barrier or the boot grace.
+            let ready = offline_ready || self.barrier.reached();
+            offline_ready = ready;
+            self.serving.set(ready && !self.store_behind);
+            tokio::select! {
+                _ = self.shutdown.wait() => break,
+                _ = crate::deadline::sleep_until(self.barrier.retry_at()) => {
+                    self.barrier.send_if_due(&self.client);
+                }
+                _ = tick.tick() => {
+                    if !ready && !online && tokio::time::Instant::now() > offline_grace {
+                        tracing::warn!("no broker for the voucher sync; issuing and redeeming offline");
+                        offline_ready = true;
+                    }
+                    self.send_acks(&mut pending_acks);
+                    ticks += 1;
+                    if ticks.is_multiple_of(MARKS_HEARTBEAT_TICKS) {
+                        marks_due = true;
+                    }
+                    if marks_due && online {
+                        marks_due = !self.publish_marks().await;
+                    }
+                }
+                request = self.requests.recv(), if ready => match request {
+                    None => break,
+                    Some(request) => {
+                        if self.serve(request, online).await {
+                            marks_due = true;
+                        }
+                    }
+                },
+                event = self.events.recv() => match event {
+                    None => break,
+                    Some(BusEvent::LinkUp) => {
+                        online = true;
+                        self.barrier.start(&self.client);
+                        marks_due = true;
+                        self.sync.link_up();
+                    }
+                    Some(BusEvent::LinkDown { reason }) => {
+                        online = false;
+                        self.barrier.reset();
+                        tracing::warn!("voucher sync link lost ({reason}); issuing and redeeming continue offline");
+                    }
+                    Some(BusEvent::Message { topic, payload, ack }) => {
+                        let stored = match self.barrier.check(&topic, &payload) {
+                            Echo::Reached | Echo::Ignored => true,
+                            Echo::NotBarrier => {
+                                let (changed, stored) = self.receive(&topic, &payload).await;
+                                marks_due |= changed;
+                                stored
+                            }
+                        };
+                        // After the durable apply (or a deliberate refusal), never before;
+                        // an unstored batch stays unacknowledged and is redelivered.
+                        if let (Some(AckHandle(publish)), true) = (ack, stored) {
+                            pending_acks.push_back(publish);
+                        }
+                        self.send_acks(&mut pending_acks);
+                    }
+                },
+            }
+        }
+        self.serving.set(false);
+        // A graceful stop sends no last will: say "offline" so others serve our events.
+        let goodbye = encode(&VoucherMarks::offline(&self.node));
+        let _ = self
+            .client
+            .try_publish(self.marks_topic(), QoS::AtLeastOnce, true, goodbye);
+        let _ = self.client.try_disconnect();
+    }
+
+    fn marks_topic(&self) -> String {
+        Topic::venue(&self.venue, TopicKind::VoucherMarks, &self.node).to_string()
+    }
+
+    fn send_acks(&self, pending: &mut VecDeque<rumqttc::Publish>) {
+        while let Some(publish) = pending.front() {
+            if self.client.try_ack(publish).is_err() {
+                return;
+            }
+            pending.pop_front();
+        }
+    }
+
+    /// Answers one counter request; true when the store changed.
+    async fn serve(&mut self, request: CounterRequest, online: bool) -> bool {
+        let request = if self.store_behind {
+            match request.refuse_write(|| CounterError::StoreBehind) {
+                Some(read) => read,
+                None => return false,
+            }
+        } else {
+            request
+        };
+        let now = OffsetDateTime::now_utc();
+        match request {
+            CounterRequest::Issue {
+                offer,
+                incident,
+                staff,
+                reply,
+            } => {
+                let Some(offer) = self.counter.offers.iter().find(|o| o.id == offer).cloned()
+                else {
+                    let _ = reply.send(Err(CounterError::UnknownOffer(offer)));
+                    return false;
+                };
+                let result = blocking(&self.store, move |store| {
+                    store.issue(IssueRequest {
+                        offer: &offer,
+                        incident,
+                        staff,
+                        now,
+                    })
+                })
+                .await;
+                if let Ok(issued) = &result {
+                    crate::metrics::add("raincheck_vouchers_total", &[("kind", "issued")], 1.0);
+                    self.publish_events(vec![issued.event.clone()]);
+                }
+                let changed = result.is_ok();
+                let _ = reply.send(result);
+                changed
+            }
+            CounterRequest::Redeem { code, staff, reply } => {
+                let minute_ago = std::time::Instant::now() - Duration::from_secs(60);
+                while self.unreadable.front().is_some_and(|at| *at < minute_ago) {
+                    self.unreadable.pop_front();
+                }
+                if self.unreadable.len() >= UNREADABLE_PER_MINUTE {
+                    let _ = reply.send(Ok(RedeemAnswer::TooManyAttempts));
+                    return false;
+                }
+                let context = RedeemContext {
+                    today: voucher_day(now),
+                    online,
+                    policy: self.counter.offline_redemption,
+                    this_terminal: self.counter.terminal,
+                };
+                let result = blocking(&self.store, move |store| {
+                    store.redeem(&code, staff, context, now)
+                })
+                .await;
+                let changed = matches!(&result, Ok((_, Some(_))));
+                if let Ok((answer, _)) = &result {
+                    if answer.is_unreadable() {
+                        self.unreadable.push_back(std::time::Instant::now());
+                        // The typed text is not logged: it may be a real voucher mistyped.
+                        tracing::warn!(
+                            answer = answer.headline(),
+                            recent = self.unreadable.len(),
+                            "an unreadable voucher code was presented at this terminal"
+                        );
+                    }
+                }
+                let _ = reply.send(result.map(|(answer, event)| {
+                    if let Some(event) = event {
+                        crate::metrics::add(
+                            "raincheck_vouchers_total",
+                            &[("kind", "redeemed")],
+                            1.0,
+                        );
+                        self.publish_events(vec![event]);
+                    }
+                    answer
+                }));
+                changed
+            }
+            CounterRequest::Void {
+                code,
+                reason,
+                manager,
+                reply,
+            } => {
+                let result = blocking(&self.store, move |store| {
+                    store.void(&code, &reason, manager, now)
+                })
+                .await;
+                let changed = result.is_ok();
+                let _ = reply.send(result.map(|event| {
+                    crate::metrics::add("raincheck_vouchers_total", &[("kind", "voided")], 1.0);
+                    self.publish_events(vec![event]);
+                }));
+                changed
+            }
+            CounterRequest::Lookup { code, reply } => {
+                let _ = reply.send(blocking(&self.store, move |store| store.lookup(&code)).await);
+                false
+            }
+            CounterRequest::Records { reply } => {
+                let _ = reply.send(blocking(&self.store, |store| store.records()).await);
+                false
+            }
+        }
+    }
+
+    /// Handles a voucher or marks message: (our marks changed, the message may be acked).
+    async fn receive(&mut self, topic: &str, payload: &[u8]) -> (bool, bool) {
+        // Not ours to act on, or refused: acknowledged, nothing changes.
+        let ignore = (false, true);
+        let message = match decode_voucher_message(topic, payload, &self.venue, &self.node) {
+            Ok(message) => message,
+            Err(reason) => {
+                self.rejects.refused(topic, &reason, reason.kind());
+                return ignore;
+            }
+        };
+        match message {
+            VoucherMessage::NotForUs => ignore,
+            VoucherMessage::Batch(batch) => {
+                let events = batch.events;
+                match blocking(&self.store, move |store| store.apply_remote(&events)).await {
+                    Ok(applied) => {
+                        crate::metrics::add(
+                            "raincheck_voucher_events_synced_total",
+                            &[],
+                            applied as f64,
+                        );
+                        (applied > 0, true)
+                    }
+                    Err(_) => {
+                        tracing::error!(%topic, "cannot store other terminals' voucher events; they stay unacknowledged and come again");
+                        (false, false)
+                    }
+                }
+            }
+            VoucherMessage::Marks(marks) => {
+                let Ok(ours) = blocking(&self.store, |store| store.watermarks()).await else {
+                    return ignore;
+                };
+                let peer = marks.node.clone();
+                let outcome = self.sync.on_marks(marks, &ours, std::time::Instant::now());
+                if let (Some(theirs), false) = (outcome.store_behind, self.store_behind) {
+                    let own = ours.get(self.node.as_str()).copied().unwrap_or(0);
+                    tracing::error!(
+                        %peer,
+                        "another terminal holds events of this one up to {theirs}, but this store only up to {own}; \
+                         issuing and redeeming are refused here until the store is repaired"
+                    );
+                    self.store_behind = true;
+                }
+                for replay in outcome.replays {
+                    let complete = self.replay(&replay).await;
+                    self.sync
+                        .replayed(&replay, complete, std::time::Instant::now());
+                }
+                ignore
+            }
+        }
+    }
+
+    /// Publishes the replay's events in batches; false if it stopped early.
+    async fn replay(&self, replay: &Replay) -> bool {
+        let mut after = replay.after;
+        loop {
+            let origin = replay.origin.clone();
+            let batch = match blocking(&self.store, move |store| {
+                store.events_after(&origin, after, REPLAY_BATCH)
+            })
+            .await
+            {
+                Ok(batch) => batch,
+                Err(error) => {
+                    tracing::error!("cannot read voucher events to replay: {error}");
+                    return false;
+                }
+            };
+            let fetched = batch.len();
+            let (batch, cut) = cap_batch_bytes(batch);
+            let Some(last) = batch.last().map(|e| e.seq) else {
+                return true;
+            };
+            let full = fetched == REPLAY_BATCH || cut;
+            if !self.publish_events(batch) {
+                // The request queue is full: the peer's next marks (at the latest its
+                // periodic ones) will ask again.
+                return false;
+            }
+            after = last;
+            if !full {
+                return true;
+            }
+        }
+    }
+
+    /// Publishes events of ours; false when the request queue was full (they are on disk
+    /// and the anti-entropy replay will carry them later).
+    fn publish_events(&self, events: Vec<VoucherEvent>) -> bool {
+        let batch = VoucherBatch {
+            v: SYNC_VERSION,
+            origin: self.node.clone(),
+            events,
+        };
+        let topic = Topic::venue(&self.venue, TopicKind::Vouchers, &self.node).to_string();
+        self.client
+            .try_publish(topic, QoS::AtLeastOnce, false, encode(&batch))
+            .is_ok()
+    }
+
+    async fn publish_marks(&self) -> bool {
+        let Ok(marks) = blocking(&self.store, |store| store.watermarks()).await else {
+            return false;
+        };
+        let marks = VoucherMarks {
+            v: SYNC_VERSION,
+            node: self.node.clone(),
+            online: true,
+            marks,
+        };
+        self.client
+            .try_publish(self.marks_topic(), QoS::AtLeastOnce, true, encode(&marks))
+            .is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{OfferConfig, OfflineRedemption};
+    use crate::mqtt::test_support::{client_with_room_for, queued_publishes};
+    use crate::protocol::Topic;
+    use crate::shutdown::shutdown_pair;
+    use std::time::Duration;
+
+    fn id(text: &str) -> Identifier {
+        Identifier::parse(text).unwrap()
+    }
+
+    fn counter_section() -> CounterSection {
+        CounterSection {
+            terminal: 1,
+            secret_file: "unused".into(),
+            offline_redemption: OfflineRedemption::Allow,
+            printer: None,
+            offers: vec![OfferConfig {
+                id: id("popcorn"),
+                number: 1,
+                title: "Popcorn".into(),
+                terms: String::new(),
+                validity_days: 30,
+                per_incident_cap: None,
+            }],
+            api_listen: None,
+        }
+    }
+
+    /// A counter whose sync barrier found the MQTT request queue full when its link came
+    /// up must not stop serving: the barrier is sent again once there is room, and when
+    /// its echo comes back the counter issues.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_barrier_dropped_on_a_full_queue_is_sent_again_and_the_counter_serves() {
+        let directory = tempfile::tempdir().unwrap();
+        let secret = crate::voucher::VoucherSecret::new("v", &[7u8; 32]).unwrap();
+        let store =
+            VoucherStore::open(directory.path(), &id("v"), &id("till-1"), 1, secret).unwrap();
+        // Room for one request, and it is taken: every publish of the worker fails until
+        // the test drains the queue.
+        let (client, mut eventloop) = client_with_room_for(1);
+        client
+            .try_publish("raincheck/v1/v/x", QoS::AtMostOnce, false, "filler")
+            .unwrap();
+        let barrier_topic = Topic::sync_barrier(&id("v"), "raincheck-v-till-1-vouchers");
+        let (events_in, events) = mpsc::channel(16);
+        let (trigger, shutdown) = shutdown_pair();
+        let serving = Flag::default();
+        let (handle, worker) = VoucherWorker::new(
+            Arc::new(store),
+            id("till-1"),
+            id("v"),
+            counter_section(),
+            client,
+            events,
+            SyncBarrier::new(barrier_topic.clone()),
+            serving.clone(),
+            shutdown,
+        );
+        let task = tokio::spawn(worker.run());
+        events_in.send(BusEvent::LinkUp).await.unwrap();
+        // Online but not synced: the request waits (it is not refused).
+        let issue = tokio::spawn({
+            let handle = handle.clone();
+            async move { handle.issue(id("popcorn"), None, None).await }
+        });
+        // Drain the queue until the barrier's token goes out (bounded).
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let token = loop {
+            let sent = queued_publishes(&mut eventloop);
+            if let Some((_, token)) = sent.into_iter().find(|(topic, _)| *topic == barrier_topic) {
+                break token;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "the barrier was never sent again after the queue had room"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        assert!(!serving.get(), "not serving before the echo");
+        events_in
+            .send(BusEvent::Message {
+                topic: barrier_topic,
+                payload: token.into(),
+                ack: None,
+            })
+            .await
+            .unwrap();
+        let issued = tokio::time::timeout(Duration::from_secs(10), issue)
+            .await
+            .expect("the counter serves once its barrier is back")
+            .unwrap()
+            .expect("issued");
+        assert_eq!(issued.code.fields.terminal, 1);
+        assert!(serving.get());
+        trigger.trigger();
+        task.await.unwrap();
+    }
+}

@@ -34,19 +34,34 @@ pub struct Health {
     pub serving: Option<Flag>,
 }
 
+/// What an endpoint's callers need the node to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Needs {
+    /// The console and metrics: the venue's state read (and the replica serving).
+    Everything,
+    /// The counter API: issue and redeem, which work offline too; `synced` is shown but
+    /// a till must not stop selling rainchecks because the broker is away.
+    Serving,
+}
+
 impl Health {
-    /// 200 with `{"ready": true, …}` when every flag holds, else 503 with what is missing.
-    pub fn answer(&self) -> (StatusCode, Json<serde_json::Value>) {
+    /// 200 with `{"ready": true, …}` when what `needs` holds, else 503 saying what not.
+    pub fn answer(&self, needs: Needs) -> (StatusCode, Json<serde_json::Value>) {
         let synced = self.synced.get();
         let serving = self.serving.as_ref().map(Flag::get);
-        let ready = synced && serving != Some(false);
+        let ready = match needs {
+            Needs::Everything => synced && serving != Some(false),
+            Needs::Serving => serving == Some(true),
+        };
         let mut body = serde_json::json!({ "ready": ready, "synced": synced });
         if let Some(serving) = serving {
             body["serving"] = serving.into();
         }
         if !ready {
-            body["error"] = match (synced, serving) {
-                (false, _) => "not yet synced with the venue's broker (or the link is down)",
+            body["error"] = match (needs, synced, serving) {
+                (Needs::Everything, false, _) => {
+                    "not yet synced with the venue's broker (or the link is down)"
+                }
                 _ => "the voucher worker does not serve requests yet (or its store is behind)",
             }
             .into();
@@ -59,10 +74,10 @@ impl Health {
         (status, Json(body))
     }
 
-    /// `GET /healthz`, to merge into any of the node's routers.
-    pub fn route<S: Clone + Send + Sync + 'static>(&self) -> Router<S> {
+    /// `GET /healthz` for callers that need `needs`, to merge into a router.
+    pub fn route<S: Clone + Send + Sync + 'static>(&self, needs: Needs) -> Router<S> {
         let health = self.clone();
-        Router::new().route("/healthz", get(move || async move { health.answer() }))
+        Router::new().route("/healthz", get(move || async move { health.answer(needs) }))
     }
 }
 
@@ -71,17 +86,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ready_only_when_synced_and_serving() {
+    fn ready_means_what_the_endpoints_callers_need() {
         let health = Health {
             synced: Flag::default(),
             serving: Some(Flag::default()),
         };
-        assert_eq!(health.answer().0, StatusCode::SERVICE_UNAVAILABLE);
-        health.synced.set(true);
-        let (status, body) = health.answer();
-        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-        assert!(body["error"].as_str().unwrap().contains("voucher"));
+        assert_eq!(
+            health.answer(Needs::Everything).0,
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         health.serving.as_ref().unwrap().set(true);
-        assert_eq!(health.answer().0, StatusCode::OK);
+        assert_eq!(
+            health.answer(Needs::Serving).0,
+            StatusCode::OK,
+            "a counter serving offline is ready for its till"
+        );
+        let (status, body) = health.answer(Needs::Everything);
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(body["error"].as_str().unwrap().contains("synced"));
+        health.synced.set(true);
+        assert_eq!(health.answer(Needs::Everything).0, StatusCode::OK);
     }
 }

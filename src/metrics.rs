@@ -136,7 +136,7 @@ pub fn serve(
     health: crate::health::Health,
     shutdown: crate::shutdown::Shutdown,
 ) -> anyhow::Result<tokio::task::JoinHandle<()>> {
-    let router = health.route().route(
+    let router = health.route(crate::health::Needs::Everything).route(
         "/metrics",
         axum::routing::get(|| async {
             (

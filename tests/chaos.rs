@@ -38,7 +38,7 @@ async fn a_broker_restarted_mid_incident_keeps_every_screen_on_it_and_loses_no_v
     let http = http_client();
     let mut first = observer_once_online(&url, &everyone, WAIT).await;
     for counter in &counters {
-        counter.api.wait_listening(WAIT).await;
+        counter.api.wait_serving(WAIT).await;
     }
 
     let mut ledger = Ledger::default();
@@ -262,7 +262,7 @@ async fn screens_and_counters_killed_at_random_converge_and_keep_every_voucher()
     let everyone: Vec<&str> = screen_names.iter().chain(&counter_names).copied().collect();
     let mut observer = observer_once_online(&url, &everyone, WAIT).await;
     for counter in &counters {
-        counter.api.wait_listening(WAIT).await;
+        counter.api.wait_serving(WAIT).await;
     }
     let (_, revision) = declare(&url, "start", &["--headline", "round 0"]);
     let mut expected = Expected {

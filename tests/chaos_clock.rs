@@ -242,7 +242,7 @@ async fn publishers_ten_minutes_off_are_ordered_by_revision_and_every_screen_agr
     // Vouchers across the skew: each side honours the other's; the skewed times travel
     // as information only.
     for counter in &counters {
-        counter.api.wait_listening(WAIT).await;
+        counter.api.wait_serving(WAIT).await;
     }
     let mut ledger = Ledger::default();
     let fast_code = ledger.issue(&counters[0]).await;

@@ -331,7 +331,7 @@ async fn a_thousand_malformed_messages_mixed_with_real_traffic_change_nothing() 
     )
     .await;
     for counter in &counters {
-        counter.api.wait_listening(WAIT).await;
+        counter.api.wait_serving(WAIT).await;
     }
     let mut ledger = Ledger::default();
     let real_code = ledger.issue(&counters[0]).await;

@@ -41,7 +41,7 @@ async fn a_counter_cut_off_for_a_minute_keeps_serving_and_syncs_without_loss_or_
     let everyone = ["lobby-1", "lobby-2", "till-1", "till-2"];
     let mut observer = observer_once_online(&url, &everyone, WAIT).await;
     for counter in &counters {
-        counter.api.wait_listening(WAIT).await;
+        counter.api.wait_serving(WAIT).await;
     }
 
     let mut ledger = Ledger::default();

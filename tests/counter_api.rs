@@ -20,21 +20,34 @@ fn counter_with_api(directory: &std::path::Path, port: u16) -> std::path::PathBu
     path
 }
 
-async fn post(http: &reqwest::Client, url: &str, body: Value) -> (u16, Value) {
+/// Waits (bounded) until the counter says on `/healthz` that it serves: its API listens and
+/// its voucher worker answers (here after the boot grace, as its broker is unreachable).
+async fn wait_serving(http: &reqwest::Client, base: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        // The node may not be listening yet: only a refused connection is retried.
-        match http.post(url).json(&body).send().await {
-            Ok(response) => {
-                let status = response.status().as_u16();
-                return (status, response.json().await.unwrap_or(Value::Null));
+        if let Ok(response) = http.get(format!("{base}/healthz")).send().await {
+            let health: Value = response.json().await.unwrap_or(Value::Null);
+            assert_eq!(
+                health["synced"], false,
+                "no broker, so not synced: {health}"
+            );
+            if health["serving"] == true {
+                return;
             }
-            Err(error) if error.is_connect() && tokio::time::Instant::now() < deadline => {
-                tokio::time::sleep(Duration::from_millis(50)).await;
-            }
-            Err(error) => panic!("{url}: {error}"),
         }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the counter did not serve within 20 s"
+        );
+        // Nothing pushes readiness to a client: ask again shortly.
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+async fn post(http: &reqwest::Client, url: &str, body: Value) -> (u16, Value) {
+    let response = http.post(url).json(&body).send().await.expect(url);
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
 }
 
 #[test]
@@ -50,6 +63,7 @@ fn vouchers_issued_through_the_api_are_durable_and_redeem_once() {
     let base = format!("http://127.0.0.1:{port}");
     runtime().block_on(async {
         let http = reqwest::Client::new();
+        wait_serving(&http, &base).await;
         let (status, issued) = post(
             &http,
             &format!("{base}/v1/vouchers"),
@@ -61,6 +75,7 @@ fn vouchers_issued_through_the_api_are_durable_and_redeem_once() {
         // Killed the moment the code was answered: it must still be there after restart.
         counter.kill_hard();
         counter = NodeProcess::start_with("till-1", config.clone());
+        wait_serving(&http, &base).await;
         let (status, answer) = post(
             &http,
             &format!("{base}/v1/redemptions"),

@@ -155,6 +155,7 @@ fn the_model_and_the_protocol_are_pure() {
         "rand::",
         "SystemTime",
         "crate::config",
+        "crate::clock",
     ];
     let mut wrong = Vec::new();
     for file in files {

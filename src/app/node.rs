@@ -5,7 +5,7 @@
 //! nodes inside one process.
 
 use crate::config::{BrokerMode, CounterSection, NodeConfig, Role};
-use crate::health::{Flag, Health};
+use crate::health::{Flag, Health, Needs};
 use crate::model::Presentation;
 use crate::mqtt::{spawn_session, SessionSpec};
 use crate::protocol::{encode, Topic, TopicKind, VoucherMarks};
@@ -119,7 +119,7 @@ pub fn start_node(
         counter.clone().filter(|_| config.has_role(Role::Counter)),
         config.counter.as_ref().and_then(|c| c.api_listen),
     ) {
-        let router = crate::voucher::api::router(handle).merge(health.route());
+        let router = crate::voucher::api::router(handle).merge(health.route(Needs::Serving));
         let api = crate::local_http::serve(
             address,
             router,

@@ -76,7 +76,7 @@ async fn measure(displays: usize, rounds: usize, url: String) -> Result<ExitCode
         let declaration = declaration(&source, observer.state.max_revision() + 1, round);
         let expected = expected_digest(&observer.state, Scope::Venue, &declaration);
         let trigger_at = Instant::now();
-        observer.publish_retained_nowait(&topic, serde_json::to_vec(&declaration)?)?;
+        observer.publish_retained_nowait(&topic, crate::protocol::encode(&declaration))?;
         samples.push(
             confirmed_at_venue(&mut observer, &expected, displays, trigger_at)
                 .await
@@ -163,7 +163,7 @@ async fn measure_bridged(displays: usize, rounds: usize, observe_at_hq: bool) ->
         let revision = venue.state.max_revision() + 1;
         let declaration = declaration(&source, revision, round);
         let expected = expected_digest(&venue.state, Scope::Chain, &declaration);
-        let payload = serde_json::to_vec(&declaration)?;
+        let payload = crate::protocol::encode(&declaration);
         let trigger_at = Instant::now();
         publisher.try_publish(&topic, QoS::AtLeastOnce, true, payload)?;
         match hq.as_mut() {

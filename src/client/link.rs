@@ -177,7 +177,9 @@ impl Link {
     /// passes (or never, for `None`).
     pub async fn next_event(&mut self, until: Option<Instant>) -> Option<LinkEvent> {
         loop {
+            // What has already arrived is handed out before the deadline counts.
             let event = tokio::select! {
+                biased;
                 event = self.events.recv() => event,
                 _ = crate::deadline::sleep_until(until) => return None,
             };

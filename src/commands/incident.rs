@@ -113,7 +113,7 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
     let incident_id = declaration.incident_id.clone();
     let state = declaration.state;
     let topic = Topic::venue(&session.target.venue, TopicKind::Incident, &source).to_string();
-    let payload = serde_json::to_vec(&declaration)?;
+    let payload = crate::protocol::encode(&declaration);
     let published_at = Instant::now();
     session.publish_retained(&topic, payload).await?;
     let shown = session.view();
@@ -181,7 +181,7 @@ async fn declare_chain(args: DeclareArgs, request: DeclareRequest) -> Result<Exi
     note_adopted(&prepared, "chain-wide incident");
     let declaration = prepared.declaration;
     let topic = Topic::chain_incident(&source).to_string();
-    let payload = serde_json::to_vec(&declaration)?;
+    let payload = crate::protocol::encode(&declaration);
     let published_at = Instant::now();
     session.publish_retained(&topic, payload).await?;
     let verb = if declaration.state == DeclarationState::Resolved {

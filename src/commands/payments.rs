@@ -48,7 +48,7 @@ pub async fn report(
     };
     let topic = Topic::venue(&session.target.venue, TopicKind::Payments, &source).to_string();
     session
-        .publish_retained(&topic, serde_json::to_vec(&health)?)
+        .publish_retained(&topic, crate::protocol::encode(&health))
         .await?;
     println!(
         "payment source {source} reported {} at revision {}",

@@ -216,6 +216,14 @@ fn tcp_address(text: &str) -> Result<SocketAddr, String> {
              IPv6 in brackets); host names are not looked up so that printing works with DNS down"
         )
     };
+    // An IPv6 address written without brackets (and so without a port) is accepted as
+    // it always was; anything else is read as a URL.
+    if let Some(ip) = text
+        .strip_prefix("tcp://")
+        .and_then(|bare| bare.parse::<std::net::Ipv6Addr>().ok())
+    {
+        return Ok(SocketAddr::new(ip.into(), DEFAULT_PRINTER_PORT));
+    }
     let url = url::Url::parse(text).map_err(|_| not_an_address())?;
     if !url.path().is_empty() || url.query().is_some() || !url.username().is_empty() {
         return Err(not_an_address());
@@ -265,6 +273,7 @@ mod tests {
         assert_eq!(parsed("tcp://10.0.0.7:9101"), Ok(tcp("10.0.0.7:9101")));
         assert_eq!(parsed("tcp://[::1]:9100"), Ok(tcp("[::1]:9100")));
         assert_eq!(parsed("tcp://[fe80::1]"), Ok(tcp("[fe80::1]:9100")));
+        assert_eq!(parsed("tcp://::1"), Ok(tcp("[::1]:9100")));
         assert_eq!(
             parsed("/dev/usb/lp0"),
             Ok(PrinterTarget::Device(PathBuf::from("/dev/usb/lp0")))
@@ -282,8 +291,6 @@ mod tests {
             ("tcp://10.0.0.7:99999", "not IP:PORT"),
             ("tcp://10.0.0.7:9100/", "not IP:PORT"),
             ("tcp://", "not IP:PORT"),
-            // Unbracketed IPv6 is ambiguous with a port: URL syntax wants brackets.
-            ("tcp://::1", "IPv6 in brackets"),
             ("http://10.0.0.7", "http://, which raincheck does not speak"),
             (
                 "usb/lp0",

@@ -279,13 +279,32 @@ impl Reader<'_> {
         if working.trim().is_empty() {
             return Ok(None);
         }
-        let mut cut: Vec<Range<usize>> = Vec::new();
+        let mut cut: Vec<(String, Range<usize>)> = Vec::new();
         loop {
             let error = match toml::from_str::<BTreeMap<String, T>>(&working) {
                 Ok(mut sections) => return Ok(sections.remove(name)),
                 Err(error) => error,
             };
             let span = error.span();
+            // A required key that was cut out for its own problem is missing now: that is
+            // the same problem, already reported. In an element of an array of tables, the
+            // element goes too and the rest is read; at the section's top, it cannot be read.
+            let missing = missing_field(error.message());
+            if cut.iter().any(|(path, _)| {
+                missing.is_some_and(|field| path.rsplit('.').next() == Some(field))
+            }) {
+                match span.clone().and_then(|span| self.enclosing(span)) {
+                    Some((path, range))
+                        if self.text[range.clone()].starts_with("[[")
+                            && !cut.iter().any(|(_, done)| *done == range) =>
+                    {
+                        blank(&mut working, range.clone());
+                        cut.push((path, range));
+                        continue;
+                    }
+                    _ => return Err(()),
+                }
+            }
             let found = span.clone().and_then(|span| self.enclosing(span));
             let key = match (&found, unknown_field(error.message())) {
                 (Some((path, _)), _) => path.clone(),
@@ -303,9 +322,9 @@ impl Reader<'_> {
             });
             // Cut the bad part out and read the rest again, unless that was tried.
             match found {
-                Some((_, range)) if !cut.contains(&range) => {
+                Some((path, range)) if !cut.iter().any(|(_, done)| *done == range) => {
                     blank(&mut working, range.clone());
-                    cut.push(range);
+                    cut.push((path, range));
                 }
                 _ => return Err(()),
             }
@@ -370,34 +389,56 @@ fn unknown_field(message: &str) -> Option<&str> {
     rest.split_once('`').map(|(field, _)| field)
 }
 
+/// "missing field `x`" → "x".
+fn missing_field(message: &str) -> Option<&str> {
+    let rest = message.strip_prefix("missing field `")?;
+    rest.split_once('`').map(|(field, _)| field)
+}
+
 /// Replaces the bytes in `range` with spaces, keeping newlines, so offsets and lines
 /// stay those of the file.
 fn blank(text: &mut String, range: Range<usize>) {
-    let blanked: String = text[range.clone()]
-        .chars()
-        .map(|c| if c == '\n' { '\n' } else { ' ' })
-        .collect();
+    let blanked = spaces_for(&text[range.clone()]);
     text.replace_range(range, &blanked);
 }
 
+/// `text` with every character but a newline replaced by as many spaces as it has bytes:
+/// byte offsets (which TOML's error spans are) and lines stay those of the file.
+fn spaces_for(text: &str) -> String {
+    text.chars()
+        .flat_map(|c| {
+            let width = if c == '\n' { 1 } else { c.len_utf8() };
+            std::iter::repeat_n(if c == '\n' { '\n' } else { ' ' }, width)
+        })
+        .collect()
+}
+
 /// For each top-level section, the file's text with every other section blanked to
-/// spaces, so a section can be read alone with the file's own offsets and lines.
+/// spaces, so a section can be read alone with the file's own offsets and lines. Before
+/// the first table header, a line belongs to the section its key names (`broker = {…}`,
+/// `metrics.listen = …`).
 fn mask_by_section(text: &str) -> BTreeMap<&'static str, String> {
     let mut owners: Vec<Option<String>> = Vec::new();
     let mut current: Option<String> = None;
     let mut in_multiline: Option<&str> = None;
+    let leading_name = |line: &str| -> String {
+        line.chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+            .collect()
+    };
+    let mut seen_header = false;
     for line in text.split_inclusive('\n') {
         let trimmed = line.trim_start();
         if in_multiline.is_none() && trimmed.starts_with('[') {
-            let name: String = trimmed
-                .trim_start_matches('[')
-                .trim_start()
-                .chars()
-                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-                .collect();
-            current = Some(name);
+            current = Some(leading_name(trimmed.trim_start_matches('[').trim_start()));
+            seen_header = true;
+            owners.push(current.clone());
+        } else if !seen_header && in_multiline.is_none() {
+            let name = leading_name(trimmed);
+            owners.push(Some(name).filter(|name| !name.is_empty()));
+        } else {
+            owners.push(current.clone());
         }
-        owners.push(current.clone());
         for quote in ["\"\"\"", "'''"] {
             if line.matches(quote).count() % 2 == 1 {
                 in_multiline = match in_multiline {
@@ -418,9 +459,7 @@ fn mask_by_section(text: &str) -> BTreeMap<&'static str, String> {
                     if owner.as_deref() == Some(*section) {
                         line.to_owned()
                     } else {
-                        line.chars()
-                            .map(|c| if c == '\n' { '\n' } else { ' ' })
-                            .collect()
+                        spaces_for(line)
                     }
                 })
                 .collect();

@@ -164,10 +164,14 @@ fn detection_problems_are_named() {
     for key in [
         "detection.pos_listen",
         "detection.quorum",
-        "detection.probes",
+        "detection.probes.target",
     ] {
         assert!(keys.contains(&key), "{key} missing from {found:?}");
     }
+    assert!(
+        !found.iter().any(|p| p.message.contains("missing field")),
+        "a value cut out for its own problem is not reported again as missing: {found:?}"
+    );
     let without_sources = "[node]\nvenue = \"v\"\nid = \"d\"\nroles = [\"detector\"]\n";
     assert!(problems(without_sources)[0].message.contains("pos_listen"));
 }
@@ -227,4 +231,33 @@ fn one_run_reports_every_problem_even_behind_a_broken_offer() {
     }
     .to_string();
     assert_eq!(shown.lines().count(), 10, "one problem per line:\n{shown}");
+}
+
+#[test]
+fn accented_text_before_a_bad_value_keeps_keys_and_lines_right() {
+    let text = "[node]\nvenue = \"v\"\nid = \"c\"\nvenue_name = \"Café Ñandú ’s\"\nroles = [\"console\"]\n[console]\nsession_minutes = \"x\"\n";
+    let found = problems(text);
+    let keys: Vec<(&str, Option<usize>)> = found.iter().map(|p| (p.key.as_str(), p.line)).collect();
+    assert!(
+        keys.contains(&("console.session_minutes", Some(7))),
+        "{found:#?}"
+    );
+}
+
+#[test]
+fn sections_written_before_any_table_are_read() {
+    let text = "broker = { url = \"mqtt://192.0.2.7:1884\" }\nmetrics.listen = \"127.0.0.1:9464\"\n[node]\nvenue = \"v\"\nid = \"s\"\nroles = [\"signage\"]\n";
+    let config = load_str(text, Path::new("test.toml")).expect("a valid file");
+    assert_eq!(config.broker.url.host, "192.0.2.7");
+    assert_eq!(config.broker.url.port, 1884);
+    assert!(config.metrics.listen.is_some());
+}
+
+#[test]
+fn a_misspelt_text_is_named_on_its_own_line() {
+    let text = "[node]\nvenue = \"v\"\nid = \"s\"\nroles = [\"signage\"]\n[texts.cash_only]\nheadline = \"Cash only\"\nheadlin = \"typo\"\n";
+    let found = problems(text);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert_eq!(found[0].key, "texts.cash_only.headlin", "{found:#?}");
+    assert_eq!(found[0].line, Some(7), "{found:#?}");
 }

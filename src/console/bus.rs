@@ -303,22 +303,13 @@ impl ConsoleBus {
             }
             None => {}
         }
-        let mut message = match decode_message(topic, &payload, &self.venue) {
+        let message = match decode_message(topic, &payload, &self.venue) {
             Ok(message) => message,
             Err(reason) => {
                 tracing::debug!(%topic, "console ignored a message: {reason}");
                 return false;
             }
         };
-        // A last will from an older node carries no roles: keep what it said when online,
-        // so a vanished screen still counts as a screen.
-        if let BusMessage::Display(report) = &mut message {
-            if report.roles.is_empty() {
-                if let Some(known) = state.venue.displays.get(&report.node) {
-                    report.roles = known.roles.clone();
-                }
-            }
-        }
         match &message {
             BusMessage::Display(report) => {
                 let was_online = state

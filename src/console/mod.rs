@@ -133,7 +133,7 @@ pub fn start_console(
         snapshots,
         vouchers,
     });
-    let router = routes::router(context).merge(health.route());
+    let router = routes::router(context).merge(health.route(crate::health::Needs::Everything));
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!("console listening on {scheme}://{address}");
     let has_tls = tls.is_some();

@@ -132,7 +132,10 @@ pub fn build_snapshot(
         (ViewMode::AllClear, true) => Phase::Cleared,
     };
     let headline = confirmations.headline(state, view.mode == ViewMode::AllClear, |node| {
-        notes.get(node).and_then(|note| note.offline_since)
+        notes
+            .get(node)
+            .and_then(|note| note.offline_since)
+            .map(crate::clock::hour_minute)
     });
     let progress = Progress {
         phase,

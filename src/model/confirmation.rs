@@ -10,11 +10,9 @@
 
 use super::venue_state::VenueState;
 use super::view::compute_view;
-use crate::clock::hour_minute;
 use crate::protocol::{BusMessage, DisplayReport, DisplayStatus, Identifier};
 use serde::Serialize;
 use std::collections::BTreeMap;
-use time::OffsetDateTime;
 
 /// What a node is, from the roles it reports.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -195,12 +193,13 @@ impl Confirmations {
 
     /// For people: "11 of 12 screens confirmed · 3 of 3 counters confirmed — Lobby 2
     /// offline since 19:50". `cleared` says "cleared" (an all clear) instead of
-    /// "confirmed"; names and offline times come from the reports and the caller.
+    /// "confirmed"; names come from the reports, and since when a node is offline from the
+    /// caller, already written for people ("19:50": the model reads no clock or zone).
     pub fn headline(
         &self,
         state: &VenueState,
         cleared: bool,
-        offline_since: impl Fn(&Identifier) -> Option<OffsetDateTime>,
+        offline_since: impl Fn(&Identifier) -> Option<String>,
     ) -> String {
         let (screens, counters) = (self.tally(NodeKind::Screen), self.tally(NodeKind::Counter));
         if screens.total == 0 && counters.total == 0 {
@@ -236,9 +235,7 @@ impl Confirmations {
                     .map(crate::text::one_line)
                     .unwrap_or_else(|| node.to_string());
                 match (standing, offline_since(node)) {
-                    (Standing::Offline, Some(since)) => {
-                        format!("{label} offline since {}", hour_minute(since))
-                    }
+                    (Standing::Offline, Some(since)) => format!("{label} offline since {since}"),
                     (Standing::Offline, None) => format!("{label} offline"),
                     _ => format!("{label} not yet"),
                 }

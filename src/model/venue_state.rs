@@ -38,7 +38,14 @@ impl VenueState {
             }
             // Display reports are not part of any view; the broker's order per topic is
             // the truth (a reconnecting node republishes after its own last will).
-            BusMessage::Display(report) => {
+            BusMessage::Display(mut report) => {
+                // A last will from an older node carries no roles: keep what it said when
+                // online, so a vanished screen still counts as a screen everywhere.
+                if report.roles.is_empty() {
+                    if let Some(known) = self.displays.get(&report.node) {
+                        report.roles = known.roles.clone();
+                    }
+                }
                 match self.displays.insert(report.node.clone(), report.clone()) {
                     Some(previous) if previous == report => ApplyOutcome::Unchanged,
                     _ => ApplyOutcome::Changed,

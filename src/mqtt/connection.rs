@@ -108,7 +108,7 @@ impl ConnectionWorker {
         let mut subscribe_due = false;
         let mut last_incoming = Instant::now();
         let mut stop_by: Option<Instant> = None;
-        // systemd's watchdog is fed only while this loop keeps turning (node::liveness).
+        // systemd's watchdog is fed only while this loop keeps turning (crate::liveness).
         // Idle, the loop turns at least every keep-alive (under the link watchdog); while
         // reconnecting, every backoff (+50 % jitter) plus a connect attempt.
         let quiet = self

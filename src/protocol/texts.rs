@@ -9,7 +9,7 @@
 //! names are refused instead ([`IncidentTexts::deserialize_strict`]), so a misspelt field
 //! is an error rather than the template silently shown on every screen.
 
-use serde::de::{Error as _, IgnoredAny, MapAccess, Visitor};
+use serde::de::{DeserializeSeed, Error as _, IgnoredAny, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::fmt;
 
@@ -136,16 +136,16 @@ impl<'de> Visitor<'de> for TextsVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<IncidentTexts, A::Error> {
         let mut texts = IncidentTexts::default();
-        while let Some(name) = map.next_key::<String>()? {
-            match TextField::from_name(&name) {
+        let seed = FieldName {
+            strict: self.strict,
+        };
+        while let Some(name) = map.next_key_seed(seed)? {
+            match name {
                 Some(field) => {
                     if texts.get(field).is_some() {
                         return Err(A::Error::duplicate_field(field.name()));
                     }
                     *texts.slot(field) = map.next_value::<Option<String>>()?;
-                }
-                None if self.strict => {
-                    return Err(A::Error::unknown_field(&name, TextField::NAMES));
                 }
                 None => {
                     map.next_value::<IgnoredAny>()?;
@@ -153,6 +153,37 @@ impl<'de> Visitor<'de> for TextsVisitor {
             }
         }
         Ok(texts)
+    }
+}
+
+/// Reads one key: a field, `None` for an unknown name (lenient), or an error raised while
+/// the key is read — so a TOML reader puts it on the key's own line.
+#[derive(Clone, Copy)]
+struct FieldName {
+    strict: bool,
+}
+
+impl<'de> DeserializeSeed<'de> for FieldName {
+    type Value = Option<TextField>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl Visitor<'_> for FieldName {
+    type Value = Option<TextField>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("the name of a text")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, name: &str) -> Result<Self::Value, E> {
+        match TextField::from_name(name) {
+            Some(field) => Ok(Some(field)),
+            None if self.strict => Err(E::unknown_field(name, TextField::NAMES)),
+            None => Ok(None),
+        }
     }
 }
 

@@ -67,10 +67,12 @@ pub fn screen_content(
         ScreenMode::AllClear => WordingMode::AllClear,
         ScreenMode::Normal | ScreenMode::Booting => WordingMode::Normal,
     };
+    // A text that is blank once made printable counts as not given: the bundled wording.
     let text = |field: TextField| {
         chosen
             .get(field)
             .map(printable)
+            .filter(|text| !text.trim().is_empty())
             .or_else(|| bundled(language, wording, field).map(str::to_owned))
             .unwrap_or_default()
     };
@@ -244,6 +246,13 @@ mod tests {
         assert_eq!(spanish.offer, "A free popcorn", "the venue's template");
         let (english, _) = screen_content(&p, "Rialto", &display, &texts, "en", at);
         assert_eq!(english.cash_points, "Cash is accepted at every till.");
+    }
+
+    #[test]
+    fn a_blank_text_shows_the_bundled_wording_not_nothing() {
+        let mut p = presentation(ViewMode::CashOnly, OffsetDateTime::UNIX_EPOCH);
+        p.view.texts.headline = Some(" \u{7} ".into());
+        assert_eq!(default_content(&p).headline, "Card payments are down");
     }
 
     #[test]

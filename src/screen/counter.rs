@@ -59,7 +59,11 @@ pub fn apply_status(window: &CounterWindow, presentation: &Presentation, config:
         time::OffsetDateTime::now_utc(),
     );
     let chosen = chosen_texts(presentation, content.mode, &config.texts);
-    let headline = chosen.headline.as_deref().map(crate::text::printable);
+    let headline = chosen
+        .headline
+        .as_deref()
+        .map(crate::text::printable)
+        .filter(|text| !text.trim().is_empty());
     window.set_state(super::bridge::screen_state(content.mode));
     window.set_headline(headline.unwrap_or_default().as_str().into());
     window.set_since_time(content.since_time.as_str().into());

@@ -145,7 +145,7 @@ fn start_signage(setup: &ScreenSetup, window: &SignageWindow, language_timer: &s
             });
             // The labels are Slint's translations, the texts the bundled wording's.
             select_current_language();
-            refresh();
+            retranslate();
         });
     }
     spawn_presentation_follower(setup, window.as_weak());
@@ -190,11 +190,29 @@ fn select_current_language() {
     }
 }
 
-/// Recomputes the content and hands it to the window; schedules the next recheck.
+/// Recomputes the content and hands it to the window; schedules the next recheck and a
+/// thumbnail of what changed.
 fn refresh() {
     with_ui(|ui| {
+        if apply_content(ui) {
+            schedule_thumbnail(ui);
+        }
+    });
+}
+
+/// The same content in the next language of the rotation: no news, so no thumbnail.
+fn retranslate() {
+    with_ui(|ui| {
+        apply_content(ui);
+    });
+}
+
+/// Hands the content for now and the language on screen to the window; false when the
+/// window is gone.
+fn apply_content(ui: &mut UiState) -> bool {
+    {
         let Some(window) = ui.window.upgrade() else {
-            return;
+            return false;
         };
         let now = time::OffsetDateTime::now_utc();
         let language = ui
@@ -218,8 +236,8 @@ fn refresh() {
                 .start(slint::TimerMode::SingleShot, after, refresh),
             None => ui.all_clear_timer.stop(),
         }
-        schedule_thumbnail(ui);
-    });
+    }
+    true
 }
 
 /// At most one thumbnail per `thumbnail_secs`; a change during the pause is caught up.

@@ -6,7 +6,8 @@
 //!
 //! It serves requests once its sync barrier is back (every retained mark heard, so a
 //! store restored from an old backup is caught before it issues), or after a short grace
-//! period with no broker at all; never while its store is behind the venue.
+//! period with no broker at all; while its store is behind the venue it answers look-ups
+//! and records only.
 
 use super::anti_entropy::{cap_batch_bytes, AntiEntropy, Replay};
 use super::handle::{counter_channel, CounterError, CounterHandle, CounterRequest};
@@ -327,7 +328,14 @@ impl VoucherWorker {
         let message = match decode_voucher_message(topic, payload, &self.venue, &self.node) {
             Ok(message) => message,
             Err(reason) => {
-                self.rejects.refused(topic, &reason, reason.kind());
+                // Kept apart per topic kind: a flood of bad batches must not hide bad marks.
+                let family = if topic.contains("/voucher-marks/") {
+                    "marks"
+                } else {
+                    "vouchers"
+                };
+                let kind = format!("{family}-{}", reason.kind());
+                self.rejects.refused(topic, &reason, &kind);
                 return ignore;
             }
         };

@@ -123,8 +123,8 @@ pub fn decode_message(
             let mut declaration: IncidentDeclaration =
                 serde_json::from_slice(payload).map_err(malformed)?;
             // One instant written with two offsets must be one message, not two.
-            declaration.started_at = declaration.started_at.to_offset(time::UtcOffset::UTC);
-            declaration.declared_at = declaration.declared_at.to_offset(time::UtcOffset::UTC);
+            declaration.started_at = utc(declaration.started_at)?;
+            declaration.declared_at = utc(declaration.declared_at)?;
             check_owner(&topic.owner, &declaration.source)?;
             check_revision(declaration.revision)?;
             if let Some((field, chars)) = declaration.texts.too_long().next() {
@@ -141,16 +141,14 @@ pub fn decode_message(
         }
         TopicKind::Payments => {
             let mut health: PaymentHealth = serde_json::from_slice(payload).map_err(malformed)?;
-            health.since = health.since.to_offset(time::UtcOffset::UTC);
+            health.since = utc(health.since)?;
             check_owner(&topic.owner, &health.source)?;
             check_revision(health.revision)?;
             Ok(BusMessage::Payment(health))
         }
         TopicKind::Displays => {
             let mut report: DisplayReport = serde_json::from_slice(payload).map_err(malformed)?;
-            report.since = report
-                .since
-                .map(|since| since.to_offset(time::UtcOffset::UTC));
+            report.since = report.since.map(utc).transpose()?;
             check_owner(&topic.owner, &report.node)?;
             // 0 is a node showing "nothing declared"; above the range, the report would
             // push every publisher's next revision out of range (or overflow it).
@@ -163,6 +161,15 @@ pub fn decode_message(
             Err(RejectReason::NotStatus)
         }
     }
+}
+
+/// The instant in UTC, so one instant written with two offsets is one message; refused
+/// when it falls outside the years 0 to 9999, which RFC 3339 cannot write back.
+fn utc(instant: time::OffsetDateTime) -> Result<time::OffsetDateTime, RejectReason> {
+    instant
+        .checked_to_offset(time::UtcOffset::UTC)
+        .filter(|utc| (0..=9999).contains(&utc.year()))
+        .ok_or_else(|| RejectReason::Malformed("a time outside the years 0 to 9999".into()))
 }
 
 fn malformed(error: serde_json::Error) -> RejectReason {
@@ -317,6 +324,21 @@ mod tests {
             assert_eq!(
                 decode_message(topic, report(absurd).as_bytes(), &venue()),
                 Err(RejectReason::RevisionOutOfRange(absurd))
+            );
+        }
+    }
+
+    #[test]
+    fn times_that_cannot_be_written_back_are_refused_not_a_panic() {
+        let topic = "raincheck/v1/rialto/incident/cli";
+        for time in ["0000-01-01T00:00:00+00:30", "9999-12-31T23:59:59-01:00"] {
+            let payload = GOOD.replace("2026-11-22T19:42:00Z", time);
+            assert!(
+                matches!(
+                    decode_message(topic, payload.as_bytes(), &venue()),
+                    Err(RejectReason::Malformed(_))
+                ),
+                "{time}"
             );
         }
     }

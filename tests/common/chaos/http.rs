@@ -162,18 +162,27 @@ impl CounterApi {
         }
     }
 
-    /// Waits (bounded) until the API answers at all; a fresh process needs a moment.
-    pub async fn wait_listening(&self, within: Duration) {
+    /// Waits (bounded) until the counter says on `/healthz` that it serves requests.
+    pub async fn wait_serving(&self, within: Duration) {
         let deadline = Instant::now() + within;
         loop {
-            match self.record("0000000000000000").await {
-                Err(CallError::NotListening(error) | CallError::NoAnswer(error)) => assert!(
-                    Instant::now() < deadline,
-                    "the counter API at {} did not answer within {within:?}: {error}",
-                    self.base
-                ),
-                _ => return,
+            let health = self.http.get(format!("{}/healthz", self.base)).send().await;
+            let serving = match health {
+                Ok(response) => response
+                    .json::<Value>()
+                    .await
+                    .is_ok_and(|health| health["serving"] == true),
+                Err(_) => false,
+            };
+            if serving {
+                return;
             }
+            assert!(
+                Instant::now() < deadline,
+                "the counter at {} did not serve within {within:?}",
+                self.base
+            );
+            // Nothing pushes readiness to a client: ask again shortly.
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }

@@ -692,7 +692,16 @@ fn the_detector_reports_and_raises_its_automatic_incident() {
                     .is_some_and(|health| health.status == raincheck::protocol::PaymentStatus::Down)
                     && view.mode == ViewMode::CashOnly
                     && view.source.as_ref().map(Identifier::as_str) == Some("auto-backoffice")
-                    && all_confirmed(&["lobby-1", "backoffice"])(state)
+                    && all_confirmed(&["lobby-1"])(state)
+                    // The detector draws nothing: it reports the view it computed as
+                    // headless, never as shown.
+                    && state
+                        .displays
+                        .get(&Identifier::parse("backoffice").unwrap())
+                        .is_some_and(|report| {
+                            report.shown == Some(raincheck::protocol::Shown::Headless)
+                                && report.digest == Some(view.digest())
+                        })
             },
         )
         .await;

@@ -149,3 +149,60 @@ async fn payment_reports_are_retained_per_source() {
     );
     observer.close().await;
 }
+
+/// `--wait` on a venue nobody reports from (a typo) fails with the likely cause; on a venue
+/// whose only screen draws nothing, it fails and says why — a dark screen is no proof.
+#[test]
+fn waiting_where_nothing_draws_the_view_fails_and_says_why() {
+    let Some(broker) = mosquitto("") else { return };
+    let url = broker.url();
+    let typo = cli(&[
+        "incident", "start", "--broker", &url, "--venue", "demoo", "--wait", "2",
+    ]);
+    assert_eq!(typo.status.code(), Some(3), "{}", stderr_of(&typo));
+    let said = String::from_utf8_lossy(&typo.stdout);
+    assert!(
+        said.contains("no screen or counter of venue demoo has reported — is the venue id right?"),
+        "{said}"
+    );
+
+    let directory = tempfile::tempdir().unwrap();
+    let config = write_config(
+        directory.path(),
+        "lobby-1",
+        &format!(
+            "name = \"Lobby 1\"\n[broker]\nurl = \"{url}\"\n[display]\nbackend = \"headless\"\n"
+        ),
+    );
+    let _dark = NodeProcess::start_with("lobby-1", config);
+    let status_shows_headless = || {
+        let status = cli(&[
+            "status",
+            "--broker",
+            &url,
+            "--venue",
+            VENUE,
+            "--timeout",
+            "3",
+        ]);
+        String::from_utf8_lossy(&status.stdout).contains("draws nothing")
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !status_shows_headless() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the headless node never reported"
+        );
+    }
+    let dark = cli(&[
+        "incident", "start", "--broker", &url, "--venue", VENUE, "--wait", "2",
+    ]);
+    assert_eq!(dark.status.code(), Some(3), "{}", stderr_of(&dark));
+    let said = String::from_utf8_lossy(&dark.stdout);
+    assert!(
+        said.contains(
+            "0 of 1 screen confirmed — Lobby 1 draws nothing (display.backend is \"headless\")"
+        ),
+        "{said}"
+    );
+}

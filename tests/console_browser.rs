@@ -32,12 +32,12 @@ fn console_config(directory: &Path, url: &str) -> std::path::PathBuf {
     counter
 }
 
-fn headless_display(directory: &Path, node: &str, url: &str) -> NodeProcess {
+fn display_node(directory: &Path, node: &str, url: &str) -> NodeProcess {
     let config = write_config(
         directory,
         node,
         &format!(
-            "name = \"Lobby {node}\"\n[broker]\nurl = \"{url}\"\nkeep_alive_secs = 2\nwatchdog_secs = 6\nreconnect_min_ms = 50\nreconnect_max_ms = 500\n[display]\nbackend = \"headless\"\n"
+            "name = \"Lobby {node}\"\n[broker]\nurl = \"{url}\"\nkeep_alive_secs = 2\nwatchdog_secs = 6\nreconnect_min_ms = 50\nreconnect_max_ms = 500\n[display]\nbackend = \"offscreen\"\n"
         ),
     );
     NodeProcess::start_with(node, config)
@@ -57,7 +57,7 @@ fn a_manager_declares_watches_every_screen_confirm_and_resolves_from_a_tablet() 
     let address = console.console.expect("the console role serves HTTP");
     let mut displays: Vec<NodeProcess> = ["lobby-1", "lobby-2", "box-office"]
         .iter()
-        .map(|node| headless_display(directory.path(), node, &url))
+        .map(|node| display_node(directory.path(), node, &url))
         .collect();
     let shots = screenshots_dir();
 

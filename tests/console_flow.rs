@@ -115,7 +115,7 @@ async fn a_declaration_reaches_every_screen_and_the_console_follows_it_to_all_cl
     assert_eq!(confirmed["progress"]["done"], true);
     assert_eq!(
         confirmed["progress"]["screens"],
-        json!({ "total": 3, "confirmed": 3, "lagging": 0, "offline": 0 })
+        json!({ "total": 3, "confirmed": 3, "lagging": 0, "syncing": 0, "offline": 0, "headless": 0 })
     );
     for row in screen_rows(&confirmed) {
         assert_eq!(
@@ -187,7 +187,7 @@ async fn a_declaration_reaches_every_screen_and_the_console_follows_it_to_all_cl
     );
     assert_eq!(
         cleared["progress"]["screens"],
-        json!({ "total": 3, "confirmed": 2, "lagging": 0, "offline": 1 })
+        json!({ "total": 3, "confirmed": 2, "lagging": 0, "syncing": 0, "offline": 1, "headless": 0 })
     );
     let line = headline(&cleared);
     assert!(

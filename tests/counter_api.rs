@@ -15,7 +15,7 @@ fn counter_with_api(directory: &std::path::Path, port: u16) -> std::path::PathBu
         .find("[[counter.offers]]")
         .expect("offers in the counter config");
     text.insert_str(offers, &format!("api_listen = \"127.0.0.1:{port}\"\n"));
-    text.push_str("[display]\nbackend = \"headless\"\n[broker]\nurl = \"mqtt://127.0.0.1:9\"\nreconnect_max_ms = 500\n");
+    text.push_str("[broker]\nurl = \"mqtt://127.0.0.1:9\"\nreconnect_max_ms = 500\n");
     std::fs::write(&path, text).unwrap();
     path
 }

@@ -28,6 +28,10 @@ fn issue_and_redeem_from_the_counter_screen() {
     let runtime = runtime();
     let directory = tempfile::tempdir().unwrap();
     let path = write_counter_config(directory.path(), "till-1", 1, "allow", Some(&broker.url()));
+    // Headless: this test draws the counter window itself, and Slint allows one offscreen
+    // platform per process.
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"offscreen\"", "\"headless\"")).unwrap();
     let config = raincheck::config::load(&path).expect("config");
     let (trigger, shutdown) = shutdown_pair();
     let node = runtime
@@ -36,8 +40,14 @@ fn issue_and_redeem_from_the_counter_screen() {
     let handle = node.counter.clone().expect("counter");
 
     install_offscreen_platform();
-    let window = open_counter_window(&config, node.presentation.clone(), runtime.handle(), handle)
-        .expect("window");
+    let window = open_counter_window(
+        &config,
+        node.presentation.clone(),
+        None,
+        runtime.handle(),
+        handle,
+    )
+    .expect("window");
     let software = offscreen_window_of(&window, 1280, 800).expect("offscreen");
     let screenshots = screenshots_dir();
     let wait_until = |what: &str, done: &dyn Fn() -> bool| {

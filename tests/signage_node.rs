@@ -19,7 +19,12 @@ fn a_screen_node_switches_from_normal_to_cash_only_to_all_clear() {
     let path = write_config(
         directory.path(),
         "lobby-1",
-        &format!("[broker]\nurl = \"{}\"\n", broker.url()),
+        // Headless: this test draws the node's presentation itself, and Slint allows one
+        // offscreen platform per process.
+        &format!(
+            "[broker]\nurl = \"{}\"\n[display]\nbackend = \"headless\"\n",
+            broker.url()
+        ),
     );
     let config = raincheck::config::load(&path).unwrap();
     let (trigger, shutdown) = shutdown_pair();

@@ -50,6 +50,7 @@ fn showing(mode: ViewMode, texts: IncidentTexts) -> Presentation {
     Presentation {
         view,
         has_state: true,
+        restored: false,
         link: LinkState::Up,
         shown_since: at(19, 42),
     }

@@ -46,9 +46,16 @@
     confirmed: '✓ Every online screen shows cash only',
     clearing: 'Clearing screens — not done yet…',
     cleared: '✓ All clear on every online screen',
+    blind: 'Cannot see the venue — no link to the broker',
   };
-  const STANDING_LABEL = { confirmed: '✓ Confirmed', lagging: 'Lagging — not updated', offline: 'Offline' };
-  const STANDING_ORDER = { lagging: 0, offline: 1, confirmed: 2 };
+  const STANDING_LABEL = {
+    confirmed: '✓ Confirmed',
+    lagging: 'Lagging — not updated',
+    syncing: 'Starting — reading the venue',
+    offline: 'Offline',
+    headless: 'Draws nothing',
+  };
+  const STANDING_ORDER = { lagging: 0, syncing: 1, offline: 2, headless: 3, confirmed: 4 };
   const KIND_LABEL = { screen: 'Screen', counter: 'Counter', console: 'Console', other: 'Other' };
 
   const state = {
@@ -258,7 +265,10 @@
     let [status, label] = ['ok', 'Live'];
     if (state.live === null) [status, label] = ['unknown', 'Connecting…'];
     else if (state.live === false) [status, label] = ['lost', 'Reconnecting…'];
-    else if (link && link.connected === false) [status, label] = ['bad', 'No link to the screens'];
+    else if (link && link.connected === false) {
+      const since = hhmm(link.blind_since);
+      [status, label] = ['bad', since ? `No link to the screens since ${since}` : 'No link to the screens'];
+    }
     $('link').dataset.link = status;
     setText($('link-label'), label);
   }
@@ -353,7 +363,7 @@
       if (!seen.has(id)) { card.root.remove(); nodeCards.delete(id); }
     }
     $('nodes-empty').hidden = nodes.length > 0;
-    const attention = nodes.filter((n) => n.standing === 'lagging' || n.standing === 'offline').length;
+    const attention = nodes.filter((n) => n.standing !== 'confirmed').length;
     setText($('tab-screens-badge'), attention);
     $('tab-screens-badge').hidden = attention === 0;
   }
@@ -384,7 +394,9 @@
     setText(card.kind, (KIND_LABEL[kind] || kind) + (node.name && node.name !== node.node ? ` · ${node.node}` : ''));
     const shown = node.mode ? (MODE_LABEL[node.mode] || node.mode).toLowerCase() : '';
     const revision = node.revision ?? '—';
-    setText(card.shows, shown ? `Shows ${shown} · revision ${revision}` : `Revision ${revision}`);
+    if (standing === 'headless') setText(card.shows, `Draws nothing: ${node.reason || 'no reason given'}`);
+    else if (standing === 'syncing') setText(card.shows, 'Reading the venue’s state — shows nothing yet');
+    else setText(card.shows, shown ? `Shows ${shown} · revision ${revision}` : `Revision ${revision}`);
     const since = hhmm(node.since);
     setText(card.since, since ? `Since ${since}` : '');
     card.since.title = fullTime(node.since);

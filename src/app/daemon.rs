@@ -2,8 +2,9 @@
 //! systemd watchdog, the screen windows on the main thread (Slint must own it), and an
 //! orderly stop that waits for every worker under a timeout.
 
-use super::node::{start_node, NodeHandle};
+use super::node::{start_node, NodeHandle, ScreenPlan};
 use crate::config::{BrokerMode, NodeConfig, Role};
+use crate::model::Drawing;
 use crate::protocol::{Topic, TopicKind};
 use crate::screen::window::{run_window, ScreenExit, ScreenSetup};
 use crate::shutdown::{shutdown_pair, Shutdown};
@@ -47,7 +48,7 @@ pub fn run_daemon(config: NodeConfig, config_dir: &Path) -> Result<()> {
         .counter
         .clone()
         .filter(|_| config.has_role(Role::Counter));
-    if config.has_role(Role::Signage) || counter_panel.is_some() {
+    if node.screen == ScreenPlan::Window {
         let mut thumbnails = None;
         if config.display.thumbnails {
             let (sender, task) = spawn_thumbnail_publisher(&runtime, &node, shutdown.clone());
@@ -57,6 +58,7 @@ pub fn run_daemon(config: NodeConfig, config_dir: &Path) -> Result<()> {
         let setup = ScreenSetup {
             config: config.clone(),
             presentation: node.presentation.clone(),
+            drawing: node.drawing.clone(),
             runtime: runtime.handle().clone(),
             thumbnails,
             counter: counter_panel,
@@ -64,13 +66,19 @@ pub fn run_daemon(config: NodeConfig, config_dir: &Path) -> Result<()> {
             ui_heartbeat: watchdog.is_some(),
             shutdown: shutdown.clone(),
         };
-        match run_window(setup) {
-            ScreenExit::Closed => tracing::info!("screen closed"),
+        let reason = match run_window(setup) {
+            ScreenExit::Closed if shutdown.is_triggered() => None,
+            ScreenExit::Closed => Some("the window was closed".to_owned()),
             ScreenExit::Unavailable(reason) => {
-                tracing::info!(
-                    "no display available ({reason}); running headless: the view is computed and reported, not drawn"
+                // A dark screen must never count as proof: the report says headless, why.
+                tracing::warn!(
+                    "no display available ({reason}); running headless: the view is computed and reported as not drawn"
                 );
+                Some(reason)
             }
+        };
+        if let Some(reason) = reason {
+            node.drawing.send_replace(Drawing::Nothing { reason });
         }
     }
     runtime.block_on(async {

@@ -4,9 +4,9 @@
 //! [`start_node`] is also what tests and the benchmarks use to run many real display
 //! nodes inside one process.
 
-use crate::config::{BrokerMode, CounterSection, NodeConfig, Role};
+use crate::config::{BrokerMode, CounterSection, NodeConfig, Role, ScreenBackend};
 use crate::health::{Flag, Health, Needs};
-use crate::model::Presentation;
+use crate::model::{Drawing, Presentation};
 use crate::mqtt::{spawn_session, SessionSpec};
 use crate::protocol::{encode, Topic, TopicKind, VoucherMarks};
 use crate::shutdown::Shutdown;
@@ -26,6 +26,11 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct NodeHandle {
     /// What the node shows; the UI and tests watch it.
     pub presentation: watch::Receiver<Presentation>,
+    /// What the node's screen drew; the window records its frames here (the report's
+    /// proof). Already settled for nodes that draw offscreen or not at all.
+    pub drawing: watch::Sender<Drawing>,
+    /// How this node draws.
+    pub screen: ScreenPlan,
     /// The node's status MQTT client, for edge workers that publish (thumbnails).
     pub client: rumqttc::AsyncClient,
     pub identity: NodeIdentity,
@@ -48,6 +53,35 @@ impl NodeHandle {
         };
         if tokio::time::timeout(STOP_TIMEOUT, all).await.is_err() {
             tracing::warn!("some workers did not stop within {STOP_TIMEOUT:?}; exiting anyway");
+        }
+    }
+}
+
+/// How a node draws what it is told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ScreenPlan {
+    /// A real window (signage, counter panel), opened by `raincheck run` on its main thread.
+    Window,
+    /// Rendered in memory by the offscreen backend.
+    Offscreen,
+    /// Nothing is drawn, and why.
+    Nothing(String),
+}
+
+impl ScreenPlan {
+    pub fn of(config: &NodeConfig) -> Self {
+        if !config.has_role(Role::Signage) && !config.has_role(Role::Counter) {
+            return ScreenPlan::Nothing("no screen: neither a signage nor a counter node".into());
+        }
+        match config.display.backend {
+            ScreenBackend::Headless => {
+                ScreenPlan::Nothing("display.backend is \"headless\"".into())
+            }
+            ScreenBackend::Offscreen => ScreenPlan::Offscreen,
+            backend if !backend.is_built_in() => ScreenPlan::Nothing(
+                "display.backend is \"kms\" but this build has no KMS support".into(),
+            ),
+            ScreenBackend::Auto | ScreenBackend::Winit | ScreenBackend::Kms => ScreenPlan::Window,
         }
     }
 }
@@ -81,6 +115,8 @@ pub fn start_node(
     let (presentation_tx, presentation) =
         watch::channel(Presentation::booting(crate::status::worker::now()));
     let client = session.connection.client.clone();
+    let (drawing_tx, drawing) = watch::channel(Drawing::Pending);
+    let screen = ScreenPlan::of(config);
     let mut health = Health::default();
     let status = StatusWorker {
         identity: identity.clone(),
@@ -89,9 +125,26 @@ pub fn start_node(
         barrier: session.barrier,
         synced: health.synced.clone(),
         presentation: presentation_tx,
+        drawing,
         shutdown: shutdown.clone(),
     };
     let mut workers = vec![tokio::spawn(status.run()), session.connection.task];
+    match &screen {
+        ScreenPlan::Nothing(reason) => {
+            drawing_tx.send_replace(Drawing::Nothing {
+                reason: reason.clone(),
+            });
+        }
+        ScreenPlan::Offscreen => {
+            workers.push(crate::screen::offscreen_backend::spawn_offscreen_drawer(
+                config,
+                presentation.clone(),
+                drawing_tx.clone(),
+                shutdown.clone(),
+            ))
+        }
+        ScreenPlan::Window => {}
+    }
     // A console with the venue's [counter] section keeps a replica of every voucher.
     let keeps_vouchers = config.has_role(Role::Counter) || config.has_role(Role::Console);
     let counter = match config.counter.as_ref().filter(|_| keeps_vouchers) {
@@ -144,6 +197,8 @@ pub fn start_node(
     }
     Ok(NodeHandle {
         presentation,
+        drawing: drawing_tx,
+        screen,
         client,
         identity,
         counter,

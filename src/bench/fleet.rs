@@ -72,7 +72,7 @@ async fn wait_online(observer: &mut BusSession, count: usize) -> Result<()> {
 /// The config of the `index`th benchmark screen on the broker at `url`.
 fn display_config(url: &str, index: usize) -> Result<crate::config::NodeConfig> {
     let text = format!(
-        "[node]\nvenue = \"{VENUE}\"\nid = \"screen-{index}\"\nroles = [\"signage\"]\n[broker]\nurl = \"{url}\"\n"
+        "[node]\nvenue = \"{VENUE}\"\nid = \"screen-{index}\"\nroles = [\"signage\"]\n[broker]\nurl = \"{url}\"\n[display]\nbackend = \"offscreen\"\n"
     );
     crate::config::load_str(&text, Path::new("bench.toml"))
         .map_err(|report| anyhow::anyhow!("{report}"))

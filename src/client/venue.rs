@@ -174,12 +174,15 @@ impl BusSession {
         }
     }
 
-    /// Waits until every online screen and counter confirms the current view, or
-    /// `within` passes; true when they do.
+    /// Waits until at least one screen or counter has drawn the current view and every
+    /// other online one that draws has too, or `within` passes; true when they do. A venue
+    /// where nothing has drawn it is never "confirmed": not one whose screens are all
+    /// headless or offline, nor one where no node ever reported (a mistyped venue id).
     pub async fn wait_confirmed(&mut self, within: Duration) -> bool {
         let until = Instant::now() + within;
         loop {
-            if self.confirmations.all_confirmed() {
+            let drawn = self.confirmations.shown_to_people().confirmed > 0;
+            if drawn && self.confirmations.all_confirmed() {
                 return true;
             }
             if self.next_change(until).await.is_none() {

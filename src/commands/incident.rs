@@ -132,7 +132,14 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
     let mut code = ExitCode::SUCCESS;
     if args.wait > 0 {
         let confirmed = session.wait_confirmed(Duration::from_secs(args.wait)).await;
-        let headline = session.headline();
+        let headline = if session.confirmations().shown_to_people().total == 0 {
+            format!(
+                "no screen or counter of venue {} has reported — is the venue id right?",
+                session.target.venue
+            )
+        } else {
+            session.headline()
+        };
         if confirmed {
             println!(
                 "{headline} (in {:.1} ms)",

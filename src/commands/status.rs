@@ -42,6 +42,8 @@ pub async fn status(bus: BusArgs, as_json: bool) -> Result<ExitCode> {
                 "all_online_confirmed": confirmations.all_confirmed(),
                 "confirmed": people.confirmed,
                 "lagging": people.lagging,
+                "syncing": people.syncing,
+                "headless": people.headless,
                 "offline": people.offline,
                 "screens": confirmations.tally(NodeKind::Screen),
                 "counters": confirmations.tally(NodeKind::Counter),
@@ -122,7 +124,9 @@ fn standing_word(standing: Standing) -> &'static str {
     match standing {
         Standing::Confirmed => "confirmed",
         Standing::Lagging => "LAGGING",
+        Standing::Syncing => "syncing",
         Standing::Offline => "offline",
+        Standing::Headless => "HEADLESS",
     }
 }
 

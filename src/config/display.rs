@@ -5,7 +5,7 @@ use super::load::{Checks, Problems};
 use serde::{Deserialize, Serialize};
 
 /// What a signage screen shows while nothing is declared.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NormalStyle {
     /// The venue's name and "All payment methods accepted".
@@ -28,8 +28,20 @@ pub enum ScreenBackend {
     Winit,
     /// Linux KMS/DRM without a display server (binary built with `--features kms`).
     Kms,
-    /// No window: compute and report the view only.
+    /// No window: compute the view and report "headless" — nothing is drawn, so this
+    /// node never counts as showing the view.
     Headless,
+    /// Draw each view into memory with the software renderer and report the rendered
+    /// frame, without a window: for tests, benchmarks and many simulated screens in one
+    /// process. Not a screen guests can see.
+    Offscreen,
+}
+
+impl ScreenBackend {
+    /// Whether this build can draw with the backend (KMS needs `--features kms`).
+    pub fn is_built_in(self) -> bool {
+        self != ScreenBackend::Kms || cfg!(feature = "kms")
+    }
 }
 
 /// Screen settings. Read by nodes with the `signage` or `counter` role.
@@ -39,7 +51,7 @@ pub struct DisplaySection {
     /// Open the window full-screen (kiosks) instead of a desktop window.
     #[serde(default)]
     pub fullscreen: bool,
-    /// "auto" (default), "winit", "kms" or "headless".
+    /// "auto" (default), "winit", "kms", "headless" or "offscreen".
     #[serde(default)]
     pub backend: ScreenBackend,
     /// Screen rotation in degrees clockwise: 0, 90, 180 or 270. Applied by the KMS backend
@@ -107,6 +119,12 @@ impl Default for DisplaySection {
 
 impl DisplaySection {
     pub(super) fn check(&self, _: &Checks, problems: &mut Problems) {
+        if !self.backend.is_built_in() {
+            problems.push(
+                "display.backend",
+                "\"kms\" needs a binary built with `--features kms`; this one cannot draw on KMS, so the screen would stay dark",
+            );
+        }
         if ![0, 90, 180, 270].contains(&self.rotation) {
             problems.push(
                 "display.rotation",

@@ -261,3 +261,19 @@ fn a_misspelt_text_is_named_on_its_own_line() {
     assert_eq!(found[0].key, "texts.cash_only.headlin", "{found:#?}");
     assert_eq!(found[0].line, Some(7), "{found:#?}");
 }
+
+#[test]
+fn a_backend_this_build_cannot_draw_with_is_refused() {
+    let text = "[node]\nvenue = \"rialto\"\nid = \"lobby-1\"\nroles = [\"signage\"]\n[display]\nbackend = \"kms\"\n";
+    let result = load_str(text, Path::new("test.toml"));
+    if cfg!(feature = "kms") {
+        assert!(result.is_ok());
+        return;
+    }
+    let found = result
+        .expect_err("a dark screen must not pass check-config")
+        .problems;
+    assert_eq!(found[0].key, "display.backend");
+    assert_eq!(found[0].line, Some(6));
+    assert!(found[0].message.contains("--features kms"), "{found:?}");
+}

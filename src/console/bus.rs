@@ -108,6 +108,9 @@ struct BusState {
     thumbnails: HashMap<Identifier, Bytes>,
     thumbnail_versions: u64,
     connected: bool,
+    /// Since when the console does not see the venue (start, or the link's loss); `None`
+    /// once the retained set has been read since the link came up.
+    blind_since: Option<OffsetDateTime>,
 }
 
 impl BusState {
@@ -120,12 +123,13 @@ impl BusState {
             thumbnails: HashMap::new(),
             thumbnail_versions: 0,
             connected: false,
+            blind_since: Some(OffsetDateTime::now_utc()),
         }
     }
 
     /// Online screens and counters not yet showing the current view.
     fn lagging(&self) -> usize {
-        self.confirmations.shown_to_people().lagging
+        self.confirmations.shown_to_people().behind()
     }
 }
 
@@ -203,7 +207,7 @@ impl ConsoleBus {
         let snapshot = build_snapshot(
             &self.venue,
             &self.venue_name,
-            state.connected,
+            state.blind_since,
             &state.venue,
             &state.confirmations,
             &state.notes,
@@ -216,6 +220,8 @@ impl ConsoleBus {
             for (standing, count) in [
                 ("confirmed", tally.confirmed),
                 ("lagging", tally.lagging),
+                ("syncing", tally.syncing),
+                ("headless", tally.headless),
                 ("offline", tally.offline),
             ] {
                 let labels = [("kind", kind), ("standing", standing)];
@@ -244,12 +250,20 @@ impl ConsoleBus {
             BusEvent::LinkDown { reason } => {
                 tracing::warn!("console: link to the broker lost: {reason}");
                 state.connected = false;
+                state
+                    .blind_since
+                    .get_or_insert_with(OffsetDateTime::now_utc);
                 self.barrier.reset();
                 Change::Milestone
             }
             BusEvent::Message { topic, payload, .. } => {
-                if self.barrier.check(&topic, &payload) != Echo::NotBarrier {
-                    return Change::None;
+                match self.barrier.check(&topic, &payload) {
+                    Echo::Reached => {
+                        state.blind_since = None;
+                        return Change::Milestone;
+                    }
+                    Echo::Ignored => return Change::None,
+                    Echo::NotBarrier => {}
                 }
                 let echoed = pending.as_ref().is_some_and(|echo| {
                     topic == echo.topic && payload.as_ref() == echo.payload.as_slice()

@@ -92,7 +92,7 @@ pub fn start_console(
     let empty = snapshot::build_snapshot(
         &venue,
         &config.node.venue_name,
-        false,
+        Some(time::OffsetDateTime::now_utc()),
         &nothing,
         &crate::model::Confirmations::of(&nothing),
         &Default::default(),

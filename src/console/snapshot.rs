@@ -38,6 +38,9 @@ pub struct NodeRow {
     pub offline_since: Option<OffsetDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub thumbnail: Option<u64>,
+    /// Why a headless node draws nothing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -52,6 +55,9 @@ pub enum Phase {
     Clearing,
     /// Every online screen and counter shows all clear.
     Cleared,
+    /// The console cannot see the venue (no link, or still reading its state): whatever
+    /// it showed last may be out of date, so nothing is called done.
+    Blind,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -73,7 +79,11 @@ pub struct ViewWithDigest {
 
 #[derive(Clone, Debug, Serialize)]
 pub struct LinkState {
+    /// The console sees the venue: its link is up and the retained set has been read.
     pub connected: bool,
+    /// Since when it does not (its start, or the link's loss).
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub blind_since: Option<OffsetDateTime>,
 }
 
 /// The whole page state, as `GET /api/state` and every SSE event carry it.
@@ -94,7 +104,7 @@ pub struct ConsoleSnapshot {
 pub fn build_snapshot(
     venue: &Identifier,
     venue_name: &str,
-    connected: bool,
+    blind_since: Option<OffsetDateTime>,
     state: &VenueState,
     confirmations: &Confirmations,
     notes: &BTreeMap<Identifier, NodeNotes>,
@@ -118,25 +128,34 @@ pub fn build_snapshot(
                 since: report.since,
                 offline_since: note.offline_since.filter(|_| standing == Standing::Offline),
                 thumbnail: note.thumbnail,
+                reason: report.reason.as_deref().map(crate::text::one_line),
             })
         })
         .collect();
     // Laggards and offline nodes first: they are what a manager must act on.
     nodes.sort_by_key(|row| (row.standing, row.kind, row.node.clone()));
-    let done = confirmations.all_confirmed();
-    let phase = match (view.mode, done) {
-        (ViewMode::Normal, _) => Phase::Normal,
-        (ViewMode::CashOnly, false) => Phase::Switching,
-        (ViewMode::CashOnly, true) => Phase::Confirmed,
-        (ViewMode::AllClear, false) => Phase::Clearing,
-        (ViewMode::AllClear, true) => Phase::Cleared,
+    // Without its own link the console knows nothing current: no success is claimed.
+    let done = blind_since.is_none() && confirmations.all_confirmed();
+    let phase = match (blind_since, view.mode, done) {
+        (Some(_), ..) => Phase::Blind,
+        (None, ViewMode::Normal, _) => Phase::Normal,
+        (None, ViewMode::CashOnly, false) => Phase::Switching,
+        (None, ViewMode::CashOnly, true) => Phase::Confirmed,
+        (None, ViewMode::AllClear, false) => Phase::Clearing,
+        (None, ViewMode::AllClear, true) => Phase::Cleared,
     };
-    let headline = confirmations.headline(state, view.mode == ViewMode::AllClear, |node| {
-        notes
-            .get(node)
-            .and_then(|note| note.offline_since)
-            .map(crate::clock::hour_minute)
-    });
+    let headline = match blind_since {
+        Some(since) => format!(
+            "The console cannot see the venue since {}: its link to the broker is down or still reading. Screens keep what they last received.",
+            crate::clock::hour_minute(since)
+        ),
+        None => confirmations.headline(state, view.mode == ViewMode::AllClear, |node| {
+            notes
+                .get(node)
+                .and_then(|note| note.offline_since)
+                .map(crate::clock::hour_minute)
+        }),
+    };
     let progress = Progress {
         phase,
         done,
@@ -147,7 +166,10 @@ pub fn build_snapshot(
     ConsoleSnapshot {
         venue: venue.clone(),
         venue_name: venue_name.to_owned(),
-        link: LinkState { connected },
+        link: LinkState {
+            connected: blind_since.is_none(),
+            blind_since,
+        },
         view: ViewWithDigest {
             digest: confirmations.digest().to_owned(),
             view,
@@ -190,7 +212,7 @@ mod tests {
         build_snapshot(
             &id("v"),
             "V",
-            true,
+            None,
             state,
             &Confirmations::of(state),
             notes,
@@ -260,12 +282,40 @@ mod tests {
     }
 
     #[test]
+    fn a_console_without_its_link_claims_nothing() {
+        let mut state = VenueState::default();
+        declare(&mut state, 1, DeclarationState::Active);
+        let digest = crate::model::compute_view(&state).digest();
+        report(&mut state, "lobby-1", "signage", Some(digest));
+        let snapshot = build_snapshot(
+            &id("v"),
+            "V",
+            Some(at(60)),
+            &state,
+            &Confirmations::of(&state),
+            &BTreeMap::new(),
+            at(90),
+        );
+        assert_eq!(snapshot.progress.phase, Phase::Blind);
+        assert!(!snapshot.progress.done);
+        assert!(
+            snapshot
+                .progress
+                .headline
+                .starts_with("The console cannot see the venue since "),
+            "{}",
+            snapshot.progress.headline
+        );
+        assert!(!snapshot.link.connected);
+    }
+
+    #[test]
     fn an_empty_venue_says_so() {
         let state = VenueState::default();
         let snapshot = build_snapshot(
             &id("v"),
             "V",
-            false,
+            None,
             &state,
             &Confirmations::of(&state),
             &BTreeMap::new(),

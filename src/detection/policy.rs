@@ -31,19 +31,20 @@ pub enum Decision {
 /// The venue manager's latest declaration (any manager source of the venue).
 fn manager_latest(state: &VenueState) -> Option<&IncidentDeclaration> {
     state
-        .declarations
-        .iter()
+        .believable_declarations()
         .filter(|((scope, _), d)| *scope == Scope::Venue && d.authority == Authority::Manager)
         .map(|(_, d)| d)
         .max_by_key(|d| (d.revision, d.source.clone()))
 }
 
 pub fn decide(state: &VenueState, policy: Policy, own_source: &Identifier) -> Option<Decision> {
-    let own = state.declarations.get(&(Scope::Venue, own_source.clone()));
+    let own = state
+        .declarations
+        .get(&(Scope::Venue, own_source.clone()))
+        .filter(|d| d.revision <= state.ceiling());
     let own_active = own.is_some_and(|d| d.state == DeclarationState::Active);
     let down: Vec<u64> = state
-        .payments
-        .values()
+        .believable_payments()
         .filter(|health| health.status == PaymentStatus::Down)
         .map(|health| health.outage_revision())
         .collect();

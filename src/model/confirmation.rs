@@ -1,16 +1,18 @@
 //! Who shows the current view (invariant 3): the one rule and the one tracker the
 //! console, `raincheck status`, `incident --wait` and head office all count with. A node
-//! is confirmed when its report carries the digest of the view computed from the same
-//! retained set, offline when the broker published its last will (or it said goodbye),
-//! and lagging otherwise. Only screens and counters — what guests and staff look at —
-//! hold a switch back; consoles and detectors are listed but never keep a venue
-//! "switching". The tracker is incremental: a report changes only its node's standing,
+//! is confirmed when its report says a frame showing the view — the digest of the view
+//! computed from the same retained set — was drawn; offline when the broker published
+//! its last will (or it said goodbye); syncing while it is still reading the retained
+//! state; headless when it draws nothing (it says why); and lagging otherwise. Only
+//! screens and counters — what guests and staff look at — hold a switch back, and of
+//! those only the ones that draw; consoles and detectors are listed but never keep a
+//! venue "switching". The tracker is incremental: a report changes only its node's standing,
 //! and only a change of the view recounts every node, so a burst of N reports costs
 //! O(N), not O(N²).
 
 use super::venue_state::VenueState;
 use super::view::compute_view;
-use crate::protocol::{BusMessage, DisplayReport, DisplayStatus, Identifier};
+use crate::protocol::{BusMessage, DisplayReport, DisplayStatus, Identifier, Shown};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -45,21 +47,35 @@ impl NodeKind {
     }
 }
 
+/// In the order a manager acts on them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Standing {
     /// Online but showing another view (it has not caught up yet, or it is stuck).
     Lagging,
+    /// Online, still reading the broker's retained state: no view yet.
+    Syncing,
     Offline,
+    /// Online, but it draws nothing (no display, a backend this build lacks…).
+    Headless,
+    /// A frame showing the view was drawn.
     Confirmed,
 }
 
 /// The one rule: how `report` stands against the view whose digest is `digest`.
 pub fn standing(report: &DisplayReport, digest: &str) -> Standing {
-    match report.status {
-        DisplayStatus::Offline => Standing::Offline,
-        DisplayStatus::Online if report.digest.as_deref() == Some(digest) => Standing::Confirmed,
-        DisplayStatus::Online => Standing::Lagging,
+    match (report.status, report.shown) {
+        (DisplayStatus::Offline, _) => Standing::Offline,
+        (DisplayStatus::Online, Some(Shown::Syncing)) => Standing::Syncing,
+        (DisplayStatus::Online, Some(Shown::Headless)) => Standing::Headless,
+        // Drawn, or an older node's report (it reported on computing).
+        (DisplayStatus::Online, Some(Shown::Drawn) | None) => {
+            if report.digest.as_deref() == Some(digest) {
+                Standing::Confirmed
+            } else {
+                Standing::Lagging
+            }
+        }
     }
 }
 
@@ -69,7 +85,9 @@ pub struct Tally {
     pub total: usize,
     pub confirmed: usize,
     pub lagging: usize,
+    pub syncing: usize,
     pub offline: usize,
+    pub headless: usize,
 }
 
 impl Tally {
@@ -77,8 +95,15 @@ impl Tally {
         match standing {
             Standing::Confirmed => &mut self.confirmed,
             Standing::Lagging => &mut self.lagging,
+            Standing::Syncing => &mut self.syncing,
             Standing::Offline => &mut self.offline,
+            Standing::Headless => &mut self.headless,
         }
+    }
+
+    /// Online nodes that draw and do not show the view yet: what holds a switch back.
+    pub fn behind(&self) -> usize {
+        self.lagging + self.syncing
     }
 
     fn add(&mut self, standing: Standing) {
@@ -175,13 +200,15 @@ impl Confirmations {
             total: screens.total + counters.total,
             confirmed: screens.confirmed + counters.confirmed,
             lagging: screens.lagging + counters.lagging,
+            syncing: screens.syncing + counters.syncing,
             offline: screens.offline + counters.offline,
+            headless: screens.headless + counters.headless,
         }
     }
 
-    /// Every online screen and counter shows the current view.
+    /// Every online screen and counter that draws has drawn the current view.
     pub fn all_confirmed(&self) -> bool {
-        self.shown_to_people().lagging == 0
+        self.shown_to_people().behind() == 0
     }
 
     /// Every node with its kind and standing, in id order.
@@ -237,6 +264,16 @@ impl Confirmations {
                 match (standing, offline_since(node)) {
                     (Standing::Offline, Some(since)) => format!("{label} offline since {since}"),
                     (Standing::Offline, None) => format!("{label} offline"),
+                    (Standing::Headless, _) => {
+                        let why = state
+                            .displays
+                            .get(*node)
+                            .and_then(|report| report.reason.as_deref())
+                            .map(crate::text::one_line)
+                            .unwrap_or_else(|| "no reason given".to_owned());
+                        format!("{label} draws nothing ({why})")
+                    }
+                    (Standing::Syncing, _) => format!("{label} still reading the venue's state"),
                     _ => format!("{label} not yet"),
                 }
             })

@@ -72,8 +72,7 @@ pub fn prepare_declaration(
 ) -> Result<PreparedDeclaration, DeclareRefusal> {
     // A venue resolve answers for the chain incidents it can see (see model::view).
     let active_chain_incidents = state
-        .declarations
-        .iter()
+        .believable_declarations()
         .filter(|((scope, _), d)| *scope == Scope::Chain && d.state == DeclarationState::Active)
         .map(|(_, d)| d.incident_id.clone())
         .collect();
@@ -478,6 +477,9 @@ mod tests {
             mode: None,
             incident_id: None,
             since: None,
+            shown: None,
+            reason: None,
+            drawn_at: None,
         })
     }
 

@@ -3,7 +3,7 @@
 
 use crate::protocol::{
     Authority, DeclarationState, DisplayReport, DisplayStatus, Identifier, IncidentDeclaration,
-    IncidentMode, IncidentTexts, SCHEMA_VERSION,
+    IncidentMode, IncidentTexts, Shown, SCHEMA_VERSION,
 };
 use time::OffsetDateTime;
 
@@ -44,6 +44,7 @@ pub fn report(node: &str, role: &str, digest: Option<&str>) -> DisplayReport {
         report.status = DisplayStatus::Online;
         report.digest = Some(digest.to_owned());
         report.revision = Some(1);
+        report.shown = Some(Shown::Drawn);
     }
     report
 }

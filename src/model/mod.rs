@@ -11,6 +11,7 @@ pub mod declaring;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod presentation;
+pub mod revisions;
 pub mod venue_state;
 pub mod view;
 pub mod wording;
@@ -25,7 +26,7 @@ pub use declaring::{
     prepare_declaration, prepare_own_resolve, DeclareAction, DeclareRefusal, DeclareRequest,
     PreparedDeclaration,
 };
-pub use presentation::{LinkState, Presentation};
+pub use presentation::{Drawing, LinkState, Presentation};
 pub use venue_state::{ApplyOutcome, VenueState};
 pub use view::{compute_view, VenueView, ViewMode};
 pub use wording::{bundled, bundled_texts, WordingMode};

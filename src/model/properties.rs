@@ -323,3 +323,80 @@ fn the_newest_resolve_is_shown_so_revisions_never_go_backwards() {
     let view = compute_view(&state);
     assert_eq!((view.mode, view.revision), (ViewMode::AllClear, 4));
 }
+
+/// One message from anyone but the manager's own source (the ACL gives each declaring
+/// login its own topic), with a revision anywhere in the allowed range: a payment report,
+/// or any other source's declaration.
+fn rogue() -> impl Strategy<Value = BusMessage> {
+    let revision = prop_oneof![
+        1u64..40,
+        Just(crate::protocol::MAX_REVISION),
+        Just(crate::protocol::MAX_REVISION - 1),
+        (1u64..crate::protocol::MAX_REVISION),
+        (1u64..4).prop_map(|n| n * revisions::MAX_STEP),
+    ];
+    (message(), revision).prop_map(|(mut message, revision)| {
+        match &mut message {
+            BusMessage::Declaration { declaration, .. } => {
+                declaration.revision = revision;
+                if declaration.source == id("console") {
+                    declaration.source = id("cli");
+                }
+            }
+            BusMessage::Payment(health) => health.revision = revision,
+            _ => {}
+        }
+        message
+    })
+}
+
+fn rogue_report() -> impl Strategy<Value = BusMessage> {
+    (1u64..=crate::protocol::MAX_REVISION).prop_map(|revision| {
+        let mut report = crate::protocol::DisplayReport::offline(&id("lobby-1"), None);
+        report.status = crate::protocol::DisplayStatus::Online;
+        report.revision = Some(revision);
+        BusMessage::Display(report)
+    })
+}
+
+fn manager(action: DeclareAction) -> DeclareRequest {
+    DeclareRequest {
+        action,
+        source: id("console"),
+        authority: Authority::Manager,
+        actor: None,
+        texts: IncidentTexts::default(),
+        offer_id: None,
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Invariant 4 of issue 11: no single report or declaration inside the allowed range
+    /// stops a manager from declaring, and what the manager declares is what every
+    /// screen then shows; the same for the resolve that follows.
+    #[test]
+    fn no_single_message_pins_the_venue(
+        honest in prop::collection::vec(message(), 0..12),
+        rogue in prop_oneof![rogue(), rogue_report()],
+    ) {
+        let mut state = state_of(&honest);
+        state.apply(rogue);
+        let at = OffsetDateTime::UNIX_EPOCH;
+        let started = prepare_declaration(&state, manager(DeclareAction::Start), None, at, id("inc-new"))
+            .expect("a manager can always declare")
+            .declaration;
+        state.apply(BusMessage::Declaration { scope: Scope::Venue, declaration: started.clone() });
+        let view = compute_view(&state);
+        prop_assert_eq!(view.mode, ViewMode::CashOnly);
+        prop_assert_eq!(view.revision, started.revision);
+        let resolved = prepare_declaration(&state, manager(DeclareAction::Resolve), None, at, id("unused"))
+            .expect("a manager can always resolve")
+            .declaration;
+        state.apply(BusMessage::Declaration { scope: Scope::Venue, declaration: resolved.clone() });
+        let view = compute_view(&state);
+        prop_assert_eq!(view.mode, ViewMode::AllClear);
+        prop_assert_eq!(view.revision, resolved.revision);
+    }
+}

@@ -3,6 +3,7 @@
 //! topic, the message with the highest revision (ties broken by the message's canonical
 //! bytes), so applying messages is commutative, associative and idempotent.
 
+use super::revisions;
 use crate::protocol::{
     BusMessage, DisplayReport, Identifier, IncidentDeclaration, PaymentHealth, Scope,
 };
@@ -58,43 +59,68 @@ impl VenueState {
         }
     }
 
-    /// The highest Lamport revision seen in declarations, payment reports and display
-    /// reports; a publisher uses one more than this so its message orders after
-    /// everything it has seen. Display reports count because they carry what screens
-    /// show even when the broker has lost the declaration itself.
-    pub fn max_revision(&self) -> u64 {
+    /// The highest revision a view believes (model::revisions): the top of the chain of
+    /// declaration and payment revisions. Messages above it are ignored, as never sent.
+    pub fn ceiling(&self) -> u64 {
         let declarations = self.declarations.values().map(|d| d.revision);
         let payments = self.payments.values().map(|p| p.revision);
-        let displays = self.displays.values().filter_map(|r| r.revision);
-        declarations
-            .chain(payments)
-            .chain(displays)
-            .max()
-            .unwrap_or(0)
+        revisions::ceiling(declarations.chain(payments))
     }
 
-    /// The revision a new declaration should carry, or the topic owner whose revision
-    /// has used up the range (only a faulty or hostile publisher can do that).
+    /// The declarations a view believes, by (scope, source).
+    pub fn believable_declarations(
+        &self,
+    ) -> impl Iterator<Item = (&(Scope, Identifier), &IncidentDeclaration)> {
+        let ceiling = self.ceiling();
+        self.declarations
+            .iter()
+            .filter(move |(_, d)| d.revision <= ceiling)
+    }
+
+    /// The payment reports a view believes.
+    pub fn believable_payments(&self) -> impl Iterator<Item = &PaymentHealth> {
+        let ceiling = self.ceiling();
+        self.payments
+            .values()
+            .filter(move |p| p.revision <= ceiling)
+    }
+
+    /// The highest revision a publisher must order after: every believable declaration
+    /// and payment report, and every display report up to one step above them (reports
+    /// carry what screens show even when the broker has lost the declarations, but one
+    /// screen's login must not be able to pin the venue).
+    pub fn max_revision(&self) -> u64 {
+        let ceiling = self.ceiling();
+        let reports = self
+            .displays
+            .values()
+            .filter_map(|r| r.revision)
+            .filter(|revision| *revision <= ceiling.saturating_add(revisions::MAX_STEP));
+        reports.chain([ceiling]).max().unwrap_or(0)
+    }
+
+    /// The revision a new declaration should carry, or the topic at the top when even
+    /// believable revisions have used up the range (no honest venue gets there).
     pub fn next_revision(&self) -> Result<u64, String> {
-        let next = self.max_revision() + 1;
-        if next <= crate::protocol::MAX_REVISION {
-            return Ok(next);
+        let top = self.max_revision();
+        if top < crate::protocol::MAX_REVISION {
+            return Ok(top + 1);
         }
         let holder = self
             .declarations
             .values()
-            .filter(|d| d.revision >= crate::protocol::MAX_REVISION)
+            .filter(|d| d.revision == top)
             .map(|d| format!("incident/{}", d.source))
             .chain(
                 self.payments
                     .values()
-                    .filter(|p| p.revision >= crate::protocol::MAX_REVISION)
+                    .filter(|p| p.revision == top)
                     .map(|p| format!("payments/{}", p.source)),
             )
             .chain(
                 self.displays
                     .values()
-                    .filter(|r| r.revision >= Some(crate::protocol::MAX_REVISION))
+                    .filter(|r| r.revision == Some(top))
                     .map(|r| format!("displays/{}", r.node)),
             )
             .next()

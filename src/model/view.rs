@@ -107,14 +107,14 @@ impl VenueView {
     }
 }
 
-/// The latest declaration among those matching `filter`, by (revision, source).
+/// The latest believable declaration among those matching `filter`, by (revision,
+/// source).
 fn latest(
     state: &VenueState,
     filter: impl Fn(&Scope, &IncidentDeclaration) -> bool,
 ) -> Option<(&Scope, &IncidentDeclaration)> {
     state
-        .declarations
-        .iter()
+        .believable_declarations()
         .filter(|((scope, _), declaration)| filter(scope, declaration))
         .max_by(|((_, a_source), a), ((_, b_source), b)| {
             (a.revision, a_source).cmp(&(b.revision, b_source))

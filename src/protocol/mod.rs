@@ -18,7 +18,7 @@ pub use decode::{
 pub use identifiers::{Identifier, IdentifierError};
 pub use payloads::{
     Authority, DeclarationState, DisplayReport, DisplayStatus, IncidentDeclaration, IncidentMode,
-    PaymentHealth, PaymentStatus, SCHEMA_VERSION,
+    PaymentHealth, PaymentStatus, Shown, SCHEMA_VERSION,
 };
 pub use texts::{IncidentTexts, TextField};
 pub use topics::{Scope, Topic, TopicKind};

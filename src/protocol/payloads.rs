@@ -110,6 +110,18 @@ pub enum DisplayStatus {
     Offline,
 }
 
+/// What a node does with the venue's view.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Shown {
+    /// Still reading the broker's retained state: no view yet, nothing claimed.
+    Syncing,
+    /// A frame showing the view was rendered by the node's screen, at `drawn_at`.
+    Drawn,
+    /// The view is computed but drawn nowhere; `reason` says why.
+    Headless,
+}
+
 /// What a node shows now, retained on `…/displays/{node}` (the proof of invariant 3).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DisplayReport {
@@ -138,6 +150,21 @@ pub struct DisplayReport {
         with = "time::serde::rfc3339::option"
     )]
     pub since: Option<OffsetDateTime>,
+    /// What the node does with the view. Absent in last wills and in reports of older
+    /// nodes, which reported on computing the view and so prove nothing: those count as
+    /// headless (listed apart, never as showing the view).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shown: Option<Shown>,
+    /// Why a headless node draws nothing ("no display server (DISPLAY is unset)").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// When a frame showing the view was rendered (its own clock; informational).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "time::serde::rfc3339::option"
+    )]
+    pub drawn_at: Option<OffsetDateTime>,
 }
 
 impl DisplayReport {
@@ -154,6 +181,9 @@ impl DisplayReport {
             mode: None,
             incident_id: None,
             since: None,
+            shown: None,
+            reason: None,
+            drawn_at: None,
         }
     }
 }

@@ -18,7 +18,7 @@ pub const MAX_VOUCHER_MESSAGE_BYTES: usize = 1024 * 1024;
 pub const REPLAY_MAX_BYTES: usize = 256 * 1024;
 /// Longest staff name kept with a voucher event, in characters.
 pub const MAX_STAFF_CHARS: usize = 64;
-/// Longest void reason kept with a voucher event, in characters.
+/// Longest reason kept, in characters: a void's, or why a screen draws nothing.
 pub const MAX_REASON_CHARS: usize = 200;
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

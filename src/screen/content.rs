@@ -11,7 +11,7 @@ use crate::text::printable;
 use std::time::Duration;
 use time::OffsetDateTime;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum ScreenMode {
     /// No status received since start: a calm neutral screen.
     Booting,
@@ -20,7 +20,7 @@ pub enum ScreenMode {
     AllClear,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct ScreenContent {
     pub mode: ScreenMode,
     pub normal_style: NormalStyle,
@@ -53,7 +53,7 @@ pub fn screen_content(
     let resolved_at = view.declared_at.unwrap_or(presentation.shown_since);
     let shown_for = Duration::try_from(now - resolved_at).unwrap_or(Duration::ZERO);
     let (mode, recheck) = match view.mode {
-        _ if !presentation.has_state => (ScreenMode::Booting, None),
+        _ if !presentation.has_state && !presentation.restored => (ScreenMode::Booting, None),
         ViewMode::Normal => (ScreenMode::Normal, None),
         ViewMode::CashOnly => (ScreenMode::CashOnly, None),
         ViewMode::AllClear if shown_for < all_clear_for => {
@@ -137,6 +137,7 @@ mod tests {
         Presentation {
             view,
             has_state: true,
+            restored: false,
             link: LinkState::Up,
             shown_since,
         }

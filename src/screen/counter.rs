@@ -6,7 +6,7 @@
 use super::content::{chosen_texts, screen_content};
 use super::ui::{AnswerKind, CounterWindow, OfferChoice};
 use crate::config::NodeConfig;
-use crate::model::Presentation;
+use crate::model::{Drawing, Presentation};
 use crate::voucher::lifecycle::{answer_detail, last_day_text, RedeemAnswer};
 use crate::voucher::CounterHandle;
 use crate::voucher::VoucherCode;
@@ -111,10 +111,12 @@ fn incident_to_issue_for(
     view.incident_id.clone().filter(|_| view.is_active())
 }
 
-/// Creates the counter window, wires its callbacks, and follows the presentation.
+/// Creates the counter window, wires its callbacks, and follows the presentation; with
+/// `proof`, each new view is proved from a frame the window drew.
 pub fn open_counter_window(
     config: &NodeConfig,
     presentation: watch::Receiver<Presentation>,
+    proof: Option<watch::Sender<Drawing>>,
     runtime: &tokio::runtime::Handle,
     counter: CounterHandle,
 ) -> Result<CounterWindow, slint::PlatformError> {
@@ -216,15 +218,27 @@ pub fn open_counter_window(
     let mut receiver = presentation;
     let config = config.clone();
     runtime.spawn(async move {
-        while receiver.changed().await.is_ok() {
-            let current = receiver.borrow_and_update().clone();
-            let config = config.clone();
-            if weak
-                .upgrade_in_event_loop(move |window| apply_status(&window, &current, &config))
-                .is_err()
-            {
+        // The first pass runs once the event loop turns, after the window is shown.
+        let mut current = receiver.borrow_and_update().clone();
+        loop {
+            let (config, proof, now) = (config.clone(), proof.clone(), receiver.clone());
+            let shown = weak.upgrade_in_event_loop(move |window| {
+                apply_status(&window, &current, &config);
+                if let Some(drawing) = proof.filter(|d| d.borrow().is_news(&current)) {
+                    super::proof::WindowProof {
+                        component: window.as_weak(),
+                        presentation: current,
+                        current: Box::new(move || Some(now.borrow().clone())),
+                        blank_expected: false,
+                        drawing,
+                    }
+                    .start();
+                }
+            });
+            if shown.is_err() || receiver.changed().await.is_err() {
                 break;
             }
+            current = receiver.borrow_and_update().clone();
         }
     });
     Ok(window)

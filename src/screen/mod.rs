@@ -1,12 +1,15 @@
 //! The signage screen: what to draw (`content`, pure), how to hand it to Slint (`bridge`),
 //! a real window on the main thread (`window`), and offscreen software rendering for
-//! tests, benchmarks and thumbnails (`offscreen`, `thumbnail`). The `.slint` files are in
+//! tests, benchmarks and thumbnails (`offscreen`, `thumbnail`), the `offscreen` display
+//! backend (`offscreen_backend`), and the rule for when a frame proves a view (`proof`). The `.slint` files are in
 //! `ui/`; this Rust side only sets properties.
 
 pub mod bridge;
 pub mod content;
 pub mod counter;
 pub mod offscreen;
+pub mod offscreen_backend;
+pub mod proof;
 pub mod thumbnail;
 pub mod window;
 

@@ -1,15 +1,17 @@
 //! The real windows (signage and/or counter) on the main thread (Slint must own it); the tokio runtime runs
 //! on its own threads and reaches the window only through `upgrade_in_event_loop`. The
 //! window redraws only when something changes: a new presentation, the end of the
-//! all-clear period, or a language rotation.
+//! all-clear period, or a language rotation. Each new view is proved from a frame the
+//! window's renderer drew (`proof`) before the node reports it as shown.
 
 use super::bridge;
 use super::content::screen_content;
 use super::counter::open_counter_window;
+use super::proof::{meant_to_be_blank, WindowProof};
 use super::thumbnail::thumbnail_png;
 use super::ui::SignageWindow;
 use crate::config::{NodeConfig, Role, ScreenBackend};
-use crate::model::Presentation;
+use crate::model::{Drawing, Presentation};
 use crate::shutdown::Shutdown;
 use slint::ComponentHandle;
 use std::cell::RefCell;
@@ -27,6 +29,8 @@ pub enum ScreenExit {
 pub struct ScreenSetup {
     pub config: NodeConfig,
     pub presentation: watch::Receiver<Presentation>,
+    /// Where the frames that prove a view are recorded for the status worker.
+    pub drawing: watch::Sender<Drawing>,
     pub runtime: tokio::runtime::Handle,
     /// Where PNG thumbnails go when `display.thumbnails` is on.
     pub thumbnails: Option<mpsc::Sender<Vec<u8>>>,
@@ -43,6 +47,7 @@ struct UiState {
     window: slint::Weak<SignageWindow>,
     config: NodeConfig,
     presentation: Presentation,
+    drawing: watch::Sender<Drawing>,
     language: usize,
     all_clear_timer: slint::Timer,
     thumbnail_timer: slint::Timer,
@@ -72,9 +77,11 @@ pub fn run_window(setup: ScreenSetup) -> ScreenExit {
     };
     let counter = match setup.counter.clone() {
         None => None,
+        // The counter panel proves what it shows only on a node without signage.
         Some(handle) => match open_counter_window(
             &setup.config,
             setup.presentation.clone(),
+            (signage.is_none()).then(|| setup.drawing.clone()),
             &setup.runtime,
             handle,
         ) {
@@ -128,6 +135,7 @@ fn start_signage(setup: &ScreenSetup, window: &SignageWindow, language_timer: &s
             window: window.as_weak(),
             config: setup.config.clone(),
             presentation,
+            drawing: setup.drawing.clone(),
             language: 0,
             all_clear_timer: slint::Timer::default(),
             thumbnail_timer: slint::Timer::default(),
@@ -154,6 +162,7 @@ fn start_signage(setup: &ScreenSetup, window: &SignageWindow, language_timer: &s
 fn select_backend(backend: ScreenBackend) -> Result<(), String> {
     let name = match backend {
         ScreenBackend::Headless => return Err("display.backend is \"headless\"".into()),
+        ScreenBackend::Offscreen => return Err("display.backend is \"offscreen\"".into()),
         ScreenBackend::Auto
             if std::env::var_os("DISPLAY").is_none()
                 && std::env::var_os("WAYLAND_DISPLAY").is_none() =>
@@ -190,11 +199,21 @@ fn select_current_language() {
     }
 }
 
-/// Recomputes the content and hands it to the window; schedules the next recheck and a
-/// thumbnail of what changed.
+/// Recomputes the content and hands it to the window; schedules the next recheck, the
+/// proof of a new view and a thumbnail of what changed.
 fn refresh() {
     with_ui(|ui| {
         if apply_content(ui) {
+            if ui.drawing.borrow().is_news(&ui.presentation) {
+                WindowProof {
+                    component: ui.window.clone(),
+                    presentation: ui.presentation.clone(),
+                    current: Box::new(|| with_ui(|ui| ui.presentation.clone())),
+                    blank_expected: meant_to_be_blank(&current_content(ui).0),
+                    drawing: ui.drawing.clone(),
+                }
+                .start();
+            }
             schedule_thumbnail(ui);
         }
     });
@@ -214,21 +233,7 @@ fn apply_content(ui: &mut UiState) -> bool {
         let Some(window) = ui.window.upgrade() else {
             return false;
         };
-        let now = time::OffsetDateTime::now_utc();
-        let language = ui
-            .config
-            .display
-            .languages
-            .get(ui.language)
-            .map_or("en", String::as_str);
-        let (content, recheck) = screen_content(
-            &ui.presentation,
-            &ui.config.node.venue_name,
-            &ui.config.display,
-            &ui.config.texts,
-            language,
-            now,
-        );
+        let (content, recheck) = current_content(ui);
         bridge::apply(&window, &content);
         match recheck {
             Some(after) => ui
@@ -238,6 +243,24 @@ fn apply_content(ui: &mut UiState) -> bool {
         }
     }
     true
+}
+
+/// The content for now and the language on screen, and when to recompute it.
+fn current_content(ui: &UiState) -> (super::ScreenContent, Option<Duration>) {
+    let language = ui
+        .config
+        .display
+        .languages
+        .get(ui.language)
+        .map_or("en", String::as_str);
+    screen_content(
+        &ui.presentation,
+        &ui.config.node.venue_name,
+        &ui.config.display,
+        &ui.config.texts,
+        language,
+        time::OffsetDateTime::now_utc(),
+    )
 }
 
 /// At most one thumbnail per `thumbnail_secs`; a change during the pause is caught up.

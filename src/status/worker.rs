@@ -1,15 +1,16 @@
 //! The status worker: owns the node's [`VenueState`], applies every bus message through
 //! the protocol gate, recomputes the view, tells the UI (a watch channel) and reports
-//! what this node shows on its retained display topic. It publishes with `try_publish`
-//! only, keeping the latest unsent report and retrying on a timer, so it can never wait
-//! on the connection worker that waits on it.
+//! what this node's screen drew ([`Drawing`], from the window or the offscreen renderer)
+//! on its retained display topic ([`report_of`]). It publishes with `try_publish` only,
+//! keeping the latest unsent report and retrying on a timer, so it can never wait on the
+//! connection worker that waits on it; an unchanged report is not sent again.
 
-use crate::model::{compute_view, ApplyOutcome, LinkState, Presentation, VenueState, ViewMode};
-use crate::mqtt::{BusEvent, Echo, SyncBarrier};
-use crate::protocol::{
-    decode_message, encode, DisplayReport, DisplayStatus, Identifier, Topic, TopicKind,
-    SCHEMA_VERSION,
+use super::report::report_of;
+use crate::model::{
+    compute_view, ApplyOutcome, Drawing, LinkState, Presentation, VenueState, ViewMode,
 };
+use crate::mqtt::{BusEvent, Echo, SyncBarrier};
+use crate::protocol::{decode_message, encode, DisplayReport, Identifier, Topic, TopicKind};
 use crate::reject_log::RejectLog;
 use crate::shutdown::Shutdown;
 use rumqttc::{AsyncClient, QoS};
@@ -49,6 +50,8 @@ pub struct StatusWorker {
     /// Whether the retained set has been read since the link came up (`/healthz`).
     pub synced: crate::health::Flag,
     pub presentation: watch::Sender<Presentation>,
+    /// What the screen drew: the report says that, not what was computed.
+    pub drawing: watch::Receiver<Drawing>,
     pub shutdown: Shutdown,
 }
 
@@ -60,19 +63,35 @@ impl StatusWorker {
         let mut state = VenueState::default();
         let mut rejects = RejectLog::new(Duration::from_secs(10));
         let mut report_due = false;
+        // The report last handed to the client, so an unchanged one is not sent again.
+        let mut last_sent: Option<Vec<u8>> = None;
+        let mut drawing_open = true;
         let mut retry = tokio::time::interval(REPORT_RETRY);
         retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = self.shutdown.wait() => break,
                 _ = retry.tick(), if report_due => {}
+                changed = self.drawing.changed(), if drawing_open => {
+                    drawing_open = changed.is_ok();
+                    report_due = true;
+                }
                 _ = crate::deadline::sleep_until(self.barrier.retry_at()) => {
                     self.barrier.send_if_due(&self.client);
                 }
                 event = self.events.recv() => match event {
                     None => break,
                     Some(BusEvent::LinkUp) => {
-                        self.presentation.send_modify(|p| p.link = LinkState::Up);
+                        // A restored view keeps its "link lost" note until it is confirmed.
+                        self.presentation.send_if_modified(|p| {
+                            let up = !p.is_unconfirmed_restore() && p.link != LinkState::Up;
+                            if up {
+                                p.link = LinkState::Up;
+                            }
+                            up
+                        });
+                        // A new session: the broker may hold anything for our topic.
+                        last_sent = None;
                         report_due = true;
                         self.barrier.start(&self.client);
                     }
@@ -91,7 +110,14 @@ impl StatusWorker {
                         // declared is now "normal", not "booting".
                         Echo::Reached => {
                             self.synced.set(true);
-                            self.presentation.send_if_modified(|p| !std::mem::replace(&mut p.has_state, true));
+                            report_due |= self.presentation.send_if_modified(|p| {
+                                let news = !p.has_state || p.link != LinkState::Up;
+                                p.has_state = true;
+                                p.link = LinkState::Up;
+                                news
+                            });
+                            // A view restored from disk gives way to the venue's.
+                            report_due |= self.refresh_view(&state);
                         }
                         Echo::Ignored => {}
                         Echo::NotBarrier => match decode_message(&topic, &payload, &self.identity.venue) {
@@ -111,13 +137,14 @@ impl StatusWorker {
                 }
             }
             if report_due {
-                report_due = !self.publish_report();
+                report_due = !self.publish_report(&mut last_sent);
             }
         }
         self.publish_offline_and_disconnect();
     }
 
-    /// Recomputes the view; true when it changed (the report must then be republished).
+    /// Recomputes the view; true when what the screen is told changed (the report may
+    /// then change too).
     fn refresh_view(&self, state: &VenueState) -> bool {
         let view = compute_view(state);
         let mut changed = false;
@@ -135,35 +162,34 @@ impl StatusWorker {
                 changed = true;
             }
             changed || first_state
-        });
-        changed
+        })
     }
 
-    /// Publishes what this node shows; false when the request queue is full.
-    fn publish_report(&self) -> bool {
-        let presentation = self.presentation.borrow().clone();
-        let view = &presentation.view;
-        let report = DisplayReport {
-            v: SCHEMA_VERSION,
-            node: self.identity.node.clone(),
-            status: DisplayStatus::Online,
-            name: self.identity.name.clone(),
-            roles: self.identity.roles.clone(),
-            revision: Some(view.revision),
-            digest: Some(view.digest()),
-            mode: Some(view.mode.as_str().to_owned()),
-            incident_id: view.incident_id.clone(),
-            since: Some(presentation.shown_since),
+    /// Publishes what this node shows unless it is what was last sent; false when the
+    /// request queue is full.
+    fn publish_report(&self, last_sent: &mut Option<Vec<u8>>) -> bool {
+        let report: DisplayReport = {
+            let presentation = self.presentation.borrow().clone();
+            let drawing = self.drawing.borrow().clone();
+            report_of(&self.identity, &presentation, &drawing)
         };
         let payload = encode(&report);
-        self.client
+        if last_sent.as_ref() == Some(&payload) {
+            return true;
+        }
+        let sent = self
+            .client
             .try_publish(
                 self.identity.display_topic(),
                 QoS::AtLeastOnce,
                 true,
-                payload,
+                payload.clone(),
             )
-            .is_ok()
+            .is_ok();
+        if sent {
+            *last_sent = Some(payload);
+        }
+        sent
     }
 
     /// On a graceful stop the last will is not sent, so say "offline" ourselves.

@@ -44,6 +44,7 @@ pub fn status_of(error: &CounterError) -> StatusCode {
         | CounterError::Store(StoreError::CapReached { .. } | StoreError::SerialsExhausted) => {
             StatusCode::CONFLICT
         }
+        CounterError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
         CounterError::Stopped | CounterError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }

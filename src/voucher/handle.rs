@@ -26,6 +26,8 @@ pub enum CounterError {
     StoreBehind,
     #[error("the voucher worker has stopped")]
     Stopped,
+    #[error("too many unreadable codes in the last minute at this terminal; wait a moment and try again")]
+    TooManyAttempts,
     #[error("{0}")]
     Void(#[from] VoidRefusal),
     #[error("{0}")]

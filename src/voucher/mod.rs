@@ -6,6 +6,7 @@
 
 pub mod anti_entropy;
 pub mod api;
+mod check;
 pub mod code;
 pub mod events;
 pub mod export;

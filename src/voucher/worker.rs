@@ -196,6 +196,25 @@ impl VoucherWorker {
         let _ = self.client.try_disconnect();
     }
 
+    /// Whether this terminal has seen too many unreadable codes in the last minute.
+    fn guessing(&mut self) -> bool {
+        let minute_ago = std::time::Instant::now() - Duration::from_secs(60);
+        while self.unreadable.front().is_some_and(|at| *at < minute_ago) {
+            self.unreadable.pop_front();
+        }
+        self.unreadable.len() >= UNREADABLE_PER_MINUTE
+    }
+
+    fn count_unreadable(&mut self, answer: &str) {
+        self.unreadable.push_back(std::time::Instant::now());
+        // The typed text is not logged: it may be a real voucher mistyped.
+        tracing::warn!(
+            answer,
+            recent = self.unreadable.len(),
+            "an unreadable voucher code was presented at this terminal"
+        );
+    }
+
     fn marks_topic(&self) -> String {
         Topic::venue(&self.venue, TopicKind::VoucherMarks, &self.node).to_string()
     }
@@ -250,11 +269,7 @@ impl VoucherWorker {
                 changed
             }
             CounterRequest::Redeem { code, staff, reply } => {
-                let minute_ago = std::time::Instant::now() - Duration::from_secs(60);
-                while self.unreadable.front().is_some_and(|at| *at < minute_ago) {
-                    self.unreadable.pop_front();
-                }
-                if self.unreadable.len() >= UNREADABLE_PER_MINUTE {
+                if self.guessing() {
                     let _ = reply.send(Ok(RedeemAnswer::TooManyAttempts));
                     return false;
                 }
@@ -271,13 +286,7 @@ impl VoucherWorker {
                 let changed = matches!(&result, Ok((_, Some(_))));
                 if let Ok((answer, _)) = &result {
                     if answer.is_unreadable() {
-                        self.unreadable.push_back(std::time::Instant::now());
-                        // The typed text is not logged: it may be a real voucher mistyped.
-                        tracing::warn!(
-                            answer = answer.headline(),
-                            recent = self.unreadable.len(),
-                            "an unreadable voucher code was presented at this terminal"
-                        );
+                        self.count_unreadable(answer.headline());
                     }
                 }
                 let _ = reply.send(result.map(|(answer, event)| {
@@ -310,8 +319,18 @@ impl VoucherWorker {
                 }));
                 changed
             }
+            // A look-up answers whether a code is genuine, so it is limited like a
+            // redemption: otherwise it would be an unthrottled oracle for the MAC.
             CounterRequest::Lookup { code, reply } => {
-                let _ = reply.send(blocking(&self.store, move |store| store.lookup(&code)).await);
+                if self.guessing() {
+                    let _ = reply.send(Err(CounterError::TooManyAttempts));
+                    return false;
+                }
+                let result = blocking(&self.store, move |store| store.lookup(&code)).await;
+                if let Ok((Err(error), _)) = &result {
+                    self.count_unreadable(&error.to_string());
+                }
+                let _ = reply.send(result);
                 false
             }
             CounterRequest::Records { reply } => {

@@ -130,16 +130,17 @@ pub async fn stop_node(node: NodeHandle, trigger: ShutdownTrigger) {
         .expect("the node stops within 15 s");
 }
 
-/// One headless signage node process per name (`display.backend = "headless"`, so no
-/// window even where a display server is available), fast keep-alives so a frozen or
-/// killed node's last will comes within seconds.
+/// One signage node process per name drawing offscreen (`display.backend = "offscreen"`:
+/// no window even where a display server is available, but every view proved by a
+/// rendered frame), fast keep-alives so a frozen or killed node's last will comes within
+/// seconds.
 pub fn start_display_nodes(directory: &Path, names: &[&str], broker_url: &str) -> Vec<NodeProcess> {
     names
         .iter()
         .map(|name| {
             let sections = format!(
                 "[broker]\nurl = \"{broker_url}\"\nkeep_alive_secs = 2\nwatchdog_secs = 6\n\
-                 reconnect_min_ms = 50\nreconnect_max_ms = 500\n[display]\nbackend = \"headless\"\n"
+                 reconnect_min_ms = 50\nreconnect_max_ms = 500\n[display]\nbackend = \"offscreen\"\n"
             );
             NodeProcess::start_with(name, write_config(directory, name, &sections))
         })

@@ -59,14 +59,21 @@ pub fn cli(args: &[&str]) -> Output {
         .expect("run raincheck")
 }
 
+/// A signage node's config; unless `broker_section` brings its own `[display]`, the node
+/// draws offscreen, so its reports are proved by rendered frames without a window.
 pub fn write_config(directory: &Path, node: &str, broker_section: &str) -> PathBuf {
     let path = directory.join(format!("{node}.toml"));
+    let display = if broker_section.contains("[display]") {
+        ""
+    } else {
+        "[display]\nbackend = \"offscreen\"\n"
+    };
     let data = directory.join(format!("{node}-data"));
     std::fs::create_dir_all(&data).expect("data dir");
     std::fs::write(
         &path,
         format!(
-            "[node]\nvenue = \"{VENUE}\"\nid = \"{node}\"\nroles = [\"signage\"]\ndata_dir = \"{}\"\n{broker_section}\n",
+            "[node]\nvenue = \"{VENUE}\"\nid = \"{node}\"\nroles = [\"signage\"]\ndata_dir = \"{}\"\n{broker_section}\n{display}",
             data.display()
         ),
     )
@@ -352,7 +359,8 @@ pub fn write_counter_config(
         format!(
             "[node]\nvenue = \"{VENUE}\"\nid = \"{node}\"\nroles = [\"counter\"]\ndata_dir = \"{}\"\n{broker}\
              [counter]\nterminal = {terminal}\nsecret_file = \"{}\"\noffline_redemption = \"{policy}\"\n\
-             [[counter.offers]]\nid = \"popcorn\"\nnumber = 1\ntitle = \"A free small popcorn\"\nvalidity_days = 90\n",
+             [[counter.offers]]\nid = \"popcorn\"\nnumber = 1\ntitle = \"A free small popcorn\"\nvalidity_days = 90\n\
+             [display]\nbackend = \"offscreen\"\n",
             data.display(),
             secret.display()
         ),

@@ -6,7 +6,10 @@
 //! operator can act on.
 
 mod chain;
+#[cfg(test)]
+mod shape_tests;
 mod thumbnails;
+mod typed;
 mod vouchers;
 
 pub use chain::{decode_chain_message, ChainMessage};
@@ -17,7 +20,6 @@ use super::identifiers::Identifier;
 use super::payloads::{DisplayReport, IncidentDeclaration, PaymentHealth, SCHEMA_VERSION};
 use super::topics::{Scope, Topic, TopicKind};
 use super::{MAX_PAYLOAD_BYTES, MAX_REVISION};
-use serde::Deserialize;
 
 /// A message that passed every check.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -79,11 +81,6 @@ impl RejectReason {
     }
 }
 
-#[derive(Deserialize)]
-struct VersionProbe {
-    v: Option<u32>,
-}
-
 /// Checks and decodes one publish addressed to `venue`'s status topics.
 pub fn decode_message(
     topic_name: &str,
@@ -108,10 +105,13 @@ pub fn decode_message(
             _ => Err(RejectReason::EmptyPayload),
         };
     }
-    let probe: VersionProbe = serde_json::from_slice(payload).map_err(malformed)?;
-    match probe.v {
-        Some(SCHEMA_VERSION) => {}
-        Some(other) => return Err(RejectReason::UnknownVersion(other)),
+    match typed::version_of(payload)? {
+        Some(version) if version == u64::from(SCHEMA_VERSION) => {}
+        Some(other) => {
+            return Err(RejectReason::UnknownVersion(
+                u32::try_from(other).unwrap_or(u32::MAX),
+            ))
+        }
         None => {
             return Err(RejectReason::Malformed(
                 "missing field `v` (schema version)".into(),
@@ -121,7 +121,7 @@ pub fn decode_message(
     match topic.kind {
         TopicKind::Incident => {
             let mut declaration: IncidentDeclaration =
-                serde_json::from_slice(payload).map_err(malformed)?;
+                typed::decode_typed(payload, "a declaration", true)?;
             // One instant written with two offsets must be one message, not two.
             declaration.started_at = utc(declaration.started_at)?;
             declaration.declared_at = utc(declaration.declared_at)?;
@@ -140,15 +140,28 @@ pub fn decode_message(
             })
         }
         TopicKind::Payments => {
-            let mut health: PaymentHealth = serde_json::from_slice(payload).map_err(malformed)?;
+            let mut health: PaymentHealth = typed::decode_typed(payload, "a payment report", true)?;
             health.since = utc(health.since)?;
             check_owner(&topic.owner, &health.source)?;
             check_revision(health.revision)?;
             Ok(BusMessage::Payment(health))
         }
         TopicKind::Displays => {
-            let mut report: DisplayReport = serde_json::from_slice(payload).map_err(malformed)?;
+            let mut report: DisplayReport = typed::decode_typed(payload, "a display report", true)?;
             report.since = report.since.map(utc).transpose()?;
+            report.drawn_at = report.drawn_at.map(utc).transpose()?;
+            if let Some(chars) = report
+                .reason
+                .as_ref()
+                .map(|reason| reason.chars().count())
+                .filter(|chars| *chars > super::vouchers::MAX_REASON_CHARS)
+            {
+                return Err(RejectReason::TextTooLong {
+                    field: "reason",
+                    chars,
+                    limit: super::vouchers::MAX_REASON_CHARS,
+                });
+            }
             check_owner(&topic.owner, &report.node)?;
             // 0 is a node showing "nothing declared"; above the range, the report would
             // push every publisher's next revision out of range (or overflow it).
@@ -170,17 +183,6 @@ fn utc(instant: time::OffsetDateTime) -> Result<time::OffsetDateTime, RejectReas
         .checked_to_offset(time::UtcOffset::UTC)
         .filter(|utc| (0..=9999).contains(&utc.year()))
         .ok_or_else(|| RejectReason::Malformed("a time outside the years 0 to 9999".into()))
-}
-
-fn malformed(error: serde_json::Error) -> RejectReason {
-    // serde quotes the offending value, which may be kilobytes long; logs need the gist.
-    let text = error.to_string();
-    let short: String = text.chars().take(200).collect();
-    RejectReason::Malformed(if short.len() < text.len() {
-        format!("{short}…")
-    } else {
-        short
-    })
 }
 
 fn check_owner(topic_owner: &Identifier, payload_owner: &Identifier) -> Result<(), RejectReason> {

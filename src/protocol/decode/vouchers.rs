@@ -55,9 +55,7 @@ pub fn decode_voucher_message(
         }
         return Ok(VoucherMessage::Batch(batch));
     }
-    let marks: VoucherMarks = serde_json::from_slice(payload).map_err(|_| {
-        RejectReason::Malformed("voucher marks that are not valid JSON for this version".into())
-    })?;
+    let marks: VoucherMarks = super::typed::decode_typed(payload, "voucher marks", false)?;
     // Marks decide whether a store is "behind": only this version's, and only from the
     // counter whose topic they are on.
     if marks.v != SYNC_VERSION {

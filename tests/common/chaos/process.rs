@@ -16,7 +16,7 @@ pub fn start_screen(directory: &Path, name: &str, url: &str) -> Screen {
         name,
         &format!(
             "[broker]\nurl = \"{url}\"\nkeep_alive_secs = 2\nwatchdog_secs = 6\nreconnect_min_ms = 50\nreconnect_max_ms = 500\n\
-             [display]\nbackend = \"headless\"\n[metrics]\nlisten = \"{metrics}\"\n"
+             [display]\nbackend = \"offscreen\"\n[metrics]\nlisten = \"{metrics}\"\n"
         ),
     );
     Screen {
@@ -49,7 +49,6 @@ pub fn counter_config(directory: &Path, name: &str, terminal: u8, broker: &str) 
         .find("[[counter.offers]]")
         .expect("offers in the counter config");
     text.insert_str(offers, &format!("api_listen = \"127.0.0.1:{port}\"\n"));
-    text.push_str("[display]\nbackend = \"headless\"\n");
     std::fs::write(&path, text).expect("write the counter config");
     (path, port)
 }

@@ -34,6 +34,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("voucher", 3),
     ("console", 3),
     ("detection", 3),
+    ("keeper", 3),
     ("screen", 3),
     ("broker", 3),
     ("client", 3),

@@ -75,6 +75,8 @@ fn cases() -> Vec<Case> {
     );
     let mut link_lost = cash.clone();
     link_lost.link = LinkState::Lost { since: at(19, 50) };
+    // Rebooted without its broker: the view from its disk, not yet confirmed.
+    let restored = Presentation::restored(cash.view.clone(), at(19, 52), at(19, 52));
     let dark = DisplaySection {
         normal_style: NormalStyle::Dark,
         ..Default::default()
@@ -156,6 +158,16 @@ fn cases() -> Vec<Case> {
             expected: vec![
                 ("en", vec!["Status link lost since 19:50", "CASH ONLY"]),
                 ("es", vec!["Sin conexión de estado desde las 19:50"]),
+            ],
+            colour: Some(AMBER),
+        },
+        Case {
+            name: "cash-only-restored",
+            presentation: restored,
+            display: DisplaySection::default(),
+            expected: vec![
+                ("en", vec!["Status link lost since 19:52", "CASH ONLY"]),
+                ("es", vec!["Sin conexión de estado desde las 19:52"]),
             ],
             colour: Some(AMBER),
         },
@@ -256,5 +268,5 @@ fn every_state_in_every_language_and_size() {
             }
         }
     }
-    assert_eq!(checked, SIZES.len() * 14);
+    assert_eq!(checked, SIZES.len() * 16);
 }

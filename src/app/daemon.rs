@@ -25,7 +25,17 @@ pub fn run_daemon(config: NodeConfig, config_dir: &Path) -> Result<()> {
         .build()
         .context("start the async runtime")?;
     if config.broker.mode == BrokerMode::Embedded {
-        crate::broker::start_embedded_broker(config.broker.listen)?;
+        // The box keeps the venue's retained set (it is a keeper): seed the broker with it.
+        let kept = crate::keeper::kept_path(&config.node.data_dir);
+        let retained = crate::keeper::load(&kept, &config.node.venue)
+            .unwrap_or_else(|error| {
+                tracing::warn!("{error:#}; the embedded broker starts empty");
+                Vec::new()
+            })
+            .iter()
+            .map(|(topic, message)| (topic.clone(), crate::model::keeper::payload_of(message)))
+            .collect();
+        crate::broker::start_embedded_broker(config.broker.listen, retained)?;
     }
     let (trigger, shutdown) = shutdown_pair();
     let trigger = Arc::new(trigger);

@@ -112,11 +112,18 @@ pub fn start_node(
     );
     spec.last_will = Some((identity.display_topic(), identity.offline_payload()));
     let session = spawn_session(&config.broker, config_dir, spec, shutdown.clone())?;
-    let (presentation_tx, presentation) =
-        watch::channel(Presentation::booting(crate::status::worker::now()));
+    let screen = ScreenPlan::of(config);
+    // A screen shows the view it last knew until the broker's state is read.
+    let memory = (!matches!(screen, ScreenPlan::Nothing(_)))
+        .then(|| crate::status::memory::memory_path(&config.node.data_dir));
+    let now = crate::status::worker::now();
+    let start = match memory.as_deref().and_then(crate::status::memory::load) {
+        Some(view) => Presentation::restored(view, now, now),
+        None => Presentation::booting(now),
+    };
+    let (presentation_tx, presentation) = watch::channel(start);
     let client = session.connection.client.clone();
     let (drawing_tx, drawing) = watch::channel(Drawing::Pending);
-    let screen = ScreenPlan::of(config);
     let mut health = Health::default();
     let status = StatusWorker {
         identity: identity.clone(),
@@ -126,6 +133,7 @@ pub fn start_node(
         synced: health.synced.clone(),
         presentation: presentation_tx,
         drawing,
+        memory,
         shutdown: shutdown.clone(),
     };
     let mut workers = vec![tokio::spawn(status.run()), session.connection.task];
@@ -162,6 +170,9 @@ pub fn start_node(
         workers.push(
             crate::metrics::serve(address, health.clone(), shutdown.clone()).context("metrics")?,
         );
+    }
+    if is_keeper(config) {
+        workers.extend(start_keeper(config, config_dir, shutdown.clone())?);
     }
     if config.has_role(Role::Detector) {
         let detector = crate::detection::start_detector(config, config_dir, shutdown.clone())
@@ -206,6 +217,47 @@ pub fn start_node(
         health,
         workers,
     })
+}
+
+/// The long-running declaring nodes, and the single box whose broker is its own, keep
+/// the venue's retained set (docs/PROTOCOL.md, "Keepers").
+pub fn is_keeper(config: &NodeConfig) -> bool {
+    config.has_role(Role::Console)
+        || config.has_role(Role::Detector)
+        || config.broker.mode == BrokerMode::Embedded
+}
+
+/// Starts the keeper on its own session, with the winners its file kept.
+fn start_keeper(
+    config: &NodeConfig,
+    config_dir: &Path,
+    shutdown: Shutdown,
+) -> Result<Vec<JoinHandle<()>>> {
+    let venue = &config.node.venue;
+    let file = crate::keeper::kept_path(&config.node.data_dir);
+    let restored = crate::keeper::load(&file, venue).unwrap_or_else(|error| {
+        tracing::warn!("{error:#}; starting without the kept retained set");
+        Vec::new()
+    });
+    let spec = SessionSpec::for_node(
+        &config.broker,
+        venue,
+        &config.node.id,
+        Some("keeper"),
+        Topic::kept_filters(venue),
+    );
+    let session = spawn_session(&config.broker, config_dir, spec, shutdown.clone())
+        .context("keeper session")?;
+    let worker = crate::keeper::KeeperWorker {
+        venue: venue.clone(),
+        client: session.connection.client,
+        events: session.connection.events,
+        barrier: session.barrier,
+        restored,
+        file,
+        shutdown,
+    };
+    Ok(vec![tokio::spawn(worker.run()), session.connection.task])
 }
 
 /// Opens the counter's store and starts its voucher worker on its own MQTT session

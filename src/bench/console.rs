@@ -42,7 +42,7 @@ struct Seen {
 
 async fn measure(displays: usize, rounds: usize, url: String, data: &Path) -> Result<ExitCode> {
     let (trigger, shutdown) = shutdown_pair();
-    let (observer, mut nodes) = super::fleet::start_fleet(&url, displays, &shutdown).await?;
+    let (observer, mut nodes, _data) = super::fleet::start_fleet(&url, displays, &shutdown).await?;
     observer.close().await;
     let console = start_node(
         &console_config(&url, data)?,

@@ -29,7 +29,8 @@ pub fn run(displays: usize, rounds: usize) -> Result<ExitCode> {
 
 async fn measure(displays: usize, rounds: usize, url: String) -> Result<ExitCode> {
     let (trigger, shutdown) = shutdown_pair();
-    let (mut observer, mut nodes) = super::fleet::start_fleet(&url, displays, &shutdown).await?;
+    let (mut observer, mut nodes, data) =
+        super::fleet::start_fleet(&url, displays, &shutdown).await?;
     let mut processor = Some(std::net::TcpListener::bind("127.0.0.1:0")?);
     let port = processor
         .as_ref()
@@ -38,8 +39,9 @@ async fn measure(displays: usize, rounds: usize, url: String) -> Result<ExitCode
         .map(|a| a.port())
         .unwrap_or(0);
     let text = format!(
-        "[node]\nvenue = \"{VENUE}\"\nid = \"detector\"\nroles = [\"detector\"]\n[broker]\nurl = \"{url}\"\n\
-         [[detection.probes]]\nid = \"processor\"\ntarget = \"tcp://127.0.0.1:{port}\"\n"
+        "[node]\nvenue = \"{VENUE}\"\nid = \"detector\"\nroles = [\"detector\"]\ndata_dir = \"{}\"\n[broker]\nurl = \"{url}\"\n\
+         [[detection.probes]]\nid = \"processor\"\ntarget = \"tcp://127.0.0.1:{port}\"\n",
+        data.path().display()
     );
     let config = crate::config::load_str(&text, Path::new("bench-detector.toml"))
         .map_err(|report| anyhow!("{report}"))?;

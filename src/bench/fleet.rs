@@ -30,24 +30,26 @@ pub fn private_broker_and_runtime(
     Ok((broker, runtime))
 }
 
-/// Starts `displays` display nodes on `url`; returns the observer and the nodes.
+/// Starts `displays` display nodes on `url`; returns the observer, the nodes and the
+/// directory holding each node's data (each remembers its view, as a real screen does).
 pub async fn start_fleet(
     url: &str,
     displays: usize,
     shutdown: &Shutdown,
-) -> Result<(BusSession, Vec<NodeHandle>)> {
+) -> Result<(BusSession, Vec<NodeHandle>, tempfile::TempDir)> {
+    let data = tempfile::tempdir()?;
     let target = BusTarget::at_url(url, VENUE)?.with_timeout(Duration::from_secs(30));
     let mut observer = BusSession::open(target, "bench").await?;
     let mut nodes = Vec::with_capacity(displays + 1);
     for batch_start in (0..displays).step_by(START_BATCH) {
         let batch_end = (batch_start + START_BATCH).min(displays);
         for index in batch_start..batch_end {
-            let config = display_config(url, index)?;
+            let config = display_config(url, index, data.path())?;
             nodes.push(start_node(&config, Path::new("."), shutdown.clone())?);
         }
         wait_online(&mut observer, batch_end).await?;
     }
-    Ok((observer, nodes))
+    Ok((observer, nodes, data))
 }
 
 /// Waits until the observer has seen `count` display nodes online.
@@ -70,9 +72,12 @@ async fn wait_online(observer: &mut BusSession, count: usize) -> Result<()> {
 }
 
 /// The config of the `index`th benchmark screen on the broker at `url`.
-fn display_config(url: &str, index: usize) -> Result<crate::config::NodeConfig> {
+fn display_config(url: &str, index: usize, data: &Path) -> Result<crate::config::NodeConfig> {
+    let data_dir = data.join(format!("screen-{index}"));
+    std::fs::create_dir_all(&data_dir)?;
     let text = format!(
-        "[node]\nvenue = \"{VENUE}\"\nid = \"screen-{index}\"\nroles = [\"signage\"]\n[broker]\nurl = \"{url}\"\n[display]\nbackend = \"offscreen\"\n"
+        "[node]\nvenue = \"{VENUE}\"\nid = \"screen-{index}\"\nroles = [\"signage\"]\ndata_dir = \"{}\"\n[broker]\nurl = \"{url}\"\n[display]\nbackend = \"offscreen\"\n",
+        data_dir.display()
     );
     crate::config::load_str(&text, Path::new("bench.toml"))
         .map_err(|report| anyhow::anyhow!("{report}"))

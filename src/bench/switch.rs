@@ -64,7 +64,7 @@ pub fn run(
 async fn measure(displays: usize, rounds: usize, url: String) -> Result<ExitCode> {
     let (trigger, shutdown) = shutdown_pair();
     let started = Instant::now();
-    let (mut observer, nodes) = start_fleet(&url, displays, &shutdown).await?;
+    let (mut observer, nodes, _data) = start_fleet(&url, displays, &shutdown).await?;
     println!(
         "{displays} display nodes online in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -114,7 +114,7 @@ async fn measure_bridged(displays: usize, rounds: usize, observe_at_hq: bool) ->
         MosquittoProcess::start(&bridge).context("start a private venue mosquitto, bridged")?;
     let (trigger, shutdown) = shutdown_pair();
     let started = Instant::now();
-    let (mut venue, nodes) = start_fleet(&venue_broker.url(), displays, &shutdown).await?;
+    let (mut venue, nodes, _data) = start_fleet(&venue_broker.url(), displays, &shutdown).await?;
     println!(
         "{displays} display nodes online on the venue broker in {:.1} s",
         started.elapsed().as_secs_f64()

@@ -10,8 +10,8 @@ use super::chain::ChainState;
 use super::venue_state::VenueState;
 use super::view::{compute_view, VenueView, ViewMode};
 use crate::protocol::{
-    Authority, DeclarationState, Identifier, IncidentDeclaration, IncidentMode, IncidentTexts,
-    Scope, SCHEMA_VERSION,
+    Authority, DeclarationState, DisplayStatus, Identifier, IncidentDeclaration, IncidentMode,
+    IncidentTexts, Scope, Shown, SCHEMA_VERSION,
 };
 use time::OffsetDateTime;
 
@@ -77,7 +77,7 @@ pub fn prepare_declaration(
         .map(|(_, d)| d.incident_id.clone())
         .collect();
     build(
-        compute_view(state),
+        view_to_act_on(state),
         state.next_revision(),
         active_chain_incidents,
         request,
@@ -85,6 +85,42 @@ pub fn prepare_declaration(
         now,
         fresh_incident_id,
     )
+}
+
+/// The view a declaration follows: the retained set's, or — when that shows no incident
+/// but screens still draw one (a broker that lost its retained set) — the incident the
+/// latest believable drawn report shows, so a manager can update or resolve what guests
+/// see. The new revision is above those reports already (`max_revision`).
+fn view_to_act_on(state: &VenueState) -> VenueView {
+    let computed = compute_view(state);
+    if computed.mode == ViewMode::CashOnly {
+        return computed;
+    }
+    let believable = state.ceiling().saturating_add(super::revisions::MAX_STEP);
+    let shown = state
+        .displays
+        .values()
+        .filter(|report| {
+            report.status == DisplayStatus::Online
+                && report.shown == Some(Shown::Drawn)
+                && report.mode.as_deref() == Some(ViewMode::CashOnly.as_str())
+                && report
+                    .revision
+                    .is_some_and(|revision| revision > computed.revision && revision <= believable)
+        })
+        .filter_map(|report| Some((report.revision?, report.incident_id.clone()?)))
+        .max();
+    match shown {
+        // When it started is unknown here: the resolve carries its own time.
+        Some((revision, incident_id)) => VenueView {
+            mode: ViewMode::CashOnly,
+            revision,
+            incident_id: Some(incident_id),
+            scope: Some(Scope::Venue),
+            ..VenueView::normal()
+        },
+        None => computed,
+    }
 }
 
 /// Head office's next chain-wide declaration (published on `_chain/incident/{source}`):

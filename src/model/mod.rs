@@ -3,13 +3,18 @@
 //! ([`VenueView`]) and into who has confirmed it ([`Confirmations`]). Because the
 //! state is a join-semilattice (each topic keeps its highest revision) and the view is a
 //! function of the state alone, any order, duplication or replay of the same messages
-//! gives the same view: invariant 1, proven by the property tests beside it.
+//! gives the same view: invariant 1, proven by the property tests beside it. The
+//! [`Keeper`] rule keeps the broker's retained set from drifting away from that state, so
+//! nodes that start later see the same view too.
 
 pub mod chain;
 pub mod confirmation;
 pub mod declaring;
 #[cfg(test)]
 pub(crate) mod fixtures;
+pub mod keeper;
+#[cfg(test)]
+mod keeper_properties;
 pub mod presentation;
 pub mod revisions;
 pub mod venue_state;
@@ -26,6 +31,7 @@ pub use declaring::{
     prepare_declaration, prepare_own_resolve, DeclareAction, DeclareRefusal, DeclareRequest,
     PreparedDeclaration,
 };
+pub use keeper::Keeper;
 pub use presentation::{Drawing, LinkState, Presentation};
 pub use venue_state::{ApplyOutcome, VenueState};
 pub use view::{compute_view, VenueView, ViewMode};

@@ -14,7 +14,7 @@ fn id(text: &str) -> Identifier {
 }
 
 prop_compose! {
-    fn declaration()(
+    pub(super) fn declaration()(
         source in prop::sample::select(vec!["cli", "console", "auto", "hq"]),
         revision in 1u64..12,
         active in any::<bool>(),
@@ -46,7 +46,7 @@ prop_compose! {
 }
 
 prop_compose! {
-    fn payment()(source in prop::sample::select(vec!["pos-1", "probe"]), revision in 1u64..12, down in any::<bool>()) -> BusMessage {
+    pub(super) fn payment()(source in prop::sample::select(vec!["pos-1", "probe"]), revision in 1u64..12, down in any::<bool>()) -> BusMessage {
         BusMessage::Payment(PaymentHealth {
             v: SCHEMA_VERSION,
             source: id(source),

@@ -14,11 +14,11 @@ use crate::protocol::{
     Authority, DeclarationState, Identifier, IncidentDeclaration, IncidentMode, IncidentTexts,
     Scope,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ViewMode {
     /// Nothing declared: business as usual.
@@ -40,7 +40,7 @@ impl ViewMode {
 
 /// What a display shows. Two equal views have equal digests, and the digest is what
 /// displays report and the console compares.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VenueView {
     pub mode: ViewMode,
     /// Revision of the declaration shown (0 when nothing was ever declared).

@@ -119,6 +119,14 @@ impl Topic {
         ]
     }
 
+    /// What a keeper holds (model::keeper): the venue's declarations and payment health.
+    pub fn kept_filters(venue: &Identifier) -> Vec<String> {
+        vec![
+            format!("{TOPIC_ROOT}/{venue}/incident/+"),
+            format!("{TOPIC_ROOT}/{venue}/payments/+"),
+        ]
+    }
+
     /// What a counter's voucher session subscribes to: every counter's events and marks.
     pub fn voucher_filters(venue: &Identifier) -> Vec<String> {
         vec![

@@ -3,6 +3,7 @@
 //! a watch channel ([`Presentation`](crate::model::Presentation)) and reports what the
 //! node shows on its retained display topic.
 
+pub mod memory;
 pub mod report;
 pub mod worker;
 

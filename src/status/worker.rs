@@ -52,6 +52,8 @@ pub struct StatusWorker {
     pub presentation: watch::Sender<Presentation>,
     /// What the screen drew: the report says that, not what was computed.
     pub drawing: watch::Receiver<Drawing>,
+    /// Where a screen writes down the view it shows, for its next boot (`memory`).
+    pub memory: Option<std::path::PathBuf>,
     pub shutdown: Shutdown,
 }
 
@@ -66,12 +68,18 @@ impl StatusWorker {
         // The report last handed to the client, so an unchanged one is not sent again.
         let mut last_sent: Option<Vec<u8>> = None;
         let mut drawing_open = true;
+        // When the settled view is to be written down.
+        let mut remember_at: Option<tokio::time::Instant> = None;
         let mut retry = tokio::time::interval(REPORT_RETRY);
         retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
                 _ = self.shutdown.wait() => break,
                 _ = retry.tick(), if report_due => {}
+                _ = crate::deadline::sleep_until(remember_at) => {
+                    remember_at = None;
+                    self.remember();
+                }
                 changed = self.drawing.changed(), if drawing_open => {
                     drawing_open = changed.is_ok();
                     report_due = true;
@@ -138,6 +146,9 @@ impl StatusWorker {
             }
             if report_due {
                 report_due = !self.publish_report(&mut last_sent);
+                if remember_at.is_none() && self.memory.is_some() {
+                    remember_at = Some(tokio::time::Instant::now() + super::memory::SETTLE);
+                }
             }
         }
         self.publish_offline_and_disconnect();
@@ -190,6 +201,23 @@ impl StatusWorker {
             *last_sent = Some(payload);
         }
         sent
+    }
+
+    /// Writes the view on screen down for the next boot, off the async threads; only a
+    /// view read from the broker, never a restored one.
+    fn remember(&self) {
+        let (Some(path), presentation) = (self.memory.clone(), self.presentation.borrow().clone())
+        else {
+            return;
+        };
+        if !presentation.has_state {
+            return;
+        }
+        tokio::task::spawn_blocking(move || {
+            if let Err(error) = super::memory::save(&path, &presentation.view, now()) {
+                tracing::warn!("cannot remember the view for the next boot: {error:#}");
+            }
+        });
     }
 
     /// On a graceful stop the last will is not sent, so say "offline" ourselves.

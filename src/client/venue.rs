@@ -181,8 +181,7 @@ impl BusSession {
     pub async fn wait_confirmed(&mut self, within: Duration) -> bool {
         let until = Instant::now() + within;
         loop {
-            let drawn = self.confirmations.shown_to_people().confirmed > 0;
-            if drawn && self.confirmations.all_confirmed() {
+            if self.confirmations.all_confirmed() {
                 return true;
             }
             if self.next_change(until).await.is_none() {

@@ -206,9 +206,13 @@ impl Confirmations {
         }
     }
 
-    /// Every online screen and counter that draws has drawn the current view.
+    /// The switch is done: at least one screen or counter drew the current view and
+    /// every other online one that draws has too. A venue where nothing drew it — every
+    /// screen headless or offline, or none ever reported (a mistyped venue id) — is never
+    /// done: a dark screen is no proof.
     pub fn all_confirmed(&self) -> bool {
-        self.shown_to_people().behind() == 0
+        let people = self.shown_to_people();
+        people.confirmed > 0 && people.behind() == 0
     }
 
     /// Every node with its kind and standing, in id order.
@@ -362,6 +366,16 @@ mod tests {
         );
         assert!(!tracker.all_confirmed());
         assert_eq!(tracker.standing(&id("till-1")), Some(Standing::Lagging));
+        let mut dark = VenueState::default();
+        dark.apply(declaration(1));
+        let mut headless = fixtures::report("lobby-1", "signage", Some(&digest));
+        headless.shown = Some(Shown::Headless);
+        dark.apply(BusMessage::Display(headless));
+        assert!(
+            !Confirmations::of(&dark).all_confirmed(),
+            "nothing drew it: not done"
+        );
+        assert!(!Confirmations::of(&VenueState::default()).all_confirmed());
         let headline = tracker.headline(&state, false, |_| None);
         assert_eq!(
             headline,

@@ -45,7 +45,9 @@ fn display_node(directory: &Path, node: &str, url: &str) -> NodeProcess {
 
 #[test]
 fn a_manager_declares_watches_every_screen_confirm_and_resolves_from_a_tablet() {
-    let Some(broker) = mosquitto("") else { return };
+    let Some(mut broker) = mosquitto("") else {
+        return;
+    };
     let directory = tempfile::tempdir().unwrap();
     let url = broker.url();
     let runtime = runtime();
@@ -170,6 +172,45 @@ fn a_manager_declares_watches_every_screen_confirm_and_resolves_from_a_tablet() 
             )
             .await;
         tablet.screenshot(&shots.join("console-6-audit.png")).await;
+
+        // A screen that cannot draw is listed apart, with why, and never counted as showing.
+        let config = write_config(
+            directory.path(),
+            "kiosk",
+            &format!("name = \"Foyer kiosk\"\n[broker]\nurl = \"{url}\"\n[display]\nbackend = \"headless\"\n"),
+        );
+        let _dark = NodeProcess::start_with("kiosk", config);
+        tablet.click("[data-tab='screens']").await;
+        tablet
+            .wait_until(
+                "document.querySelector(\".node[data-node='kiosk'][data-standing='headless']\") !== null",
+                WAIT,
+                "the headless screen is listed as drawing nothing",
+            )
+            .await;
+        assert!(tablet.text("#nodes").await.contains("display.backend is \"headless\""));
+        tablet.screenshot(&shots.join("console-7-headless-screen.png")).await;
+
+        tablet.click("[data-tab='status']").await;
+        tablet
+            .wait_until(
+                "document.querySelector('#count-screens').textContent.includes('Draws nothing')",
+                WAIT,
+                "the status page counts the screen that draws nothing apart",
+            )
+            .await;
+        tablet.screenshot(&shots.join("console-8-status-headless.png")).await;
+
+        // Its own link gone, the console claims nothing and says since when it is blind.
+        broker.kill();
+        tablet
+            .wait_until(
+                "document.body.dataset.phase === 'blind' && document.querySelector('#headline').textContent.includes('cannot see the venue since')",
+                WAIT,
+                "the console says it cannot see the venue",
+            )
+            .await;
+        tablet.screenshot(&shots.join("console-9-blind.png")).await;
         tablet.quit().await;
     });
     trigger.trigger();

@@ -296,6 +296,10 @@
     setText($('declared-by'), declaredBy(view));
 
     const phase = progress.phase || 'normal';
+    // Blind, the view on the card is only the last one the console heard: greyed, said so.
+    const blind = phase === 'blind';
+    $('mode-card').dataset.blind = String(blind);
+    setText($('mode-label'), blind ? 'Last known — not current' : 'Screens show');
     $('phase').dataset.phase = phase;
     setText($('phase'), PHASE_LABEL[phase] || phase);
     setText($('headline'), progress.headline);
@@ -327,7 +331,8 @@
   function renderCounts(list, counts) {
     const c = counts || {};
     const total = Number(c.total) || 0;
-    const [confirmed, lagging, offline] = [c.confirmed, c.lagging, c.offline].map((n) => Number(n) || 0);
+    const [confirmed, lagging, syncing, offline, headless] =
+      [c.confirmed, c.lagging, c.syncing, c.offline, c.headless].map((n) => Number(n) || 0);
     const tile = (label, value, tone, extra) => {
       const item = el('div', 'count-tile');
       if (tone) item.dataset.tone = tone;
@@ -336,18 +341,24 @@
       item.append(el('dt', '', label), dd);
       return item;
     };
-    list.replaceChildren(
+    // Behind: online, and not showing it yet (a different view, or still reading the venue).
+    const tiles = [
       tile('Confirmed', confirmed, total > 0 && confirmed === total ? 'ok' : '', `of ${total}`),
-      tile('Lagging', lagging, lagging ? 'warn' : ''),
+      tile('Behind', lagging + syncing, lagging + syncing ? 'warn' : ''),
       tile('Offline', offline, offline ? 'bad' : ''),
-    );
+    ];
+    // Only when there are some: a screen that draws nothing is never counted as showing.
+    if (headless) tiles.push(tile('Draws nothing', headless, 'bad'));
+    list.replaceChildren(...tiles);
   }
 
   // Node cards are reused per node id: only changed fields are written, thumbnails stay put.
   function renderNodes(nodes, progress) {
     setText($('nodes-headline'), progress.headline);
     const nameOf = (n) => n.name || n.node || '';
-    const rank = (n) => STANDING_ORDER[n.standing] ?? 3;
+    // Consoles and detectors draw nothing by design: listed last, never "attention".
+    const isScreen = (n) => n.kind === 'screen' || n.kind === 'counter';
+    const rank = (n) => (isScreen(n) ? STANDING_ORDER[n.standing] ?? 3 : 10);
     const sorted = nodes.slice().sort((a, b) => (rank(a) - rank(b)) || nameOf(a).localeCompare(nameOf(b)));
     const container = $('nodes');
     const seen = new Set();
@@ -363,7 +374,7 @@
       if (!seen.has(id)) { card.root.remove(); nodeCards.delete(id); }
     }
     $('nodes-empty').hidden = nodes.length > 0;
-    const attention = nodes.filter((n) => n.standing !== 'confirmed').length;
+    const attention = nodes.filter((n) => isScreen(n) && n.standing !== 'confirmed').length;
     setText($('tab-screens-badge'), attention);
     $('tab-screens-badge').hidden = attention === 0;
   }
@@ -390,11 +401,14 @@
     const name = node.name || node.node;
     Object.assign(card.root.dataset, { node: node.node, standing, kind });
     setText(card.name, name);
-    setText(card.standing, STANDING_LABEL[standing] || standing);
+    const screen = kind === 'screen' || kind === 'counter';
+    card.root.dataset.screen = String(screen);
+    setText(card.standing, screen ? (STANDING_LABEL[standing] || standing) : (standing === 'offline' ? STANDING_LABEL.offline : 'Not a screen'));
     setText(card.kind, (KIND_LABEL[kind] || kind) + (node.name && node.name !== node.node ? ` · ${node.node}` : ''));
     const shown = node.mode ? (MODE_LABEL[node.mode] || node.mode).toLowerCase() : '';
     const revision = node.revision ?? '—';
-    if (standing === 'headless') setText(card.shows, `Draws nothing: ${node.reason || 'no reason given'}`);
+    if (!screen && standing === 'headless') setText(card.shows, `Follows ${shown || 'the venue'} · revision ${revision}`);
+    else if (standing === 'headless') setText(card.shows, `Draws nothing: ${node.reason || 'no reason given'}`);
     else if (standing === 'syncing') setText(card.shows, 'Reading the venue’s state — shows nothing yet');
     else setText(card.shows, shown ? `Shows ${shown} · revision ${revision}` : `Revision ${revision}`);
     const since = hhmm(node.since);

@@ -7,6 +7,7 @@ pub mod detection;
 pub mod fleet;
 pub mod frame;
 pub mod idle;
+pub mod responders;
 pub mod stats;
 pub mod switch;
 pub mod vouchers;

@@ -28,12 +28,26 @@ fn options(broker: &Broker, client_id: String) -> MqttOptions {
     let mut options = MqttOptions::new(client_id, broker.host.clone(), broker.port);
     options.set_keep_alive(Duration::from_secs(30));
     options.set_max_packet_size(1 << 20, 1 << 20);
+    options.set_inflight(100);
     options
+}
+
+/// A client with the transport settings raincheck's own sessions use (no Nagle delay).
+fn client(
+    broker: &Broker,
+    client_id: String,
+    capacity: usize,
+) -> (AsyncClient, rumqttc::EventLoop) {
+    let (client, mut eventloop) = AsyncClient::new(options(broker, client_id), capacity);
+    let mut network = eventloop.network_options();
+    network.set_tcp_nodelay(true);
+    eventloop.set_network_options(network);
+    (client, eventloop)
 }
 
 /// One responder: answers every declaration it hears with its round marker.
 async fn respond(broker: Broker, index: usize, connected: mpsc::Sender<()>) {
-    let (client, mut eventloop) = AsyncClient::new(options(&broker, format!("bare-{index}")), 64);
+    let (client, mut eventloop) = client(&broker, format!("bare-{index}"), 64);
     let incident = format!("raincheck/v1/{VENUE}/incident/+");
     let answer_topic = format!("raincheck/v1/{VENUE}/displays/bare-{index}");
     let mut announced = false;
@@ -83,7 +97,7 @@ pub async fn bare_switches(
                 .context("bare responders did not subscribe within 60 s")?;
         }
     }
-    let (observer, mut events) = AsyncClient::new(options(broker, "bare-observer".into()), 1024);
+    let (observer, mut events) = client(broker, "bare-observer".into(), 1024);
     observer
         .subscribe(format!("raincheck/v1/{VENUE}/displays/+"), QoS::AtLeastOnce)
         .await?;

@@ -18,6 +18,7 @@
 mod common;
 
 use common::broker::*;
+use common::counters::eventually;
 use common::*;
 use raincheck::client::BusSession;
 use raincheck::model::{compute_view, ViewMode};
@@ -533,10 +534,11 @@ async fn a_counter_cannot_publish_another_counters_vouchers() {
         .expect("concession-1 issues under the ACL")
         .code
         .compact();
-    known_at(
+    eventually(
         &box_office,
         &first,
         "box-office-1 learns of concession-1's voucher",
+        |r| r.issued.is_some(),
     )
     .await;
 
@@ -607,29 +609,13 @@ async fn a_counter_cannot_publish_another_counters_vouchers() {
         .expect("box-office-1 still issues: the forged marks never reached it")
         .code
         .compact();
-    known_at(
+    eventually(
         &concession,
         &own,
         "concession-1 learns of box-office-1's voucher",
+        |r| r.issued.is_some(),
     )
     .await;
-}
-
-/// Waits (bounded) until `counter` holds the issue of `code`.
-async fn known_at(counter: &CounterHandle, code: &str, what: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let (_, record) = counter.lookup(code.to_owned()).await.expect("lookup");
-        if record.is_some_and(|r| r.issued.is_some()) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after 20 s waiting for: {what}"
-        );
-        // Polling the counter's store: it has no change notification to wait on.
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
 }
 
 #[test]

@@ -8,12 +8,9 @@
 mod common;
 
 use common::console::*;
+use common::counters::{eventually, popcorn, start_counter};
 use common::{mosquitto, write_counter_config, VENUE, VOUCHER_SECRET};
-use raincheck::app::{start_node, NodeHandle};
-use raincheck::protocol::Identifier;
-use raincheck::shutdown::{shutdown_pair, ShutdownTrigger};
 use raincheck::voucher::lifecycle::RedeemAnswer;
-use raincheck::voucher::CounterHandle;
 use raincheck::voucher::{VoucherCode, VoucherFields, VoucherSecret};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -43,26 +40,6 @@ async fn wait_for_summary(
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-}
-
-/// Polls a counter's own record of `code` until it knows of a void.
-async fn wait_for_void_at(counter: &CounterHandle, code: &str) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let (_, record) = counter.lookup(code.to_owned()).await.expect("lookup");
-        if record.as_ref().is_some_and(|r| r.voided.is_some()) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the counter did not learn of the void: {record:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
-fn popcorn() -> Identifier {
-    Identifier::parse("popcorn").unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -209,23 +186,14 @@ async fn vouchers_from_a_counter_can_be_looked_up_voided_once_and_exported() {
     );
 
     // The counter hears of the manager's void and refuses the voucher.
-    wait_for_void_at(&till, &code).await;
+    eventually(&till, &code, "the counter learns of the void", |r| {
+        r.voided.is_some()
+    })
+    .await;
     assert!(matches!(
         till.redeem(code, None).await.unwrap(),
         RedeemAnswer::Voided { .. }
     ));
-}
-
-/// Starts a counter node in-process; returns it, its trigger and its voucher worker.
-fn start_counter(config: &Path, directory: &Path) -> (NodeHandle, ShutdownTrigger, CounterHandle) {
-    let loaded = raincheck::config::load(config).expect("the counter config loads");
-    let (trigger, shutdown) = shutdown_pair();
-    let node = start_node(&loaded, directory, shutdown).expect("the counter starts");
-    let counter = node
-        .counter
-        .clone()
-        .expect("a counter has a voucher worker");
-    (node, trigger, counter)
 }
 
 /// The audit entries, newest first, without the readiness probes (`update` refused).

@@ -5,58 +5,14 @@
 
 mod common;
 
+use common::console::stop_node;
+use common::counters::*;
 use common::*;
-use raincheck::app::{start_node, NodeHandle};
-use raincheck::protocol::Identifier;
-use raincheck::shutdown::{shutdown_pair, ShutdownTrigger};
 use raincheck::voucher::lifecycle::RedeemAnswer;
-use raincheck::voucher::CounterHandle;
+use raincheck::voucher::CounterError;
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
-
-fn counter_node(
-    directory: &Path,
-    node: &str,
-    terminal: u8,
-    url: &str,
-) -> (NodeHandle, ShutdownTrigger, CounterHandle) {
-    let path = write_counter_config(directory, node, terminal, "allow", Some(url));
-    let config = raincheck::config::load(&path).expect("config");
-    let (trigger, shutdown) = shutdown_pair();
-    let node = start_node(&config, directory, shutdown).expect("counter starts");
-    let counter = node
-        .counter
-        .clone()
-        .expect("a counter node has a voucher worker");
-    (node, trigger, counter)
-}
-
-/// Waits (bounded) until `condition` holds for the counter's view of `code`.
-async fn eventually(
-    counter: &CounterHandle,
-    code: &str,
-    what: &str,
-    condition: impl Fn(&raincheck::voucher::events::VoucherRecord) -> bool,
-) {
-    // Long enough for a replay lost on the way to be sent again (REPLAY_MEMORY plus a
-    // marks heartbeat): sync repairs itself, and the test waits for that.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
-    loop {
-        let (_, record) = counter.lookup(code.to_owned()).await.expect("lookup");
-        if record.as_ref().is_some_and(&condition) {
-            return;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out waiting for: {what}; record: {record:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn popcorn() -> Identifier {
-    Identifier::parse("popcorn").unwrap()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counters_redeem_each_others_vouchers_and_report_a_partition_double_redemption() {
@@ -224,13 +180,13 @@ async fn a_store_restored_from_an_old_backup_refuses_to_reuse_codes() {
     let directory = tempfile::tempdir().unwrap();
     let (a, stop_a, till_1) = counter_node(directory.path(), "till-1", 1, &broker.url());
     let (_b, _stop_b, till_2) = counter_node(directory.path(), "till-2", 2, &broker.url());
-    let last = issue_many(&till_1, 3).await;
+    let last = issue_many(&till_1, 3).await.pop().expect("three codes");
     eventually(&till_2, &last, "till-2 holds till-1's vouchers", |r| {
         r.issued.is_some()
     })
     .await;
     wait_for_marks(broker.port, "till-2", "till-1", 3).await;
-    stop(a, stop_a).await;
+    stop_node(a, stop_a).await;
 
     // The terminal's disk is replaced by an empty one, as after a bad restore.
     std::fs::remove_dir_all(directory.path().join("till-1-data")).unwrap();
@@ -250,13 +206,13 @@ async fn a_new_terminal_gets_a_departed_terminals_history_from_the_others() {
     let directory = tempfile::tempdir().unwrap();
     let (a, stop_a, till_1) = counter_node(directory.path(), "till-1", 1, &broker.url());
     let (_b, _stop_b, till_2) = counter_node(directory.path(), "till-2", 2, &broker.url());
-    let last = issue_many(&till_1, 50).await;
+    let last = issue_many(&till_1, 50).await.pop().expect("fifty codes");
     eventually(&till_2, &last, "till-2 holds till-1's vouchers", |r| {
         r.issued.is_some()
     })
     .await;
     // till-1 leaves for good (its goodbye marks it offline).
-    stop(a, stop_a).await;
+    stop_node(a, stop_a).await;
     wait_for_offline(broker.port, "till-1").await;
     let (_c, _stop_c, till_3) = counter_node(directory.path(), "till-3", 3, &broker.url());
     eventually(
@@ -268,75 +224,134 @@ async fn a_new_terminal_gets_a_departed_terminals_history_from_the_others() {
     .await;
 }
 
-/// Waits (bounded) until `node`'s retained voucher marks say it holds `origin` up to `seq`.
-async fn wait_for_marks(port: u16, node: &str, origin: &str, seq: u64) {
-    let what = format!("{node}'s marks holding {origin} up to {seq}");
-    wait_for_retained_marks(port, node, &what, |marks| {
-        marks["marks"][origin].as_u64().unwrap_or(0) >= seq
-    })
-    .await;
-}
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_till_restored_from_a_backup_never_issues_a_code_twice() {
+    let Some(broker) = mosquitto("") else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("till-1-data");
+    let backup = directory.path().join("till-1-backup");
+    let (a, stop_a, till_1) = counter_node(directory.path(), "till-1", 1, &broker.url());
+    let (b, stop_b, _till_2) = counter_node(directory.path(), "till-2", 2, &broker.url());
+    let mut handed_out = issue_many(&till_1, 3).await;
+    wait_for_marks(broker.port, "till-2", "till-1", 3).await;
 
-/// Waits (bounded) until `node`'s retained voucher marks say it is offline.
-async fn wait_for_offline(port: u16, node: &str) {
-    let what = format!("{node}'s goodbye on its voucher marks topic");
-    wait_for_retained_marks(port, node, &what, |marks| marks["online"] == false).await;
-}
+    // Backed up while stopped, as docs/DEPLOY.md says; then the evening goes on.
+    stop_node(a, stop_a).await;
+    copy_dir(&data, &backup);
+    let (a, stop_a, till_1) = counter_node(directory.path(), "till-1", 1, &broker.url());
+    handed_out.extend(issue_many(&till_1, 4).await);
+    wait_for_marks(broker.port, "till-2", "till-1", 7).await;
 
-/// Reads `node`'s voucher marks topic with a bare client until `done` holds (20 s at most).
-async fn wait_for_retained_marks(
-    port: u16,
-    node: &str,
-    what: &str,
-    done: impl Fn(&serde_json::Value) -> bool,
-) {
-    let mut options = rumqttc::MqttOptions::new(
-        format!("marks-reader-{}-{node}", std::process::id()),
-        "127.0.0.1",
-        port,
+    // till-2 is switched off for the night: its goodbye keeps what it held.
+    stop_node(b, stop_b).await;
+    let goodbye = wait_for_offline(broker.port, "till-2").await;
+    assert_eq!(
+        goodbye["marks"]["till-1"], 7,
+        "marks survive the goodbye: {goodbye}"
     );
-    options.set_max_packet_size(1 << 20, 1 << 20);
-    let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
-    client
-        .subscribe(
-            format!("raincheck/v1/{VENUE}/voucher-marks/{node}"),
-            rumqttc::QoS::AtMostOnce,
-        )
+
+    // till-1's disk is replaced and the old backup restored.
+    stop_node(a, stop_a).await;
+    std::fs::remove_dir_all(&data).unwrap();
+    copy_dir(&backup, &data);
+    let (_a, _stop_a, till_1) = counter_node(directory.path(), "till-1", 1, &broker.url());
+    let refusal = till_1
+        .issue(popcorn(), None, None)
         .await
-        .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let Ok(event) = tokio::time::timeout_at(deadline, eventloop.poll()).await else {
-            panic!("timed out waiting for {what}");
-        };
-        if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(publish))) = event {
-            let marks: serde_json::Value =
-                serde_json::from_slice(&publish.payload).unwrap_or_default();
-            if done(&marks) {
-                return;
+        .expect_err("a store behind the venue must not issue");
+    assert!(matches!(refusal, CounterError::StoreBehind), "{refusal}");
+    let words = refusal.to_string();
+    assert!(
+        words.contains("Switch the other tills on") && words.contains("use another till"),
+        "staff are told what to do: {words}"
+    );
+
+    // The other till comes back and gives till-1 its own events: it issues again, and
+    // never a code it had handed out before the restore.
+    let (_b, _stop_b, _till_2) = counter_node(directory.path(), "till-2", 2, &broker.url());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(45);
+    let fresh = loop {
+        match till_1.issue(popcorn(), None, None).await {
+            Ok(issued) => break issued.code.to_string(),
+            Err(CounterError::StoreBehind) => {
+                assert!(
+                    tokio::time::Instant::now() < deadline,
+                    "till-1 did not catch up from till-2 within 45 s"
+                );
+                // Polling the till: catching up has no notification to wait on.
+                tokio::time::sleep(Duration::from_millis(50)).await;
             }
+            Err(other) => panic!("unexpected refusal: {other}"),
+        }
+    };
+    handed_out.push(fresh);
+    handed_out.extend(issue_many(&till_1, 3).await);
+    let distinct: BTreeSet<&String> = handed_out.iter().collect();
+    assert_eq!(
+        distinct.len(),
+        handed_out.len(),
+        "a code was issued twice: {handed_out:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restored_till_without_its_broker_waits_to_check_before_issuing() {
+    let Some(broker) = mosquitto("") else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let data = directory.path().join("till-1-data");
+    let (a, stop_a, till_1) = counter_node(directory.path(), "till-1", 1, &broker.url());
+    issue_many(&till_1, 2).await;
+    stop_node(a, stop_a).await;
+    // Restored from a copy onto a till whose broker cannot be reached.
+    let copy = directory.path().join("copy");
+    copy_dir(&data, &copy);
+    std::fs::remove_dir_all(&data).unwrap();
+    copy_dir(&copy, &data);
+    let nowhere = format!("mqtt://127.0.0.1:{}", free_port());
+    let (a, stop_a, till_1) = counter_node(directory.path(), "till-1", 1, &nowhere);
+    let refusal = till_1
+        .issue(popcorn(), None, None)
+        .await
+        .expect_err("an unproven copy must not issue offline");
+    assert!(matches!(refusal, CounterError::StoreUnproven), "{refusal}");
+    assert!(
+        refusal
+            .to_string()
+            .contains("Connect it to the venue network"),
+        "{refusal}"
+    );
+    stop_node(a, stop_a).await;
+
+    // With the broker, the marks show it is current: it issues, and stays proven offline.
+    let (a, stop_a, till_1) = counter_node(directory.path(), "till-1", 1, &broker.url());
+    till_1
+        .issue(popcorn(), None, None)
+        .await
+        .expect("a current store issues once it has checked");
+    stop_node(a, stop_a).await;
+    let (_a, _stop_a, till_1) = counter_node(directory.path(), "till-1", 1, &nowhere);
+    till_1
+        .issue(popcorn(), None, None)
+        .await
+        .expect("once proven, offline issuing works again");
+}
+
+/// A port nothing listens on (bound, then released).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Copies a directory tree as a restore from backup would (new files, new inodes).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
         }
     }
-}
-
-/// Issues `count` popcorn vouchers at `till`; returns the last code.
-async fn issue_many(till: &CounterHandle, count: usize) -> String {
-    let mut last = String::new();
-    for _ in 0..count {
-        last = till
-            .issue(popcorn(), None, None)
-            .await
-            .expect("issue")
-            .code
-            .to_string();
-    }
-    last
-}
-
-/// Stops a counter node and waits (bounded) for its workers.
-async fn stop(node: NodeHandle, trigger: ShutdownTrigger) {
-    trigger.trigger();
-    tokio::time::timeout(Duration::from_secs(10), node.join())
-        .await
-        .expect("the counter stops within 10 s");
 }

@@ -7,7 +7,7 @@
 use crate::config::{BrokerMode, CounterSection, NodeConfig, Role, ScreenBackend};
 use crate::health::{Flag, Health, Needs};
 use crate::model::{Drawing, Presentation};
-use crate::mqtt::{spawn_session, SessionSpec};
+use crate::mqtt::{spawn_session, SessionSpec, Will};
 use crate::protocol::{encode, Topic, TopicKind, VoucherMarks};
 use crate::shutdown::Shutdown;
 use crate::status::{NodeIdentity, StatusWorker};
@@ -110,7 +110,11 @@ pub fn start_node(
         None,
         Topic::view_filters(&identity.venue),
     );
-    spec.last_will = Some((identity.display_topic(), identity.offline_payload()));
+    spec.last_will = Some(Will {
+        topic: identity.display_topic(),
+        payload: identity.offline_payload(),
+        retain: true,
+    });
     let session = spawn_session(&config.broker, config_dir, spec, shutdown.clone())?;
     let screen = ScreenPlan::of(config);
     // A screen shows the view it last knew until the broker's state is read.
@@ -280,7 +284,13 @@ fn start_voucher_worker(
         Topic::voucher_filters(venue),
     );
     let marks_topic = Topic::venue(venue, TopicKind::VoucherMarks, node).to_string();
-    spec.last_will = Some((marks_topic, encode(&VoucherMarks::offline(node))));
+    // Not retained: peers listening learn the counter vanished, while the retained copy
+    // keeps its last marks, which a store restored from an old backup must meet.
+    spec.last_will = Some(Will {
+        topic: marks_topic,
+        payload: encode(&VoucherMarks::offline(node)),
+        retain: false,
+    });
     spec.persistent = true;
     // rumqttd drops the connection on an acknowledgement it considers out of order
     // ("unsolicited ack"), so with the embedded broker the client acknowledges on receipt;

@@ -14,5 +14,5 @@ pub(crate) mod test_support;
 
 pub use barrier::{Echo, SyncBarrier};
 pub use connection::{spawn_connection, AckHandle, BusEvent, Connection, Subscription};
-pub use options::{client_options, ClientIdentity};
+pub use options::{client_options, ClientIdentity, Will};
 pub use session::{spawn_session, Session, SessionSpec};

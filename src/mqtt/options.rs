@@ -13,11 +13,20 @@ use std::time::Duration;
 /// where an oversized message is merely logged and ignored.
 const CLIENT_MAX_PACKET_BYTES: usize = 1024 * 1024;
 
+/// What the broker publishes for a client that vanished.
+pub struct Will {
+    pub topic: String,
+    pub payload: Vec<u8>,
+    /// Whether the will replaces the retained message (a display report's "offline"), or
+    /// only tells those listening now (voucher marks, whose retained copy must keep what
+    /// the counter held).
+    pub retain: bool,
+}
+
 /// Who connects, and what the broker should publish if it vanishes.
 pub struct ClientIdentity {
     pub client_id: String,
-    /// Retained last will: (topic, payload).
-    pub last_will: Option<(String, Vec<u8>)>,
+    pub last_will: Option<Will>,
     /// Keep the broker session across reconnects (needed for QoS 1 redelivery).
     pub persistent_session: bool,
 }
@@ -36,8 +45,13 @@ pub fn client_options(
     options.set_max_packet_size(CLIENT_MAX_PACKET_BYTES, CLIENT_MAX_PACKET_BYTES);
     options.set_clean_session(!identity.persistent_session);
     options.set_inflight(100);
-    if let Some((topic, payload)) = identity.last_will {
-        options.set_last_will(LastWill::new(topic, payload, QoS::AtLeastOnce, true));
+    if let Some(will) = identity.last_will {
+        options.set_last_will(LastWill::new(
+            will.topic,
+            will.payload,
+            QoS::AtLeastOnce,
+            will.retain,
+        ));
     }
     if let Some(username) = &broker.username {
         let password = match &broker.password_file {

@@ -7,7 +7,7 @@
 use super::backoff::Backoff;
 use super::barrier::SyncBarrier;
 use super::connection::{spawn_connection, Connection, ConnectionSettings, Subscription};
-use super::options::{client_options, ClientIdentity};
+use super::options::{client_options, ClientIdentity, Will};
 use crate::config::BrokerSection;
 use crate::protocol::{Identifier, Topic};
 use crate::shutdown::Shutdown;
@@ -26,8 +26,7 @@ pub struct SessionSpec {
     /// The session's private sync-barrier topic, named after its client id so a broker
     /// ACL reserves it with `%c`.
     pub barrier_topic: String,
-    /// Retained last will: (topic, payload).
-    pub last_will: Option<(String, Vec<u8>)>,
+    pub last_will: Option<Will>,
     /// Keep the broker session across reconnects (QoS 1 redelivery of voucher events).
     pub persistent: bool,
     /// Acknowledge publishes only when the consumer says so (after its durable write).

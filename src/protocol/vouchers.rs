@@ -80,8 +80,8 @@ pub struct VoucherBatch {
 pub struct VoucherMarks {
     pub v: u32,
     pub node: Identifier,
-    /// False in the last will and in the goodbye of a stopping counter: its events are
-    /// then served by the other counters.
+    /// False in the last will and in the goodbye of a stopping counter (which keeps its
+    /// marks): its events are then served by the other counters.
     #[serde(default = "online_by_default")]
     pub online: bool,
     pub marks: BTreeMap<String, u64>,
@@ -92,8 +92,8 @@ fn online_by_default() -> bool {
 }
 
 impl VoucherMarks {
-    /// What the broker publishes for a counter that vanished (its last will), and what a
-    /// stopping counter says itself.
+    /// What the broker publishes for a counter that vanished: its last will, sent to those
+    /// listening but not retained, so the retained copy keeps the counter's last marks.
     pub fn offline(node: &Identifier) -> Self {
         Self {
             v: SYNC_VERSION,

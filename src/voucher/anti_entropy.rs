@@ -30,6 +30,12 @@ pub struct Replay {
     pub upto: u64,
 }
 
+/// How long marks count as a sign of life. Marks are republished every 10 s; a counter
+/// that vanished without its (non-retained) last will reaching us — we joined after it
+/// died and read only its retained marks — counts as offline after this, so its events
+/// are served by the others.
+pub const PRESENCE_TIMEOUT: Duration = Duration::from_secs(35);
+
 /// What a peer's marks call for.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct MarksOutcome {
@@ -40,11 +46,36 @@ pub struct MarksOutcome {
     pub replays: Vec<Replay>,
 }
 
+/// How far `marks` (a peer's, or our own retained ones from an earlier session) say our
+/// own events go, when that is beyond what our store holds. Marks of a counter that is
+/// offline still count: they are what it held when it left.
+pub fn claim_beyond(
+    marks: &VoucherMarks,
+    node: &Identifier,
+    ours: &BTreeMap<String, u64>,
+) -> Option<u64> {
+    let own = ours.get(node.as_str()).copied().unwrap_or(0);
+    let claimed = marks.marks.get(node.as_str()).copied().unwrap_or(0);
+    (claimed > own).then_some(claimed)
+}
+
+/// A peer's latest marks and when they were heard.
+struct Heard {
+    marks: VoucherMarks,
+    at: Instant,
+}
+
+impl Heard {
+    fn online(&self, now: Instant) -> bool {
+        self.marks.online && now.saturating_duration_since(self.at) < PRESENCE_TIMEOUT
+    }
+}
+
 /// This counter's knowledge of its peers and of the replays it recently sent.
 pub struct AntiEntropy {
     node: Identifier,
     /// Every other counter's latest marks (and whether it is online).
-    peers: HashMap<Identifier, VoucherMarks>,
+    peers: HashMap<Identifier, Heard>,
     /// Per (peer, origin): the (their mark, our mark) of the last replay, and when.
     served: HashMap<(Identifier, Identifier), ((u64, u64), Instant)>,
 }
@@ -71,12 +102,10 @@ impl AntiEntropy {
         ours: &BTreeMap<String, u64>,
         now: Instant,
     ) -> MarksOutcome {
-        let own = ours.get(self.node.as_str()).copied().unwrap_or(0);
-        let their_own = marks.marks.get(self.node.as_str()).copied().unwrap_or(0);
-        let store_behind = (marks.online && their_own > own).then_some(their_own);
+        let store_behind = claim_beyond(&marks, &self.node, ours);
         let online = marks.online;
         let peer = marks.node.clone();
-        self.peers.insert(peer.clone(), marks);
+        self.peers.insert(peer.clone(), Heard { marks, at: now });
         // An online peer: what it lacks. One gone offline: its history may now be ours to
         // serve, so every online peer is looked at again.
         let peers: Vec<Identifier> = if online {
@@ -84,8 +113,8 @@ impl AntiEntropy {
         } else {
             self.peers
                 .values()
-                .filter(|m| m.online)
-                .map(|m| m.node.clone())
+                .filter(|heard| heard.online(now))
+                .map(|heard| heard.marks.node.clone())
                 .collect()
         };
         let replays = peers
@@ -117,13 +146,13 @@ impl AntiEntropy {
         ours: &BTreeMap<String, u64>,
         now: Instant,
     ) -> Vec<Replay> {
-        let Some(marks) = self.peers.get(peer) else {
+        let Some(heard) = self.peers.get(peer) else {
             return Vec::new();
         };
         let mut replays = Vec::new();
         for (origin, our_mark) in ours {
-            let their = marks.marks.get(origin).copied().unwrap_or(0);
-            if their >= *our_mark || origin == peer.as_str() || !self.serves(origin, their) {
+            let their = heard.marks.marks.get(origin).copied().unwrap_or(0);
+            if their >= *our_mark || !self.serves(origin, peer, their, now) {
                 continue;
             }
             let Ok(origin) = Identifier::parse(origin) else {
@@ -147,25 +176,28 @@ impl AntiEntropy {
         replays
     }
 
-    /// Whether this counter should send `origin`'s events to a peer holding them up to
-    /// `their`: always for its own; for another origin only while that origin is offline,
-    /// and then only the online counter with the smallest id among those that hold more
-    /// (so one counter serves, not all of them).
-    fn serves(&self, origin: &str, their: u64) -> bool {
+    /// Whether this counter should send `origin`'s events to `peer`, which holds them up
+    /// to `their`: always for its own; for another origin only while that origin cannot
+    /// serve them itself — it is offline, or it *is* the peer and lacks its own events
+    /// (its store was restored from an old backup, and this gives them back) — and then
+    /// only the online counter with the smallest id among those that hold more (so one
+    /// counter serves, not all of them).
+    fn serves(&self, origin: &str, peer: &Identifier, their: u64, now: Instant) -> bool {
         if origin == self.node.as_str() {
             return true;
         }
-        if self
-            .peers
-            .iter()
-            .any(|(node, m)| node.as_str() == origin && m.online)
-        {
+        let origin_serves_itself = origin != peer.as_str()
+            && self
+                .peers
+                .iter()
+                .any(|(node, heard)| node.as_str() == origin && heard.online(now));
+        if origin_serves_itself {
             return false;
         }
-        let smaller_server = self.peers.values().any(|m| {
-            m.online
-                && m.node.as_str() < self.node.as_str()
-                && m.marks.get(origin).copied().unwrap_or(0) > their
+        let smaller_server = self.peers.values().any(|heard| {
+            heard.online(now)
+                && heard.marks.node.as_str() < self.node.as_str()
+                && heard.marks.marks.get(origin).copied().unwrap_or(0) > their
         });
         !smaller_server
     }
@@ -277,9 +309,52 @@ mod tests {
         let now = Instant::now();
         let online = sync.on_marks(marks("till-2", true, &[("till-1", 9)]), &held, now);
         assert_eq!(online.store_behind, Some(9));
-        // A last will says nothing about what it holds.
+        // A goodbye keeps what the counter held when it left: still evidence.
         let offline = sync.on_marks(marks("till-2", false, &[("till-1", 9)]), &held, now);
-        assert_eq!(offline.store_behind, None);
+        assert_eq!(offline.store_behind, Some(9));
+        let caught_up = ours(&[("till-1", 9)]);
+        let current = sync.on_marks(marks("till-2", true, &[("till-1", 9)]), &caught_up, now);
+        assert_eq!(current.store_behind, None);
+    }
+
+    #[test]
+    fn a_counter_behind_on_its_own_events_gets_them_back_from_one_peer() {
+        // till-1 was restored and holds its own events only up to 3; till-2 and till-3
+        // hold them up to 9. Only the smaller of the two gives them back.
+        let held = ours(&[("till-1", 9)]);
+        let now = Instant::now();
+        let mut two = AntiEntropy::new(id("till-2"));
+        two.on_marks(marks("till-3", true, &[("till-1", 9)]), &held, now);
+        let back = two.on_marks(marks("till-1", true, &[("till-1", 3)]), &held, now);
+        assert_eq!(
+            back.replays
+                .iter()
+                .map(|r| (r.peer.as_str(), r.origin.as_str(), r.after, r.upto))
+                .collect::<Vec<_>>(),
+            vec![("till-1", "till-1", 3, 9)]
+        );
+        let mut three = AntiEntropy::new(id("till-3"));
+        three.on_marks(marks("till-2", true, &[("till-1", 9)]), &held, now);
+        let back = three.on_marks(marks("till-1", true, &[("till-1", 3)]), &held, now);
+        assert!(
+            back.replays.is_empty(),
+            "till-2 gives them back, not till-3"
+        );
+    }
+
+    #[test]
+    fn retained_marks_of_a_counter_that_died_stop_counting_as_online() {
+        // till-3 died; its will was not retained, so a late joiner reads its last
+        // heartbeat "online". After the presence timeout its events are served.
+        let held = ours(&[("till-3", 8)]);
+        let start = Instant::now();
+        let mut two = AntiEntropy::new(id("till-2"));
+        two.on_marks(marks("till-3", true, &[("till-3", 8)]), &held, start);
+        let soon = two.on_marks(marks("till-4", true, &[]), &held, start);
+        assert!(soon.replays.is_empty(), "till-3 still counts as online");
+        let later = start + PRESENCE_TIMEOUT;
+        let after = two.on_marks(marks("till-4", true, &[]), &held, later);
+        assert_eq!(after.replays.len(), 1, "{after:?}");
     }
 
     fn event(seq: u64, reason_chars: usize) -> VoucherEvent {

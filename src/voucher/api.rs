@@ -40,6 +40,7 @@ pub fn status_of(error: &CounterError) -> StatusCode {
         // An offer this terminal does not give conflicts with its configuration.
         CounterError::UnknownOffer(_)
         | CounterError::StoreBehind
+        | CounterError::StoreUnproven
         | CounterError::Void(VoidRefusal::AlreadyVoided { .. })
         | CounterError::Store(StoreError::CapReached { .. } | StoreError::SerialsExhausted) => {
             StatusCode::CONFLICT

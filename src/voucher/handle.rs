@@ -20,10 +20,17 @@ pub enum CounterError {
     #[error("no offer {0} in this terminal's config")]
     UnknownOffer(Identifier),
     #[error(
-        "this terminal's voucher store is behind what other terminals hold (restored from an old backup?); \
-         call a technician before issuing or redeeming here"
+        "this till's voucher store is behind what the other tills hold (restored from an old backup?), \
+         so it will not issue or redeem: a code could be handed out twice. Switch the other tills on and \
+         keep this one connected; it catches up by itself within a minute. Meanwhile use another till"
     )]
     StoreBehind,
+    #[error(
+        "this till's voucher store was restored or moved, so it will not issue or redeem until it has \
+         checked with the venue network that no code would be handed out twice. Connect it to the venue \
+         network; it checks within seconds. Meanwhile use another till"
+    )]
+    StoreUnproven,
     #[error("the voucher worker has stopped")]
     Stopped,
     #[error("too many unreadable codes in the last minute at this terminal; wait a moment and try again")]

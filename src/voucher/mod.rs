@@ -1,7 +1,7 @@
 //! Raincheck vouchers: the code format (`code`), events and the records they merge into
 //! (`events`), every voucher rule (`lifecycle`), the sled store (`store`), and the
 //! terminal's voucher worker (`worker`, reached through `handle`) with its pure
-//! anti-entropy (`anti_entropy`). The counter's local API (`api`), CSV export, the secret
+//! anti-entropy (`anti_entropy`); `provenance` notices a store restored or moved. The counter's local API (`api`), CSV export, the secret
 //! file and receipts (`printer`) sit beside them.
 
 pub mod anti_entropy;
@@ -14,6 +14,7 @@ pub mod handle;
 pub mod lifecycle;
 pub mod open;
 pub mod printer;
+mod provenance;
 pub mod store;
 pub mod worker;
 

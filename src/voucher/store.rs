@@ -230,6 +230,7 @@ impl VoucherStore {
                 }
             }
         }
+        super::provenance::check_home(&meta, &path)?;
         Ok(Self {
             db,
             meta,
@@ -454,6 +455,9 @@ impl VoucherStore {
                         watermark += 1;
                     }
                     meta.insert(watermark_key.as_bytes(), &watermark.to_be_bytes())?;
+                    if event.origin == self.node {
+                        self.take_back(meta, event)?;
+                    }
                     applied += 1;
                 }
                 Ok(applied)
@@ -463,6 +467,44 @@ impl VoucherStore {
             self.db.flush()?;
         }
         Ok(applied)
+    }
+
+    /// One of this terminal's own events came back from a peer: this store was behind
+    /// (restored from an old backup). Its sequence, its serial and its incident cap count
+    /// are taken as used, so nothing issued from here repeats them.
+    fn take_back(&self, meta: &TransactionalTree, event: &VoucherEvent) -> TransactionResult<()> {
+        let next_seq = read_u64(meta.get("next_seq")?).max(event.seq + 1);
+        meta.insert("next_seq", &next_seq.to_be_bytes())?;
+        if let VoucherChange::Issued {
+            code,
+            incident_id,
+            offer_id,
+        } = &event.change
+        {
+            let Ok(parsed) = VoucherCode::parse(code, &self.secret) else {
+                return Ok(());
+            };
+            let serial = u64::from(parsed.fields.serial);
+            let next_serial = read_u64(meta.get("next_serial")?).max(serial + 1);
+            meta.insert("next_serial", &next_serial.to_be_bytes())?;
+            if let Some(incident) = incident_id {
+                let key = format!("cap/{incident}/{offer_id}");
+                let count = read_u64(meta.get(key.as_bytes())?) + 1;
+                meta.insert(key.as_bytes(), &count.to_be_bytes())?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether this store was restored or moved and has not yet been found current
+    /// (see `provenance`).
+    pub fn unproven(&self) -> Result<bool, StoreError> {
+        Ok(super::provenance::is_unproven(&self.meta)?)
+    }
+
+    /// The venue's marks show this store is current.
+    pub fn mark_proven(&self) -> Result<(), StoreError> {
+        Ok(super::provenance::mark_proven(&self.meta)?)
     }
 
     /// The parsed code and what this terminal knows of it.

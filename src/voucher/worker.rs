@@ -9,7 +9,7 @@
 //! period with no broker at all; while its store is behind the venue it answers look-ups
 //! and records only.
 
-use super::anti_entropy::{cap_batch_bytes, AntiEntropy, Replay};
+use super::anti_entropy::{cap_batch_bytes, claim_beyond, AntiEntropy, Replay};
 use super::handle::{counter_channel, CounterError, CounterHandle, CounterRequest};
 use super::lifecycle::{RedeemAnswer, RedeemContext};
 use super::store::{voucher_day, IssueRequest, StoreError, VoucherStore};
@@ -53,9 +53,13 @@ pub struct VoucherWorker {
     requests: mpsc::Receiver<CounterRequest>,
     shutdown: Shutdown,
     sync: AntiEntropy,
-    /// Set when a peer holds more of our own events than our store: writing would reuse
-    /// sequences and serials, so the counter refuses to issue or redeem.
-    store_behind: bool,
+    /// Set when a peer (or our own retained marks) holds our own events beyond our store,
+    /// up to this sequence: writing would reuse sequences and serials, so the counter
+    /// refuses to issue or redeem until the peers have given them back.
+    behind: Option<u64>,
+    /// The store was restored or moved (`provenance`) and has not yet been found current
+    /// by reading the venue's marks: it refuses to issue or redeem, offline too.
+    unproven: bool,
     /// When recent unreadable codes were typed at this terminal (for the attempt limit).
     unreadable: VecDeque<std::time::Instant>,
     /// Refused voucher messages are logged at most once per kind per window: a flood of
@@ -104,7 +108,8 @@ impl VoucherWorker {
             barrier,
             requests,
             shutdown,
-            store_behind: false,
+            behind: None,
+            unproven: false,
             unreadable: VecDeque::new(),
             rejects: RejectLog::new(Duration::from_secs(10)),
             serving,
@@ -113,6 +118,14 @@ impl VoucherWorker {
     }
 
     pub async fn run(mut self) {
+        self.unproven = match blocking(&self.store, |store| store.unproven()).await {
+            Ok(unproven) => unproven,
+            Err(error) => {
+                // Not knowing is treated as not proven: issuing waits for the broker.
+                tracing::error!("cannot read whether the voucher store was restored: {error}");
+                true
+            }
+        };
         let mut online = false;
         let mut marks_due = true;
         let mut offline_ready = false;
@@ -127,7 +140,8 @@ impl VoucherWorker {
             // first); before that it waits for its barrier or the boot grace.
             let ready = offline_ready || self.barrier.reached();
             offline_ready = ready;
-            self.serving.set(ready && !self.store_behind);
+            self.serving
+                .set(ready && self.behind.is_none() && !self.unproven);
             tokio::select! {
                 _ = self.shutdown.wait() => break,
                 _ = crate::deadline::sleep_until(self.barrier.retry_at()) => {
@@ -170,7 +184,11 @@ impl VoucherWorker {
                     }
                     Some(BusEvent::Message { topic, payload, ack }) => {
                         let stored = match self.barrier.check(&topic, &payload) {
-                            Echo::Reached | Echo::Ignored => true,
+                            Echo::Reached => {
+                                self.prove_current().await;
+                                true
+                            }
+                            Echo::Ignored => true,
                             Echo::NotBarrier => {
                                 let (changed, stored) = self.receive(&topic, &payload).await;
                                 marks_due |= changed;
@@ -188,12 +206,71 @@ impl VoucherWorker {
             }
         }
         self.serving.set(false);
-        // A graceful stop sends no last will: say "offline" so others serve our events.
-        let goodbye = encode(&VoucherMarks::offline(&self.node));
-        let _ = self
-            .client
-            .try_publish(self.marks_topic(), QoS::AtLeastOnce, true, goodbye);
+        // A graceful stop sends no last will: say "offline" so others serve our events,
+        // and keep the marks, which a store restored from an old backup must meet.
+        if let Ok(marks) = blocking(&self.store, |store| store.watermarks()).await {
+            let goodbye = VoucherMarks {
+                v: SYNC_VERSION,
+                node: self.node.clone(),
+                online: false,
+                marks,
+            };
+            let _ = self.client.try_publish(
+                self.marks_topic(),
+                QoS::AtLeastOnce,
+                true,
+                encode(&goodbye),
+            );
+        }
         let _ = self.client.try_disconnect();
+    }
+
+    /// Every retained mark has been read: a store restored from a backup that no mark
+    /// shows behind is current, and issues again (offline too, from now on).
+    async fn prove_current(&mut self) {
+        if !self.unproven || self.behind.is_some() {
+            return;
+        }
+        match blocking(&self.store, |store| store.mark_proven()).await {
+            Ok(()) => {
+                self.unproven = false;
+                tracing::info!("the venue's marks show this voucher store is current; issuing and redeeming resume");
+            }
+            Err(error) => tracing::error!("cannot note that the voucher store is current: {error}"),
+        }
+    }
+
+    /// Marks (a peer's, or our own from an earlier session) claim our own events up to
+    /// `claim`, beyond our store's `own`.
+    fn found_behind(&mut self, claim: u64, own: u64, from: &Identifier) {
+        if self.behind.is_none_or(|known| claim > known) {
+            tracing::error!(
+                %from,
+                "the venue holds events of this terminal up to {claim}, but this store only up to {own}; \
+                 issuing and redeeming are refused here until the other terminals have given them back"
+            );
+            self.behind = Some(claim);
+        }
+    }
+
+    /// After events were stored: our own that came back may have closed the gap.
+    async fn check_caught_up(&mut self) {
+        let Some(claim) = self.behind else { return };
+        let node = self.node.clone();
+        let Ok(own) = blocking(&self.store, move |store| {
+            Ok(store.watermarks()?.get(node.as_str()).copied().unwrap_or(0))
+        })
+        .await
+        else {
+            return;
+        };
+        if own >= claim {
+            self.behind = None;
+            tracing::info!("this store holds its own events up to {own} again");
+            if self.barrier.reached() {
+                self.prove_current().await;
+            }
+        }
     }
 
     /// Whether this terminal has seen too many unreadable codes in the last minute.
@@ -230,13 +307,19 @@ impl VoucherWorker {
 
     /// Answers one counter request; true when the store changed.
     async fn serve(&mut self, request: CounterRequest, online: bool) -> bool {
-        let request = if self.store_behind {
-            match request.refuse_write(|| CounterError::StoreBehind) {
+        let refusal = if self.behind.is_some() {
+            Some(CounterError::StoreBehind)
+        } else if self.unproven {
+            Some(CounterError::StoreUnproven)
+        } else {
+            None
+        };
+        let request = match refusal {
+            Some(refusal) => match request.refuse_write(|| refusal) {
                 Some(read) => read,
                 None => return false,
-            }
-        } else {
-            request
+            },
+            None => request,
         };
         let now = OffsetDateTime::now_utc();
         match request {
@@ -360,6 +443,17 @@ impl VoucherWorker {
         };
         match message {
             VoucherMessage::NotForUs => ignore,
+            VoucherMessage::OwnMarks(marks) => {
+                let Ok(ours) = blocking(&self.store, |store| store.watermarks()).await else {
+                    return ignore;
+                };
+                if let Some(claim) = claim_beyond(&marks, &self.node, &ours) {
+                    let own = ours.get(self.node.as_str()).copied().unwrap_or(0);
+                    let from = self.node.clone();
+                    self.found_behind(claim, own, &from);
+                }
+                ignore
+            }
             VoucherMessage::Batch(batch) => {
                 let events = batch.events;
                 match blocking(&self.store, move |store| store.apply_remote(&events)).await {
@@ -369,6 +463,9 @@ impl VoucherWorker {
                             &[],
                             applied as f64,
                         );
+                        if applied > 0 {
+                            self.check_caught_up().await;
+                        }
                         (applied > 0, true)
                     }
                     Err(_) => {
@@ -383,14 +480,9 @@ impl VoucherWorker {
                 };
                 let peer = marks.node.clone();
                 let outcome = self.sync.on_marks(marks, &ours, std::time::Instant::now());
-                if let (Some(theirs), false) = (outcome.store_behind, self.store_behind) {
+                if let Some(claim) = outcome.store_behind {
                     let own = ours.get(self.node.as_str()).copied().unwrap_or(0);
-                    tracing::error!(
-                        %peer,
-                        "another terminal holds events of this one up to {theirs}, but this store only up to {own}; \
-                         issuing and redeeming are refused here until the store is repaired"
-                    );
-                    self.store_behind = true;
+                    self.found_behind(claim, own, &peer);
                 }
                 for replay in outcome.replays {
                     let complete = self.replay(&replay).await;

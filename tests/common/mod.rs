@@ -10,7 +10,11 @@ pub mod chaos;
 
 pub mod console;
 
+pub mod counters;
+
 pub mod webdriver;
+
+pub use counters::{write_counter_config, VOUCHER_SECRET};
 
 use raincheck::client::{BusSession, BusTarget};
 use raincheck::model::{Confirmations, Standing, VenueState};
@@ -328,45 +332,6 @@ impl Drop for KillOnDrop {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-/// The venue secret of the test counters.
-pub const VOUCHER_SECRET: &[u8] = b"a-venue-secret-of-32-bytes-long!";
-
-/// A counter terminal's config (and the shared secret file) in `directory`; `broker`
-/// adds a fast-reconnecting broker section.
-pub fn write_counter_config(
-    directory: &Path,
-    node: &str,
-    terminal: u8,
-    policy: &str,
-    broker: Option<&str>,
-) -> PathBuf {
-    use std::os::unix::fs::PermissionsExt;
-    let secret = directory.join("voucher-secret");
-    if !secret.exists() {
-        std::fs::write(&secret, VOUCHER_SECRET).unwrap();
-        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
-    }
-    let data = directory.join(format!("{node}-data"));
-    std::fs::create_dir_all(&data).unwrap();
-    let broker = broker
-        .map(|url| format!("[broker]\nurl = \"{url}\"\nkeep_alive_secs = 1\nwatchdog_secs = 3\nreconnect_min_ms = 50\nreconnect_max_ms = 300\n"))
-        .unwrap_or_default();
-    let path = directory.join(format!("{node}.toml"));
-    std::fs::write(
-        &path,
-        format!(
-            "[node]\nvenue = \"{VENUE}\"\nid = \"{node}\"\nroles = [\"counter\"]\ndata_dir = \"{}\"\n{broker}\
-             [counter]\nterminal = {terminal}\nsecret_file = \"{}\"\noffline_redemption = \"{policy}\"\n\
-             [[counter.offers]]\nid = \"popcorn\"\nnumber = 1\ntitle = \"A free small popcorn\"\nvalidity_days = 90\n\
-             [display]\nbackend = \"offscreen\"\n",
-            data.display(),
-            secret.display()
-        ),
-    )
-    .unwrap();
-    path
 }
 
 /// Runs `raincheck incident ACTION`; returns its output and the revision it published.

@@ -16,7 +16,11 @@ pub enum VoucherMessage {
     Batch(VoucherBatch),
     /// The watermarks of the counter whose topic they are on.
     Marks(VoucherMarks),
-    /// Not another counter's voucher message for this venue (our own echo, another
+    /// This counter's own retained marks (from an earlier session, or the echo of this
+    /// one): how far its own events went, which a store restored from a backup may not
+    /// reach.
+    OwnMarks(VoucherMarks),
+    /// Not another counter's voucher message for this venue (our own batches, another
     /// venue's topic, another kind): nothing to do, nothing to complain about.
     NotForUs,
 }
@@ -31,7 +35,8 @@ pub fn decode_voucher_message(
     let Some(topic) = Topic::parse(topic_name) else {
         return Ok(VoucherMessage::NotForUs);
     };
-    if topic.venue.as_ref() != Some(venue) || topic.owner == *node {
+    let own = topic.owner == *node;
+    if topic.venue.as_ref() != Some(venue) || (own && topic.kind != TopicKind::VoucherMarks) {
         return Ok(VoucherMessage::NotForUs);
     }
     if !matches!(topic.kind, TopicKind::Vouchers | TopicKind::VoucherMarks) {
@@ -67,7 +72,11 @@ pub fn decode_voucher_message(
             payload: marks.node.to_string(),
         });
     }
-    Ok(VoucherMessage::Marks(marks))
+    Ok(if own {
+        VoucherMessage::OwnMarks(marks)
+    } else {
+        VoucherMessage::Marks(marks)
+    })
 }
 
 #[cfg(test)]
@@ -126,6 +135,11 @@ mod tests {
                 "{elsewhere}"
             );
         }
+        let own_marks = r#"{"v":1,"node":"till-1","online":false,"marks":{"till-1":7}}"#;
+        assert!(matches!(
+            decode("raincheck/v1/rialto/voucher-marks/till-1", own_marks),
+            Ok(VoucherMessage::OwnMarks(m)) if m.marks["till-1"] == 7
+        ));
         let huge = "x".repeat(MAX_VOUCHER_MESSAGE_BYTES + 1);
         assert!(matches!(
             decode("raincheck/v1/rialto/vouchers/till-2", &huge),

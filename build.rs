@@ -1,4 +1,4 @@
-//! Compiles the Slint screens in ui/ with the bundled Spanish translations. Debug builds
+//! Compiles the Slint screens in ui/ with the bundled translations (ui/translations). Debug builds
 //! (the tests) also get the element debug info the headless UI tests query.
 
 fn main() {

@@ -1,7 +1,8 @@
 //! The manager's console end to end in a real headless Chromium at a 10-inch tablet's size:
 //! sign in, declare cash only with a hostile headline, watch three headless display nodes
 //! confirm over a real Mosquitto, resolve, watch them clear, see a screen go offline. The
-//! hostile text must show as text and never run. Screenshots go to target/screenshots/.
+//! hostile text must show as text and never run; wording a manager leaves untouched
+//! reaches Spanish screens in Spanish. Screenshots go to target/screenshots/.
 
 mod common;
 
@@ -215,4 +216,126 @@ fn a_manager_declares_watches_every_screen_confirm_and_resolves_from_a_tablet() 
     });
     trigger.trigger();
     runtime.block_on(console.join());
+}
+
+/// Signs the tablet in as Dana and waits for the console to open.
+async fn sign_in(tablet: &common::webdriver::Browser) {
+    tablet
+        .wait_until(
+            "!document.querySelector('#signin').hidden",
+            WAIT,
+            "the sign-in form shows",
+        )
+        .await;
+    tablet.type_into("#signin-name", "Dana").await;
+    tablet.type_into("#signin-pin", "4821").await;
+    tablet.click("#signin-submit").await;
+    tablet
+        .wait_until(
+            "!document.querySelector('#app').hidden",
+            WAIT,
+            "the console opens",
+        )
+        .await;
+}
+
+#[test]
+fn wording_left_untouched_in_the_console_reaches_spanish_screens_in_spanish() {
+    let Some(broker) = mosquitto("") else {
+        return;
+    };
+    let directory = tempfile::tempdir().unwrap();
+    let url = broker.url();
+    let runtime = runtime();
+    let (_trigger, shutdown) = shutdown_pair();
+    // The console's English template pre-fills the form; it must not be frozen into the
+    // declaration, or Spanish screens would show it.
+    let path = console_config(directory.path(), &url);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        format!("{text}\n[texts.en.cash_only]\nheadline = \"Cash only right now\"\n"),
+    )
+    .unwrap();
+    let config = raincheck::config::load(&path).unwrap();
+    let console = runtime
+        .block_on(async { start_node(&config, directory.path(), shutdown) })
+        .expect("console starts");
+    let address = console.console.expect("the console role serves HTTP");
+    let _display = display_node(directory.path(), "lobby-1", &url);
+
+    runtime.block_on(async {
+        let Some(tablet) = browser(1280, 800).await else {
+            return;
+        };
+        let mut observer = observer_once_online(&url, &["lobby-1"], WAIT).await;
+        tablet.goto(&format!("http://{address}/")).await;
+        sign_in(&tablet).await;
+        tablet.click("#declare-open").await;
+        tablet
+            .wait_until(
+                "!document.querySelector('#declare-sheet').hidden",
+                WAIT,
+                "the declare sheet opens",
+            )
+            .await;
+        assert_eq!(
+            tablet
+                .run(
+                    "return document.querySelector('#text-headline').value;",
+                    json!([])
+                )
+                .await,
+            json!("Cash only right now"),
+            "the form starts from the English template"
+        );
+        tablet.click("#declare-confirm").await;
+        wait_for(&mut observer, WAIT, "cash only declared", |state| {
+            raincheck::model::compute_view(state).mode == raincheck::model::ViewMode::CashOnly
+        })
+        .await;
+        wait_for(
+            &mut observer,
+            WAIT,
+            "lobby-1 draws it",
+            all_confirmed(&["lobby-1"]),
+        )
+        .await;
+        let view = raincheck::model::compute_view(&observer.state);
+        for field in raincheck::protocol::TextField::ALL {
+            let sent = view.texts.get(field).unwrap_or_default();
+            assert!(
+                sent.is_empty(),
+                "{field:?} was frozen into the declaration: {sent:?}"
+            );
+        }
+        // What a Spanish screen draws from this declaration (its config has no texts).
+        let now = time::OffsetDateTime::now_utc();
+        let presentation = raincheck::model::Presentation {
+            view,
+            has_state: true,
+            restored: false,
+            link: raincheck::model::LinkState::Up,
+            shown_since: now,
+        };
+        let (spanish, _) = raincheck::screen::screen_content(
+            &presentation,
+            "Rialto",
+            &raincheck::config::DisplaySection::default(),
+            &raincheck::config::TextsSection::default(),
+            "es",
+            now,
+        );
+        let bundled =
+            raincheck::model::bundled_texts("es", raincheck::model::WordingMode::CashOnly);
+        assert_eq!(Some(spanish.headline.as_str()), bundled.headline.as_deref());
+        assert_eq!(Some(spanish.body.as_str()), bundled.body.as_deref());
+        assert_eq!(Some(spanish.offer.as_str()), bundled.offer.as_deref());
+        assert_eq!(
+            Some(spanish.cash_points.as_str()),
+            bundled.cash_points.as_deref()
+        );
+    });
+    drop(console);
+    drop(broker);
 }

@@ -1,5 +1,5 @@
 //! Every signage state rendered offscreen with Slint's software renderer, in English and
-//! Spanish, at 1920×1080, 1080×1920, 800×480, 1024×768 and 3840×2160: asserts the texts in the element tree,
+//! Spanish (French and German for cash only, the longest wording), at 1920×1080, 1080×1920, 800×480, 1024×768 and 3840×2160: asserts the texts in the element tree,
 //! that no text lies outside the window, and the state's colour in the pixels. PNGs go to
 //! target/screenshots/ for people to look at. Slint allows one platform per process and
 //! its components are tied to one thread, so this is one test that walks every case.
@@ -135,6 +135,26 @@ fn cases() -> Vec<Case> {
                         "Desde las 19:42",
                     ],
                 ),
+                (
+                    "fr",
+                    vec![
+                        "ESPÈCES UNIQUEMENT",
+                        "Le paiement par carte est indisponible",
+                        "Votre bon à valoir",
+                        "Depuis 19:42",
+                        "Toutes nos caisses acceptent les espèces.",
+                    ],
+                ),
+                (
+                    "de",
+                    vec![
+                        "NUR BARZAHLUNG",
+                        "Kartenzahlung ist gerade nicht möglich",
+                        "Ihr Gutschein",
+                        "Seit 19:42",
+                        "Barzahlung ist an allen Kassen möglich.",
+                    ],
+                ),
             ],
             colour: Some(AMBER),
         },
@@ -268,5 +288,5 @@ fn every_state_in_every_language_and_size() {
             }
         }
     }
-    assert_eq!(checked, SIZES.len() * 16);
+    assert_eq!(checked, SIZES.len() * 18);
 }

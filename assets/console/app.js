@@ -582,8 +582,12 @@
 
   function confirmDeclare(kind) {
     const update = kind === 'update';
-    // All four texts are sent even if unchanged; empty strings mean "the template".
-    const body = { texts: readTexts(), offer_id: state.offerId };
+    // Wording left as the template is sent empty, which means "the template": each
+    // screen then shows its own language's words, not this form's English.
+    const template = cashTemplate();
+    const typed = readTexts();
+    const texts = Object.fromEntries(TEXT_KEYS.map((key) => [key, typed[key] === template[key] ? '' : typed[key]]));
+    const body = { texts, offer_id: state.offerId };
     sheetAction([$('declare-confirm'), $('update-confirm')],
       () => api(update ? 'PUT' : 'POST', '/api/incident', body),
       (answer) => answer.note || (update ? 'Every screen is being updated.' : 'Every screen is switching to cash only.'));

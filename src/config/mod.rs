@@ -47,7 +47,7 @@ pub use display::{DisplaySection, NormalStyle, ScreenBackend, SCREEN_LANGUAGES};
 pub use load::{load, load_str, load_str_without_file_checks, ConfigProblem, ConfigReport};
 pub use metrics::MetricsSection;
 pub use node::{NodeSection, Role};
-pub use texts::TextsSection;
+pub use texts::{ModeTexts, TextsSection};
 
 use serde::{Deserialize, Serialize};
 

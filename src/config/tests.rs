@@ -197,7 +197,7 @@ fn console_problems_are_named() {
 fn one_run_reports_every_problem_even_behind_a_broken_offer() {
     let text = "[node]\nvenue = \"v\"\nid = \"till\"\nroles = [\"counter\"]\n\
 [broker]\nurl = \"mqtt://broker:1883/x\"\nkeep_alive_secs = 0\n\
-[display]\nrotation = 45\nlanguages = [\"fr\"]\n\
+[display]\nrotation = 45\nlanguages = [\"it\"]\n\
 [counter]\nterminal = 200\nsecret_file = \"missing\"\nprinter = \"tcp://printer.local\"\n\
 [[counter.offers]]\nid = \"popcorn\"\nnumber = 1\ntitle = \"Popcorn\"\n\
 [[counter.offers]]\nid = \"soda\"\nnumber = 40\ntitle = \"Soda\"\nvalidity_days = 30\n\

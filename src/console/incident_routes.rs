@@ -48,6 +48,9 @@ pub(super) async fn templates(
     State(context): State<Context>,
     _manager: Manager,
 ) -> Json<Templates> {
+    // The form is in English; what the manager leaves as it is goes out as "the
+    // template", and every screen fills it in its own language.
+    let english = context.texts.in_language("en");
     Json(Templates {
         venue_name: context.venue_name.clone(),
         offers: context
@@ -59,8 +62,8 @@ pub(super) async fn templates(
                 terms: offer.terms.clone(),
             })
             .collect(),
-        cash_only: form_texts(&context.texts.cash_only, WordingMode::CashOnly),
-        all_clear: form_texts(&context.texts.all_clear, WordingMode::AllClear),
+        cash_only: form_texts(&english.cash_only, WordingMode::CashOnly),
+        all_clear: form_texts(&english.all_clear, WordingMode::AllClear),
     })
 }
 

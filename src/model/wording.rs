@@ -13,49 +13,77 @@ pub enum WordingMode {
     AllClear,
 }
 
-/// (mode, field, English, Spanish).
-const WORDING: &[(WordingMode, TextField, &str, &str)] = &[
+/// (mode, field, the text in each of `SCREEN_LANGUAGES`: English, Spanish, French, German).
+const WORDING: &[(WordingMode, TextField, [&str; 4])] = &[
     (
         WordingMode::Normal,
         TextField::Headline,
-        "All payment methods accepted",
-        "Aceptamos todos los medios de pago",
+        [
+            "All payment methods accepted",
+            "Aceptamos todos los medios de pago",
+            "Tous les moyens de paiement sont acceptés",
+            "Alle Zahlungsarten werden akzeptiert",
+        ],
     ),
     (
         WordingMode::CashOnly,
         TextField::Headline,
-        "Card payments are down",
-        "Los pagos con tarjeta no funcionan",
+        [
+            "Card payments are down",
+            "Los pagos con tarjeta no funcionan",
+            "Le paiement par carte est indisponible",
+            "Kartenzahlung ist gerade nicht möglich",
+        ],
     ),
     (
         WordingMode::CashOnly,
         TextField::Body,
-        "Please pay with cash. We are sorry for the wait.",
-        "Por favor, pague en efectivo. Sentimos la espera.",
+        [
+            "Please pay with cash. We are sorry for the wait.",
+            "Por favor, pague en efectivo. Sentimos la espera.",
+            "Merci de régler en espèces. Veuillez nous excuser pour l'attente.",
+            "Bitte zahlen Sie bar. Entschuldigen Sie die Wartezeit.",
+        ],
     ),
     (
         WordingMode::CashOnly,
         TextField::Offer,
-        "Ask any member of staff for your raincheck.",
-        "Pida su vale de cortesía a cualquier miembro del personal.",
+        [
+            "Ask any member of staff for your raincheck.",
+            "Pida su vale de cortesía a cualquier miembro del personal.",
+            "Demandez votre bon à valoir à un membre du personnel.",
+            "Fragen Sie unser Personal nach Ihrem Gutschein.",
+        ],
     ),
     (
         WordingMode::CashOnly,
         TextField::CashPoints,
-        "Cash is accepted at every till.",
-        "Aceptamos efectivo en todas las cajas.",
+        [
+            "Cash is accepted at every till.",
+            "Aceptamos efectivo en todas las cajas.",
+            "Toutes nos caisses acceptent les espèces.",
+            "Barzahlung ist an allen Kassen möglich.",
+        ],
     ),
     (
         WordingMode::AllClear,
         TextField::Headline,
-        "Card payments are back",
-        "Ya aceptamos pagos con tarjeta",
+        [
+            "Card payments are back",
+            "Ya aceptamos pagos con tarjeta",
+            "Le paiement par carte fonctionne à nouveau",
+            "Kartenzahlung ist wieder möglich",
+        ],
     ),
     (
         WordingMode::AllClear,
         TextField::Body,
-        "Thank you for your patience.",
-        "Gracias por su paciencia.",
+        [
+            "Thank you for your patience.",
+            "Gracias por su paciencia.",
+            "Merci de votre patience.",
+            "Vielen Dank für Ihre Geduld.",
+        ],
     ),
 ];
 
@@ -63,13 +91,14 @@ const WORDING: &[(WordingMode, TextField, &str, &str)] = &[
 /// `SCREEN_LANGUAGES`); `None` where the screen shows nothing for that field. Any other
 /// language gets English.
 pub fn bundled(language: &str, mode: WordingMode, field: TextField) -> Option<&'static str> {
+    let column = crate::config::SCREEN_LANGUAGES
+        .iter()
+        .position(|known| *known == language)
+        .unwrap_or(0);
     WORDING
         .iter()
-        .find(|(m, f, _, _)| *m == mode && *f == field)
-        .map(|(_, _, english, spanish)| match language {
-            "es" => *spanish,
-            _ => *english,
-        })
+        .find(|(m, f, _)| *m == mode && *f == field)
+        .map(|(_, _, texts)| texts[column])
 }
 
 /// Every bundled text of `mode` in `language`.
@@ -83,17 +112,29 @@ mod tests {
 
     #[test]
     fn every_language_has_every_bundled_text() {
+        let languages = crate::config::SCREEN_LANGUAGES;
         assert_eq!(
-            crate::config::SCREEN_LANGUAGES,
-            ["en", "es"],
+            languages,
+            ["en", "es", "fr", "de"],
             "a language without wording"
         );
-        for (mode, field, english, spanish) in WORDING {
-            assert_eq!(bundled("en", *mode, *field), Some(*english));
-            assert_eq!(bundled("es", *mode, *field), Some(*spanish));
-            assert_ne!(english, spanish, "{mode:?} {field:?} is not translated");
+        for (mode, field, texts) in WORDING {
+            for (column, language) in languages.iter().enumerate() {
+                assert_eq!(bundled(language, *mode, *field), Some(texts[column]));
+                if column > 0 {
+                    assert_ne!(
+                        texts[column], texts[0],
+                        "{mode:?} {field:?} is not translated to {language}"
+                    );
+                }
+            }
         }
         assert_eq!(bundled("en", WordingMode::AllClear, TextField::Offer), None);
+        assert_eq!(
+            bundled("it", WordingMode::Normal, TextField::Headline),
+            Some("All payment methods accepted"),
+            "a language without wording falls back to English"
+        );
         let cash = bundled_texts("es", WordingMode::CashOnly);
         assert_eq!(
             cash.headline.as_deref(),

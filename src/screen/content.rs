@@ -4,7 +4,7 @@
 //! link-lost note. The only clock it reads is `now`, for how long "all clear" stays up.
 
 use crate::clock::hour_minute;
-use crate::config::{DisplaySection, NormalStyle, TextsSection};
+use crate::config::{DisplaySection, ModeTexts, NormalStyle, TextsSection};
 use crate::model::{bundled, LinkState, Presentation, ViewMode, WordingMode};
 use crate::protocol::{IncidentTexts, TextField};
 use crate::text::printable;
@@ -61,7 +61,7 @@ pub fn screen_content(
         }
         ViewMode::AllClear => (ScreenMode::Normal, None),
     };
-    let chosen = chosen_texts(presentation, mode, texts);
+    let chosen = chosen_texts(presentation, mode, &texts.in_language(language));
     let wording = match mode {
         ScreenMode::CashOnly => WordingMode::CashOnly,
         ScreenMode::AllClear => WordingMode::AllClear,
@@ -97,11 +97,13 @@ pub fn screen_content(
 }
 
 /// The texts somebody chose for this screen: the incident's (on the incident's own
-/// screens only), else the venue config's template; `None` where neither set one.
+/// screens only), else the venue config's template in the screen's language; `None`
+/// where neither set one. A blank incident text means "the template" (the console sends
+/// the wording a manager left untouched that way, so each screen shows its language).
 pub fn chosen_texts(
     presentation: &Presentation,
     mode: ScreenMode,
-    templates: &TextsSection,
+    templates: &ModeTexts,
 ) -> IncidentTexts {
     let template = match mode {
         ScreenMode::CashOnly => &templates.cash_only,
@@ -114,6 +116,7 @@ pub fn chosen_texts(
     IncidentTexts::from_fn(|field| {
         incident
             .and_then(|texts| texts.get(field))
+            .filter(|text| !printable(text).is_empty())
             .or_else(|| template.get(field))
             .map(str::to_owned)
     })
@@ -254,6 +257,30 @@ mod tests {
         let mut p = presentation(ViewMode::CashOnly, OffsetDateTime::UNIX_EPOCH);
         p.view.texts.headline = Some(" \u{7} ".into());
         assert_eq!(default_content(&p).headline, "Card payments are down");
+    }
+
+    #[test]
+    fn a_blank_incident_text_means_the_template_of_the_language_on_screen() {
+        let mut p = presentation(ViewMode::CashOnly, OffsetDateTime::UNIX_EPOCH);
+        p.view.texts = IncidentTexts {
+            headline: Some(String::new()),
+            body: Some(String::new()),
+            ..Default::default()
+        };
+        let mut texts = TextsSection::default();
+        texts.en.cash_only.headline = Some("Cash only right now".into());
+        texts.es.cash_only.headline = Some("Ahora solo efectivo".into());
+        let (display, at) = (DisplaySection::default(), OffsetDateTime::UNIX_EPOCH);
+        let (spanish, _) = screen_content(&p, "Rialto", &display, &texts, "es", at);
+        assert_eq!(spanish.headline, "Ahora solo efectivo");
+        assert_eq!(
+            spanish.body,
+            "Por favor, pague en efectivo. Sentimos la espera."
+        );
+        let (english, _) = screen_content(&p, "Rialto", &display, &texts, "en", at);
+        assert_eq!(english.headline, "Cash only right now");
+        let (german, _) = screen_content(&p, "Rialto", &display, &texts, "de", at);
+        assert_eq!(german.headline, "Kartenzahlung ist gerade nicht möglich");
     }
 
     #[test]

@@ -48,6 +48,7 @@ fn declaration(
             headline: Some(headline.into()),
             ..Default::default()
         },
+        translations: Default::default(),
         offer_id: None,
         supersedes: Vec::new(),
         started_at: at,

@@ -239,8 +239,32 @@ async fn sign_in(tablet: &common::webdriver::Browser) {
         .await;
 }
 
+/// What a screen showing `language` draws of the observer's view (its config has no texts).
+fn drawn_in(
+    observer: &raincheck::client::BusSession,
+    language: &str,
+) -> raincheck::screen::ScreenContent {
+    let now = time::OffsetDateTime::now_utc();
+    let presentation = raincheck::model::Presentation {
+        view: raincheck::model::compute_view(&observer.state),
+        has_state: true,
+        restored: false,
+        link: raincheck::model::LinkState::Up,
+        shown_since: now,
+    };
+    let (content, _) = raincheck::screen::screen_content(
+        &presentation,
+        "Rialto",
+        &raincheck::config::DisplaySection::default(),
+        &raincheck::config::TextsSection::default(),
+        language,
+        now,
+    );
+    content
+}
+
 #[test]
-fn wording_left_untouched_in_the_console_reaches_spanish_screens_in_spanish() {
+fn wording_is_written_per_screen_language_and_left_untouched_it_stays_each_languages_own() {
     let Some(broker) = mosquitto("") else {
         return;
     };
@@ -251,7 +275,9 @@ fn wording_left_untouched_in_the_console_reaches_spanish_screens_in_spanish() {
     // The console's English template pre-fills the form; it must not be frozen into the
     // declaration, or Spanish screens would show it.
     let path = console_config(directory.path(), &url);
-    let text = std::fs::read_to_string(&path).unwrap();
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("[display]\n", "[display]\nlanguages = [\"en\", \"es\"]\n");
     std::fs::write(
         &path,
         format!("{text}\n[texts.en.cash_only]\nheadline = \"Cash only right now\"\n"),
@@ -263,29 +289,19 @@ fn wording_left_untouched_in_the_console_reaches_spanish_screens_in_spanish() {
         .expect("console starts");
     let address = console.console.expect("the console role serves HTTP");
     let _display = display_node(directory.path(), "lobby-1", &url);
+    let shots = screenshots_dir();
 
     runtime.block_on(async {
-        let Some(tablet) = browser(1280, 800).await else {
-            return;
-        };
+        let Some(tablet) = browser(1280, 800).await else { return };
         let mut observer = observer_once_online(&url, &["lobby-1"], WAIT).await;
         tablet.goto(&format!("http://{address}/")).await;
         sign_in(&tablet).await;
+
+        // Untouched: every screen its own language's wording.
         tablet.click("#declare-open").await;
-        tablet
-            .wait_until(
-                "!document.querySelector('#declare-sheet').hidden",
-                WAIT,
-                "the declare sheet opens",
-            )
-            .await;
+        tablet.wait_until("!document.querySelector('#declare-sheet').hidden", WAIT, "the declare sheet opens").await;
         assert_eq!(
-            tablet
-                .run(
-                    "return document.querySelector('#text-headline').value;",
-                    json!([])
-                )
-                .await,
+            tablet.run("return document.querySelector('#text-headline').value;", json!([])).await,
             json!("Cash only right now"),
             "the form starts from the English template"
         );
@@ -294,47 +310,48 @@ fn wording_left_untouched_in_the_console_reaches_spanish_screens_in_spanish() {
             raincheck::model::compute_view(state).mode == raincheck::model::ViewMode::CashOnly
         })
         .await;
-        wait_for(
-            &mut observer,
-            WAIT,
-            "lobby-1 draws it",
-            all_confirmed(&["lobby-1"]),
-        )
-        .await;
+        wait_for(&mut observer, WAIT, "lobby-1 draws it", all_confirmed(&["lobby-1"])).await;
         let view = raincheck::model::compute_view(&observer.state);
+        assert!(view.translations.is_empty(), "untouched wording was sent: {:?}", view.translations);
         for field in raincheck::protocol::TextField::ALL {
             let sent = view.texts.get(field).unwrap_or_default();
-            assert!(
-                sent.is_empty(),
-                "{field:?} was frozen into the declaration: {sent:?}"
-            );
+            assert!(sent.is_empty(), "{field:?} was frozen into the declaration: {sent:?}");
         }
-        // What a Spanish screen draws from this declaration (its config has no texts).
-        let now = time::OffsetDateTime::now_utc();
-        let presentation = raincheck::model::Presentation {
-            view,
-            has_state: true,
-            restored: false,
-            link: raincheck::model::LinkState::Up,
-            shown_since: now,
-        };
-        let (spanish, _) = raincheck::screen::screen_content(
-            &presentation,
-            "Rialto",
-            &raincheck::config::DisplaySection::default(),
-            &raincheck::config::TextsSection::default(),
-            "es",
-            now,
-        );
-        let bundled =
-            raincheck::model::bundled_texts("es", raincheck::model::WordingMode::CashOnly);
+        let spanish = drawn_in(&observer, "es");
+        let bundled = raincheck::model::bundled_texts("es", raincheck::model::WordingMode::CashOnly);
         assert_eq!(Some(spanish.headline.as_str()), bundled.headline.as_deref());
         assert_eq!(Some(spanish.body.as_str()), bundled.body.as_deref());
         assert_eq!(Some(spanish.offer.as_str()), bundled.offer.as_deref());
-        assert_eq!(
-            Some(spanish.cash_points.as_str()),
-            bundled.cash_points.as_deref()
-        );
+        assert_eq!(Some(spanish.cash_points.as_str()), bundled.cash_points.as_deref());
+
+        // Written in Spanish only: Spanish screens show it, English ones their own.
+        tablet
+            .wait_until("!document.querySelector('#incident-actions').hidden", WAIT, "the update button shows")
+            .await;
+        tablet.click("#update-open").await;
+        tablet.wait_until("!document.querySelector('#declare-sheet').hidden", WAIT, "the update sheet opens").await;
+        tablet.click("[data-language='es']").await;
+        tablet
+            .wait_until(
+                "document.querySelector('#text-headline').value === 'Los pagos con tarjeta no funcionan' && document.querySelector('#preview .replica-badge').textContent === 'SOLO EFECTIVO'",
+                WAIT,
+                "the Spanish tab shows the Spanish wording and preview",
+            )
+            .await;
+        tablet.run("document.querySelector('#text-headline').value = '';", json!([])).await;
+        tablet.type_into("#text-headline", "Hoy solo efectivo").await;
+        tablet.screenshot(&shots.join("console-10-declare-spanish-tab.png")).await;
+        tablet.click("#update-confirm").await;
+        wait_for(&mut observer, WAIT, "the Spanish headline declared", |state| {
+            raincheck::model::compute_view(state)
+                .translations
+                .get("es")
+                .and_then(|texts| texts.headline.as_deref())
+                == Some("Hoy solo efectivo")
+        })
+        .await;
+        assert_eq!(drawn_in(&observer, "es").headline, "Hoy solo efectivo");
+        assert_eq!(drawn_in(&observer, "en").headline, "Card payments are down");
     });
     drop(console);
     drop(broker);

@@ -64,6 +64,7 @@
     reconnectTimer: 0, noticeTimer: 0, checkingSession: false,
     sheet: null, opener: null,         // the open sheet's id, and what to focus when it closes
     offerId: null, autoOffer: '',      // autoOffer: offer text we filled in, safe to replace
+    formLanguage: null, previewLanguage: null, wording: {}, lastTyped: 0,
   };
   const nodeCards = new Map(); // node id → card parts, reused so thumbnails don't flicker
   let nowReplica = null;
@@ -312,7 +313,10 @@
     renderCounts($('count-counters'), progress.counters);
 
     $('now-showing').hidden = !cashOnly;
-    if (cashOnly) fillReplica(nowReplica, resolveTexts(view.texts || {}), hhmm(view.started_at));
+    if (cashOnly) {
+      const code = screenLanguages()[0].code;
+      fillReplica(nowReplica, resolveTexts(view.texts || {}, code, view.translations), hhmm(view.started_at), code);
+    }
   }
 
   function declaredBy(view) {
@@ -461,18 +465,31 @@
   // ── Screen replica (the preview and "on the screens now") ──────────────────────────
   // The server's templates: the venue's own, else the screens' bundled wording (one
   // source, model/wording.rs); nothing is repeated here.
-  function cashTemplate() {
-    const texts = (state.templates && state.templates.cash_only) || {};
+  // The languages the screens speak, each with its template and the sign's labels; one
+  // (English) when the server names none.
+  function screenLanguages() {
+    const listed = state.templates && Array.isArray(state.templates.languages) ? state.templates.languages : [];
+    if (listed.length) return listed;
+    return [{ code: 'en', name: 'English', cash_only: (state.templates && state.templates.cash_only) || {},
+      labels: { cash_only: 'CASH ONLY', raincheck: 'Your raincheck', since: 'Since {}' } }];
+  }
+  const languageOf = (code) => screenLanguages().find((l) => l.code === code) || screenLanguages()[0];
+  // Several languages: the form has a tab per language and sends what was written per
+  // language; one: what was written goes to every screen, as before.
+  const perLanguage = () => screenLanguages().length > 1;
+
+  function cashTemplate(code) {
+    const texts = languageOf(code || state.formLanguage).cash_only || {};
     return Object.fromEntries(TEXT_KEYS.map((key) => [key, texts[key] || '']));
   }
 
-  // What a screen shows: the incident's text, or the template when it is empty.
-  function resolveTexts(texts) {
-    const template = cashTemplate();
-    return Object.fromEntries(TEXT_KEYS.map((key) => {
-      const value = typeof texts[key] === 'string' ? texts[key].trim() : '';
-      return [key, value || template[key]];
-    }));
+  // What a screen showing `code` shows: the incident's text in that language, else its
+  // text for every language, else the template.
+  function resolveTexts(texts, code, translations) {
+    const template = cashTemplate(code);
+    const own = (translations && translations[code]) || {};
+    const given = (value) => (typeof value === 'string' ? value.trim() : '');
+    return Object.fromEntries(TEXT_KEYS.map((key) => [key, given(own[key]) || given(texts[key]) || template[key]]));
   }
 
   // Same shrink-with-length rule as FitText, in units of 1/100 of the screen height.
@@ -481,7 +498,10 @@
     return Math.max(smallest, Math.min(largest, largest * Math.sqrt(comfortable / length)));
   }
 
-  function fillReplica(root, texts, since) {
+  function fillReplica(root, texts, since, code) {
+    const labels = languageOf(code).labels || {};
+    setText(root.querySelector('.replica-badge'), labels.cash_only || 'CASH ONLY');
+    setText(root.querySelector('.replica-offer-label'), labels.raincheck || 'Your raincheck');
     const classes = { headline: 'replica-headline', body: 'replica-body', offer: 'replica-offer-text', cash_points: 'replica-cash-points' };
     for (const key of TEXT_KEYS) {
       const node = root.querySelector('.' + classes[key]);
@@ -489,7 +509,7 @@
       node.style.fontSize = `calc(var(--u) * ${fitSize(texts[key], FIT[key]).toFixed(2)})`;
     }
     const sinceNode = root.querySelector('.replica-since');
-    setText(sinceNode, since ? `Since ${since}` : '');
+    setText(sinceNode, since ? (labels.since || 'Since {}').replace('{}', since) : '');
     sinceNode.hidden = !since;
   }
 
@@ -500,9 +520,15 @@
     if (!state.templates && !(await loadTemplates())) return;
     const view = (state.snapshot && state.snapshot.view) || {};
     const update = kind === 'update';
+    state.wording = Object.fromEntries(screenLanguages().map(({ code }) => [
+      code, update ? resolveTexts(view.texts || {}, code, view.translations) : cashTemplate(code),
+    ]));
+    state.formLanguage = screenLanguages()[0].code;
+    state.previewLanguage = state.formLanguage;
+    state.lastTyped = 0;
     const template = cashTemplate();
-    const current = update ? resolveTexts(view.texts || {}) : template;
-    for (const key of TEXT_KEYS) $(TEXT_INPUTS[key]).value = current[key];
+    showWording();
+    buildLanguageTabs();
     state.offerId = update ? view.offer_id || null : null;
     const offer = offers().find((o) => o.id === state.offerId);
     state.autoOffer = offer ? offer.title : template.offer;
@@ -558,11 +584,58 @@
 
   const readTexts = () => Object.fromEntries(TEXT_KEYS.map((key) => [key, $(TEXT_INPUTS[key]).value.trim()]));
 
+  // The fields show the wording of the language whose tab is open.
+  function showWording() {
+    const wording = state.wording[state.formLanguage] || cashTemplate();
+    for (const key of TEXT_KEYS) $(TEXT_INPUTS[key]).value = wording[key];
+  }
+
+  function buildLanguageTabs() {
+    const tabs = $('language-tabs');
+    tabs.hidden = !perLanguage();
+    tabs.replaceChildren(el('span', 'language-caption', 'Wording for screens in'), ...screenLanguages().map(({ code, name }) => {
+      const b = el('button', 'language-tab', name);
+      b.type = 'button';
+      b.dataset.language = code;
+      b.setAttribute('role', 'tab');
+      b.setAttribute('aria-selected', String(code === state.formLanguage));
+      b.addEventListener('click', () => chooseLanguage(code));
+      return b;
+    }));
+  }
+
+  function chooseLanguage(code) {
+    state.wording[state.formLanguage] = readTexts();
+    state.formLanguage = code;
+    state.previewLanguage = code;
+    showWording();
+    buildLanguageTabs();
+    updatePreview();
+  }
+
+  function typed() {
+    state.wording[state.formLanguage] = readTexts();
+    state.previewLanguage = state.formLanguage;
+    state.lastTyped = Date.now();
+    updatePreview();
+  }
+
+  // While nobody types, the preview turns through the languages as the screens do.
+  function rotatePreview() {
+    if (state.sheet !== 'declare-sheet' || !perLanguage() || Date.now() - state.lastTyped < 6000) return;
+    const codes = screenLanguages().map((l) => l.code);
+    state.previewLanguage = codes[(codes.indexOf(state.previewLanguage) + 1) % codes.length];
+    updatePreview();
+  }
+
   function updatePreview() {
     const view = (state.snapshot && state.snapshot.view) || {};
     const updating = !$('update-confirm').hidden;
     const since = updating && view.started_at ? hhmm(view.started_at) : clockOf(new Date());
-    fillReplica($('preview'), resolveTexts(readTexts()), since);
+    const code = state.previewLanguage || state.formLanguage;
+    const wording = code === state.formLanguage ? readTexts() : (state.wording[code] || {});
+    fillReplica($('preview'), resolveTexts(wording, code), since, code);
+    setText($('preview-language'), perLanguage() ? languageOf(code).name : '');
   }
 
   // Runs one sheet action with its buttons disabled, so a double tap sends one request.
@@ -583,11 +656,16 @@
   function confirmDeclare(kind) {
     const update = kind === 'update';
     // Wording left as the template is sent empty, which means "the template": each
-    // screen then shows its own language's words, not this form's English.
-    const template = cashTemplate();
-    const typed = readTexts();
-    const texts = Object.fromEntries(TEXT_KEYS.map((key) => [key, typed[key] === template[key] ? '' : typed[key]]));
-    const body = { texts, offer_id: state.offerId };
+    // screen then shows its own language's words, not this form's.
+    state.wording[state.formLanguage] = readTexts();
+    const written = (code) => {
+      const template = cashTemplate(code);
+      const wording = state.wording[code] || template;
+      return Object.fromEntries(TEXT_KEYS.map((key) => [key, wording[key] === template[key] ? '' : wording[key]]));
+    };
+    const body = perLanguage()
+      ? { texts: {}, translations: Object.fromEntries(screenLanguages().map(({ code }) => [code, written(code)])), offer_id: state.offerId }
+      : { texts: written(state.formLanguage), offer_id: state.offerId };
     sheetAction([$('declare-confirm'), $('update-confirm')],
       () => api(update ? 'PUT' : 'POST', '/api/incident', body),
       (answer) => answer.note || (update ? 'Every screen is being updated.' : 'Every screen is switching to cash only.'));
@@ -764,7 +842,8 @@
     on('resolve-confirm', 'click', confirmResolve);
     on('declare-cancel', 'click', closeSheet);
     on('resolve-cancel', 'click', closeSheet);
-    for (const key of TEXT_KEYS) on(TEXT_INPUTS[key], 'input', updatePreview);
+    for (const key of TEXT_KEYS) on(TEXT_INPUTS[key], 'input', typed);
+    setInterval(rotatePreview, 4000);
     document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && state.sheet) closeSheet(); });
 
     on('vouchers-refresh', 'click', loadVouchers);

@@ -295,6 +295,7 @@ fn declaration(source: &Identifier, revision: u64, round: usize) -> IncidentDecl
             headline: Some("Cash only right now".into()),
             ..Default::default()
         },
+        translations: Default::default(),
         offer_id: None,
         supersedes: Vec::new(),
         started_at: now,

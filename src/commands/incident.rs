@@ -70,6 +70,7 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
             offer: args.texts.offer.clone(),
             cash_points: args.texts.cash_points.clone(),
         },
+        translations: Default::default(),
         offer_id,
     };
     // Refuse over-long texts before touching the network.
@@ -90,11 +91,16 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
     let target = venue_target(&args.bus)?;
     let mut session = BusSession::open(target.bus, "cli").await?;
     let now = OffsetDateTime::now_utc();
-    let template = target.texts.as_ref().map(|t| &t.cash_only);
+    // The config's shared texts only, as the console does: wording per language is each
+    // screen's own template.
+    let template = target.texts.as_ref().map(|t| crate::model::Template {
+        texts: t.cash_only.clone(),
+        translations: Default::default(),
+    });
     let prepared = match prepare_declaration(
         &session.state,
         request,
-        template,
+        template.as_ref(),
         now,
         incident_id(now, rand::random()),
     ) {

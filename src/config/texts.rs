@@ -6,7 +6,7 @@
 //! refused, and so is a language the screens have no wording for.
 
 use super::load::{Checks, Problems};
-use crate::protocol::IncidentTexts;
+use crate::protocol::{IncidentTexts, Translations};
 use serde::{Deserialize, Serialize};
 
 /// A venue's own wording for each screen mode.
@@ -92,6 +92,18 @@ impl TextsSection {
             Some(own) => own.over(&shared),
             None => shared,
         }
+    }
+
+    /// Each language's own cash-only wording, where it has some: what the detector's
+    /// automatic incidents carry, so every screen shows its language's template.
+    pub fn cash_only_translations(&self) -> Translations {
+        super::SCREEN_LANGUAGES
+            .iter()
+            .filter_map(|language| {
+                let own = &self.language(language)?.cash_only;
+                (*own != IncidentTexts::default()).then(|| (language.to_string(), own.clone()))
+            })
+            .collect()
     }
 
     fn language(&self, language: &str) -> Option<&ModeTexts> {

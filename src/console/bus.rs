@@ -90,7 +90,7 @@ struct PendingEcho {
 pub struct ConsoleBus {
     pub venue: Identifier,
     pub venue_name: String,
-    pub templates: crate::protocol::IncidentTexts,
+    pub templates: crate::model::Template,
     /// Declarations wait until it is reached: revisions must see everything retained.
     pub barrier: SyncBarrier,
     pub client: AsyncClient,

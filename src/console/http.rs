@@ -29,6 +29,8 @@ pub struct ConsoleContext {
     pub venue_name: String,
     pub settings: ConsoleSection,
     pub texts: TextsSection,
+    /// The languages the venue's screens speak (the console's `display.languages`).
+    pub languages: Vec<String>,
     pub offers: Vec<OfferConfig>,
     pub tls: bool,
     pub access: Mutex<Access>,

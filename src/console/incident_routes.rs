@@ -5,12 +5,15 @@
 
 use super::bus::{ConsoleRequest, DeclareFailure, DeclareOutcome};
 use super::http::{ApiError, CheckedManager, Context, JsonBody, Manager};
+use crate::model::screen_labels::{language_name, screen_label};
 use crate::model::{bundled_texts, DeclareAction, DeclareRefusal, DeclareRequest, WordingMode};
-use crate::protocol::{Authority, Identifier, IncidentTexts};
+use crate::protocol::translations::WrittenTexts;
+use crate::protocol::{Authority, Identifier, IncidentTexts, Translations};
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use tokio::sync::oneshot;
 
 /// The source name of every console declaration (docs/PROTOCOL.md).
@@ -29,12 +32,32 @@ pub(super) struct Templates {
     offers: Vec<OfferInfo>,
     cash_only: IncidentTexts,
     all_clear: IncidentTexts,
+    /// Each language the venue's screens speak (the console's `display.languages`): the
+    /// form's tab, the cash-only wording it starts from, and the sign's own labels for
+    /// the preview.
+    languages: Vec<LanguageForm>,
 }
 
-/// What the form starts from: the venue's template, else the screens' bundled wording
-/// (English; the screens translate their own).
-fn form_texts(template: &IncidentTexts, mode: WordingMode) -> IncidentTexts {
-    let bundled = bundled_texts("en", mode);
+#[derive(Serialize)]
+struct LanguageForm {
+    code: String,
+    name: &'static str,
+    cash_only: IncidentTexts,
+    labels: SignLabels,
+}
+
+#[derive(Serialize)]
+struct SignLabels {
+    cash_only: String,
+    raincheck: String,
+    /// With `{}` where the time goes.
+    since: String,
+}
+
+/// What the form starts from in `language`: the venue's template, else the screens'
+/// bundled wording.
+fn form_texts(template: &IncidentTexts, mode: WordingMode, language: &str) -> IncidentTexts {
+    let bundled = bundled_texts(language, mode);
     IncidentTexts::from_fn(|field| {
         template
             .get(field)
@@ -62,8 +85,26 @@ pub(super) async fn templates(
                 terms: offer.terms.clone(),
             })
             .collect(),
-        cash_only: form_texts(&english.cash_only, WordingMode::CashOnly),
-        all_clear: form_texts(&english.all_clear, WordingMode::AllClear),
+        cash_only: form_texts(&english.cash_only, WordingMode::CashOnly, "en"),
+        all_clear: form_texts(&english.all_clear, WordingMode::AllClear, "en"),
+        languages: context
+            .languages
+            .iter()
+            .map(|code| LanguageForm {
+                code: code.clone(),
+                name: language_name(code),
+                cash_only: form_texts(
+                    &context.texts.in_language(code).cash_only,
+                    WordingMode::CashOnly,
+                    code,
+                ),
+                labels: SignLabels {
+                    cash_only: screen_label(code, "CASH ONLY"),
+                    raincheck: screen_label(code, "Your raincheck"),
+                    since: screen_label(code, "Since {}"),
+                },
+            })
+            .collect(),
     })
 }
 
@@ -74,8 +115,23 @@ pub(super) struct DeclareBody {
     /// the template on every screen.
     #[serde(default, deserialize_with = "IncidentTexts::deserialize_strict")]
     texts: IncidentTexts,
+    /// Per screen language, what the manager wrote over the template; a line left out
+    /// or empty is each screen's own template in that language.
+    #[serde(default)]
+    translations: BTreeMap<String, WrittenTexts>,
     #[serde(default)]
     offer_id: Option<String>,
+}
+
+/// Typed texts trimmed, with empty lines left out ("the template").
+fn typed_texts(texts: &IncidentTexts) -> IncidentTexts {
+    IncidentTexts::from_fn(|field| {
+        texts
+            .get(field)
+            .map(str::trim)
+            .filter(|text| !text.is_empty())
+            .map(str::to_owned)
+    })
 }
 
 #[derive(Serialize)]
@@ -147,13 +203,20 @@ async fn declare_through_bus(
     body: DeclareBody,
 ) -> Result<DeclareOutcome, ApiError> {
     // A field left blank means "the template".
-    let texts = IncidentTexts::from_fn(|field| {
-        body.texts
-            .get(field)
-            .map(str::trim)
-            .filter(|text| !text.is_empty())
-            .map(str::to_owned)
-    });
+    let texts = typed_texts(&body.texts);
+    let mut translations = Translations::new();
+    for (language, written) in &body.translations {
+        if !context.languages.contains(language) {
+            return Err(ApiError::bad_request(format!(
+                "the screens do not show {language:?}; write in one of {:?}",
+                context.languages
+            )));
+        }
+        let texts = typed_texts(&written.0);
+        if texts != IncidentTexts::default() {
+            translations.insert(language.clone(), texts);
+        }
+    }
     let offer_id = match body.offer_id.filter(|id| !id.is_empty()) {
         None => None,
         Some(id) => {
@@ -175,6 +238,7 @@ async fn declare_through_bus(
         authority: Authority::Manager,
         actor: Some(manager.name.clone()),
         texts,
+        translations,
         offer_id,
     };
     let (reply, answer) = oneshot::channel();
@@ -187,7 +251,9 @@ async fn declare_through_bus(
     let outcome = answer.await.map_err(|_| stopping())?;
     outcome.map_err(|failure| {
         let status = match &failure {
-            DeclareFailure::Refused(DeclareRefusal::TextTooLong { .. }) => StatusCode::BAD_REQUEST,
+            DeclareFailure::Refused(
+                DeclareRefusal::TextTooLong { .. } | DeclareRefusal::Translations(_),
+            ) => StatusCode::BAD_REQUEST,
             DeclareFailure::Refused(_) => StatusCode::CONFLICT,
             _ => StatusCode::SERVICE_UNAVAILABLE,
         };

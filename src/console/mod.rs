@@ -107,7 +107,12 @@ pub fn start_console(
     let worker = bus::ConsoleBus {
         venue,
         venue_name: config.node.venue_name.clone(),
-        templates: config.texts.cash_only.clone(),
+        // Only the shared texts: wording per language a manager leaves untouched is each
+        // screen's own template.
+        templates: crate::model::Template {
+            texts: config.texts.cash_only.clone(),
+            translations: Default::default(),
+        },
         barrier: session.barrier,
         client: session.connection.client,
         events: session.connection.events,
@@ -118,6 +123,7 @@ pub fn start_console(
     let context = Arc::new(http::ConsoleContext {
         venue_name: config.node.venue_name.clone(),
         texts: config.texts.clone(),
+        languages: config.display.languages.clone(),
         offers: config
             .counter
             .as_ref()

@@ -122,7 +122,10 @@ pub fn start_detector(
             quorum: detection.quorum as usize,
             resolve: detection.resolve,
         },
-        templates: config.texts.cash_only.clone(),
+        templates: crate::model::Template {
+            texts: config.texts.cash_only.clone(),
+            translations: config.texts.cash_only_translations(),
+        },
         sources,
         barrier: session.barrier,
         client: session.connection.client,

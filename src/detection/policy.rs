@@ -90,6 +90,7 @@ mod tests {
                 },
                 mode: IncidentMode::CashOnly,
                 texts: IncidentTexts::default(),
+                translations: Default::default(),
                 offer_id: None,
                 supersedes: Vec::new(),
                 started_at: OffsetDateTime::UNIX_EPOCH,

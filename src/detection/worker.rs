@@ -7,7 +7,7 @@
 use super::debounce::{Debounced, Debouncer, Outcome};
 use super::policy::{decide, Decision, Policy};
 use crate::model::{
-    incident_id, prepare_declaration, prepare_own_resolve, DeclareAction, DeclareRequest,
+    incident_id, prepare_declaration, prepare_own_resolve, DeclareAction, DeclareRequest, Template,
     VenueState,
 };
 use crate::mqtt::{BusEvent, Echo, SyncBarrier};
@@ -33,7 +33,7 @@ pub struct DetectorWorker {
     pub venue: Identifier,
     pub incident_source: Identifier,
     pub policy: Policy,
-    pub templates: IncidentTexts,
+    pub templates: Template,
     pub sources: BTreeMap<Identifier, Debouncer>,
     /// Nothing is published before it is reached: revisions and decisions see everything.
     pub barrier: SyncBarrier,
@@ -201,6 +201,7 @@ impl DetectorWorker {
                     authority: Authority::Automatic,
                     actor: Some("automatic detection".to_owned()),
                     texts: IncidentTexts::default(),
+                    translations: Default::default(),
                     offer_id: None,
                 };
                 let fresh = incident_id(now, rand::random());

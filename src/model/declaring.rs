@@ -10,8 +10,9 @@ use super::chain::ChainState;
 use super::venue_state::VenueState;
 use super::view::{compute_view, VenueView, ViewMode};
 use crate::protocol::{
-    Authority, DeclarationState, DisplayStatus, Identifier, IncidentDeclaration, IncidentMode,
-    IncidentTexts, Scope, Shown, SCHEMA_VERSION,
+    check_translations, Authority, DeclarationState, DisplayStatus, Identifier,
+    IncidentDeclaration, IncidentMode, IncidentTexts, Scope, Shown, TranslationProblem,
+    Translations, SCHEMA_VERSION,
 };
 use time::OffsetDateTime;
 
@@ -33,6 +34,8 @@ pub struct DeclareRequest {
     pub authority: Authority,
     pub actor: Option<String>,
     pub texts: IncidentTexts,
+    /// Per language, texts over `texts` on screens showing that language.
+    pub translations: Translations,
     pub offer_id: Option<Identifier>,
 }
 
@@ -47,11 +50,21 @@ pub enum DeclareRefusal {
         chars: usize,
         limit: usize,
     },
+    #[error("{0}")]
+    Translations(TranslationProblem),
     #[error(
         "the retained message on {holder} carries the largest possible revision, so nothing newer can be \
          published; find and fix the publisher of that topic, then clear it on the broker"
     )]
     RevisionsExhausted { holder: String },
+}
+
+/// A new incident's wording where the request gives none: texts for every language, and
+/// per language (the detector's `[texts.es.cash_only]` and the like).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Template {
+    pub texts: IncidentTexts,
+    pub translations: Translations,
 }
 
 /// The declaration to publish, and the incident it adopted if one was already active.
@@ -66,7 +79,7 @@ pub struct PreparedDeclaration {
 pub fn prepare_declaration(
     state: &VenueState,
     request: DeclareRequest,
-    template: Option<&IncidentTexts>,
+    template: Option<&Template>,
     now: OffsetDateTime,
     fresh_incident_id: Identifier,
 ) -> Result<PreparedDeclaration, DeclareRefusal> {
@@ -130,7 +143,7 @@ fn view_to_act_on(state: &VenueState) -> VenueView {
 pub fn prepare_chain_declaration(
     chain: &ChainState,
     request: DeclareRequest,
-    template: Option<&IncidentTexts>,
+    template: Option<&Template>,
     now: OffsetDateTime,
     fresh_incident_id: Identifier,
 ) -> Result<PreparedDeclaration, DeclareRefusal> {
@@ -151,11 +164,12 @@ fn build(
     revision: Result<u64, String>,
     supersedes_on_resolve: Vec<Identifier>,
     request: DeclareRequest,
-    template: Option<&IncidentTexts>,
+    template: Option<&Template>,
     now: OffsetDateTime,
     fresh_incident_id: Identifier,
 ) -> Result<PreparedDeclaration, DeclareRefusal> {
     check_text_lengths(&request.texts)?;
+    check_translations(&request.translations).map_err(DeclareRefusal::Translations)?;
     let active = current.mode == ViewMode::CashOnly;
     if !active && request.action != DeclareAction::Start {
         return Err(DeclareRefusal::NothingActive {
@@ -171,24 +185,34 @@ fn build(
     } else {
         now
     };
-    let (state_of_declaration, texts) = match request.action {
+    let (state_of_declaration, texts, translations) = match request.action {
         DeclareAction::Start => {
-            let base = if active {
-                current.texts.clone()
+            let (base, base_translations) = if active {
+                (current.texts.clone(), current.translations.clone())
             } else {
-                IncidentTexts::default()
+                Default::default()
             };
             (
                 DeclarationState::Active,
-                fill(request.texts, &base, template),
+                fill(request.texts, &base, template.map(|t| &t.texts)),
+                fill_translations(
+                    request.translations,
+                    &base_translations,
+                    template.map(|t| &t.translations),
+                ),
             )
         }
         DeclareAction::Update => (
             DeclarationState::Active,
             fill(request.texts, &current.texts, None),
+            fill_translations(request.translations, &current.translations, None),
         ),
         // The all-clear screen has its own wording: only what was typed now.
-        DeclareAction::Resolve => (DeclarationState::Resolved, request.texts),
+        DeclareAction::Resolve => (
+            DeclarationState::Resolved,
+            request.texts,
+            request.translations,
+        ),
     };
     let supersedes = if state_of_declaration == DeclarationState::Resolved {
         supersedes_on_resolve
@@ -205,6 +229,7 @@ fn build(
         state: state_of_declaration,
         mode: IncidentMode::CashOnly,
         texts,
+        translations,
         offer_id: request.offer_id.or(current.offer_id),
         supersedes,
         started_at,
@@ -236,6 +261,7 @@ pub fn prepare_own_resolve(
                 revision,
                 declared_at: now,
                 texts: IncidentTexts::default(),
+                translations: Translations::new(),
                 supersedes: Vec::new(),
                 ..own.clone()
             }),
@@ -283,6 +309,35 @@ pub fn check_text_lengths(texts: &IncidentTexts) -> Result<(), DeclareRefusal> {
     }
 }
 
+/// Per language, typed texts where given, else the current incident's in that language,
+/// else the template's.
+fn fill_translations(
+    typed: Translations,
+    current: &Translations,
+    template: Option<&Translations>,
+) -> Translations {
+    let none = Translations::new();
+    let template = template.unwrap_or(&none);
+    let languages: std::collections::BTreeSet<String> = typed
+        .keys()
+        .chain(current.keys())
+        .chain(template.keys())
+        .cloned()
+        .collect();
+    languages
+        .into_iter()
+        .map(|language| {
+            let texts = fill(
+                typed.get(&language).cloned().unwrap_or_default(),
+                current.get(&language).unwrap_or(&IncidentTexts::default()),
+                template.get(&language),
+            );
+            (language, texts)
+        })
+        .filter(|(_, texts)| *texts != IncidentTexts::default())
+        .collect()
+}
+
 /// Typed texts where given, else the current incident's, else the template's.
 fn fill(
     typed: IncidentTexts,
@@ -317,6 +372,7 @@ mod tests {
                 headline: headline.map(str::to_owned),
                 ..Default::default()
             },
+            translations: Default::default(),
             offer_id: None,
         }
     }
@@ -331,9 +387,19 @@ mod tests {
 
     #[test]
     fn start_then_update_then_resolve_keeps_one_incident_and_rising_revisions() {
-        let template = IncidentTexts {
-            body: Some("template body".into()),
-            ..Default::default()
+        let template = Template {
+            texts: IncidentTexts {
+                body: Some("template body".into()),
+                ..Default::default()
+            },
+            translations: [(
+                "es".to_owned(),
+                IncidentTexts {
+                    body: Some("cuerpo de plantilla".into()),
+                    ..Default::default()
+                },
+            )]
+            .into(),
         };
         let mut state = VenueState::default();
         let started = prepare_declaration(
@@ -366,6 +432,11 @@ mod tests {
             updated.declaration.texts.body.as_deref(),
             Some("template body")
         );
+        assert_eq!(
+            updated.declaration.translations["es"].body.as_deref(),
+            Some("cuerpo de plantilla"),
+            "a language's template stays through an update"
+        );
         assert_eq!(updated.declaration.revision, 2);
         apply(&mut state, updated.declaration, Scope::Venue);
 
@@ -380,6 +451,7 @@ mod tests {
         assert_eq!(resolved.declaration.state, DeclarationState::Resolved);
         assert_eq!(resolved.declaration.incident_id, id("inc-1"));
         assert_eq!(resolved.declaration.texts, IncidentTexts::default());
+        assert!(resolved.declaration.translations.is_empty());
         assert_eq!(resolved.declaration.revision, 3);
     }
 

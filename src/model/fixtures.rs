@@ -27,6 +27,7 @@ pub fn declaration(source: &str, revision: u64, state: DeclarationState) -> Inci
         state,
         mode: IncidentMode::CashOnly,
         texts: IncidentTexts::default(),
+        translations: Default::default(),
         offer_id: None,
         supersedes: Vec::new(),
         started_at: at(0),

@@ -17,6 +17,7 @@ pub mod keeper;
 mod keeper_properties;
 pub mod presentation;
 pub mod revisions;
+pub mod screen_labels;
 pub mod venue_state;
 pub mod view;
 pub mod wording;
@@ -29,7 +30,7 @@ pub use confirmation::{standing, Confirmations, NodeKind, Standing, Tally};
 pub use declaring::{
     check_text_lengths, incident_id, precedence_note, prepare_chain_declaration,
     prepare_declaration, prepare_own_resolve, DeclareAction, DeclareRefusal, DeclareRequest,
-    PreparedDeclaration,
+    PreparedDeclaration, Template,
 };
 pub use keeper::Keeper;
 pub use presentation::{Drawing, LinkState, Presentation};

@@ -35,6 +35,7 @@ prop_compose! {
                 state: if active { DeclarationState::Active } else { DeclarationState::Resolved },
                 mode: IncidentMode::CashOnly,
                 texts: IncidentTexts { headline, ..Default::default() },
+                translations: Default::default(),
                 offer_id: None,
                 supersedes: if chain_listed { vec![id(&format!("inc-{incident}"))] } else { vec![] },
                 started_at: OffsetDateTime::UNIX_EPOCH,
@@ -173,6 +174,7 @@ fn plain(
             state,
             mode: IncidentMode::CashOnly,
             texts: IncidentTexts::default(),
+            translations: Default::default(),
             offer_id: None,
             supersedes: vec![],
             started_at: OffsetDateTime::UNIX_EPOCH,
@@ -366,6 +368,7 @@ fn manager(action: DeclareAction) -> DeclareRequest {
         authority: Authority::Manager,
         actor: None,
         texts: IncidentTexts::default(),
+        translations: Default::default(),
         offer_id: None,
     }
 }

@@ -12,7 +12,7 @@
 use super::venue_state::VenueState;
 use crate::protocol::{
     Authority, DeclarationState, Identifier, IncidentDeclaration, IncidentMode, IncidentTexts,
-    Scope,
+    Scope, Translations,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -50,6 +50,10 @@ pub struct VenueView {
     pub source: Option<Identifier>,
     pub authority: Option<Authority>,
     pub texts: IncidentTexts,
+    /// Left out of the JSON when empty, so a view without translations keeps the digest
+    /// it had before they existed (nodes of a venue upgrade one at a time).
+    #[serde(default, skip_serializing_if = "Translations::is_empty")]
+    pub translations: Translations,
     pub offer_id: Option<Identifier>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub started_at: Option<OffsetDateTime>,
@@ -67,6 +71,7 @@ impl VenueView {
             source: None,
             authority: None,
             texts: IncidentTexts::default(),
+            translations: Translations::new(),
             offer_id: None,
             started_at: None,
             declared_at: None,
@@ -86,6 +91,7 @@ impl VenueView {
             source: Some(declaration.source.clone()),
             authority: Some(declaration.authority),
             texts: declaration.texts.clone(),
+            translations: declaration.translations.clone(),
             offer_id: declaration.offer_id.clone(),
             started_at: Some(declaration.started_at),
             declared_at: Some(declaration.declared_at),

@@ -9,6 +9,7 @@ pub mod identifiers;
 pub mod payloads;
 pub mod texts;
 pub mod topics;
+pub mod translations;
 pub mod vouchers;
 
 pub use decode::{
@@ -22,6 +23,7 @@ pub use payloads::{
 };
 pub use texts::{IncidentTexts, TextField};
 pub use topics::{Scope, Topic, TopicKind};
+pub use translations::{check_translations, TranslationProblem, Translations};
 pub use vouchers::{VoucherBatch, VoucherChange, VoucherEvent, VoucherMarks};
 
 /// Largest payload any node accepts or sends. Declarations carry a few short texts;

@@ -4,6 +4,7 @@
 
 use super::identifiers::Identifier;
 use super::texts::IncidentTexts;
+use super::translations::Translations;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -47,6 +48,9 @@ pub struct IncidentDeclaration {
     pub mode: IncidentMode,
     #[serde(default)]
     pub texts: IncidentTexts,
+    /// Per language tag, texts shown instead of `texts` on screens showing that language.
+    #[serde(default, skip_serializing_if = "Translations::is_empty")]
+    pub translations: Translations,
     /// Offer id from the venue's config, if the manager chose one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offer_id: Option<Identifier>,

@@ -61,7 +61,7 @@ pub fn screen_content(
         }
         ViewMode::AllClear => (ScreenMode::Normal, None),
     };
-    let chosen = chosen_texts(presentation, mode, &texts.in_language(language));
+    let chosen = chosen_texts(presentation, mode, &texts.in_language(language), language);
     let wording = match mode {
         ScreenMode::CashOnly => WordingMode::CashOnly,
         ScreenMode::AllClear => WordingMode::AllClear,
@@ -96,14 +96,16 @@ pub fn screen_content(
     (content, recheck)
 }
 
-/// The texts somebody chose for this screen: the incident's (on the incident's own
-/// screens only), else the venue config's template in the screen's language; `None`
-/// where neither set one. A blank incident text means "the template" (the console sends
-/// the wording a manager left untouched that way, so each screen shows its language).
+/// The texts somebody chose for this screen in `language`: the incident's (on the
+/// incident's own screens only: its translation for the language, else its texts for
+/// every language), else the venue config's template in the language; `None` where
+/// none set one. A blank incident text means "the template" (the console sends the
+/// wording a manager left untouched that way, so each screen shows its language).
 pub fn chosen_texts(
     presentation: &Presentation,
     mode: ScreenMode,
     templates: &ModeTexts,
+    language: &str,
 ) -> IncidentTexts {
     let template = match mode {
         ScreenMode::CashOnly => &templates.cash_only,
@@ -111,12 +113,15 @@ pub fn chosen_texts(
         ScreenMode::Normal | ScreenMode::Booting => &templates.normal,
     };
     // Incident texts belong to the incident's own screens, not to the normal screen.
-    let incident = matches!(mode, ScreenMode::CashOnly | ScreenMode::AllClear)
-        .then_some(&presentation.view.texts);
+    let incident = matches!(mode, ScreenMode::CashOnly | ScreenMode::AllClear);
+    let view = &presentation.view;
+    let translated = view.translations.get(language).filter(|_| incident);
+    fn given(text: Option<&str>) -> Option<&str> {
+        text.filter(|text| !printable(text).is_empty())
+    }
     IncidentTexts::from_fn(|field| {
-        incident
-            .and_then(|texts| texts.get(field))
-            .filter(|text| !printable(text).is_empty())
+        given(translated.and_then(|texts| texts.get(field)))
+            .or_else(|| given(incident.then(|| view.texts.get(field)).flatten()))
             .or_else(|| template.get(field))
             .map(str::to_owned)
     })

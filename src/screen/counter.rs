@@ -58,7 +58,12 @@ pub fn apply_status(window: &CounterWindow, presentation: &Presentation, config:
         "en",
         time::OffsetDateTime::now_utc(),
     );
-    let chosen = chosen_texts(presentation, content.mode, &config.texts.in_language("en"));
+    let chosen = chosen_texts(
+        presentation,
+        content.mode,
+        &config.texts.in_language("en"),
+        "en",
+    );
     let headline = chosen
         .headline
         .as_deref()

@@ -35,7 +35,7 @@ fn identity_of(path: &Path) -> std::io::Result<Vec<u8>> {
 pub fn check_home(meta: &Tree, path: &Path) -> Result<bool, sled::Error> {
     let Ok(here) = identity_of(path) else {
         // Unreadable metadata proves nothing either way; the marks check still runs.
-        return Ok(is_unproven(meta)?);
+        return is_unproven(meta);
     };
     let before = meta.get(HOME_KEY)?;
     match before {

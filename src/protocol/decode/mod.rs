@@ -59,6 +59,8 @@ pub enum RejectReason {
         chars: usize,
         limit: usize,
     },
+    #[error("translations: {0}")]
+    Translations(super::TranslationProblem),
     #[error("vouchers and thumbnails are not status messages")]
     NotStatus,
 }
@@ -76,6 +78,7 @@ impl RejectReason {
             RejectReason::OwnerMismatch { .. } => "owner",
             RejectReason::RevisionOutOfRange(_) => "revision",
             RejectReason::TextTooLong { .. } => "text",
+            RejectReason::Translations(_) => "translations",
             RejectReason::NotStatus => "not-status",
         }
     }
@@ -133,6 +136,9 @@ pub fn decode_message(
                     chars,
                     limit: super::IncidentTexts::MAX_CHARS,
                 });
+            }
+            if let Err(problem) = super::check_translations(&declaration.translations) {
+                return Err(RejectReason::Translations(problem));
             }
             Ok(BusMessage::Declaration {
                 scope: topic.scope,

@@ -32,6 +32,11 @@ fn declaration() -> Value {
         state: DeclarationState::Active,
         mode: IncidentMode::CashOnly,
         texts: IncidentTexts::from_fn(|field| Some(field.name().to_owned())),
+        translations: [(
+            "es".to_owned(),
+            IncidentTexts::from_fn(|field| Some(field.name().to_owned())),
+        )]
+        .into(),
         offer_id: Some(id("popcorn")),
         supersedes: vec![id("hq-1")],
         started_at: at(),

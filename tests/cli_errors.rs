@@ -206,3 +206,36 @@ fn waiting_where_nothing_draws_the_view_fails_and_says_why() {
         "{said}"
     );
 }
+
+#[test]
+fn a_demo_port_clash_names_the_flag_before_printing_any_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let console_port = raincheck::mosquitto::free_port().unwrap().to_string();
+    // Killed after 20 s if the clash went unnoticed and the demo kept running.
+    let output = std::process::Command::new("timeout")
+        .args([
+            "20",
+            binary(),
+            "demo",
+            "--port",
+            &port,
+            "--console-port",
+            &console_port,
+        ])
+        .env_remove("RUST_LOG")
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .output()
+        .expect("run raincheck demo");
+    assert_eq!(output.status.code(), Some(1), "{}", stderr_of(&output));
+    let said = stderr_of(&output);
+    assert!(said.contains(&format!("cannot use port {port}")), "{said}");
+    assert!(said.contains("raincheck demo --port"), "{said}");
+    assert!(!said.contains("broker.listen"), "{said}");
+    assert!(
+        !stdout_of(&output).contains("Manager's console"),
+        "the addresses were printed before the clash: {}",
+        stdout_of(&output)
+    );
+}

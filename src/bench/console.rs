@@ -61,6 +61,7 @@ async fn measure(displays: usize, rounds: usize, url: String, data: &Path) -> Re
     let mut samples = Vec::with_capacity(rounds);
     let mut answers = Vec::with_capacity(rounds);
     for round in 0..rounds {
+        super::fleet::settle().await;
         let path = if round % 2 == 0 {
             "/api/incident"
         } else {

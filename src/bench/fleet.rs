@@ -32,12 +32,22 @@ pub fn private_broker_and_runtime(
 
 /// Starts `displays` display nodes on `url`; returns the observer, the nodes and the
 /// directory holding each node's data (each remembers its view, as a real screen does).
+/// The directory is in memory where the machine has `/dev/shm`: a venue's screens each
+/// write to their own disk, while thousands in one process would queue on one journal
+/// (ext4 flushes a file replaced by rename), which no venue has.
 pub async fn start_fleet(
     url: &str,
     displays: usize,
     shutdown: &Shutdown,
 ) -> Result<(BusSession, Vec<NodeHandle>, tempfile::TempDir)> {
-    let data = tempfile::tempdir()?;
+    let in_memory = Path::new("/dev/shm");
+    let data = if in_memory.is_dir() {
+        tempfile::Builder::new()
+            .prefix("raincheck-fleet")
+            .tempdir_in(in_memory)?
+    } else {
+        tempfile::tempdir()?
+    };
     let target = BusTarget::at_url(url, VENUE)?.with_timeout(Duration::from_secs(30));
     let mut observer = BusSession::open(target, "bench").await?;
     let mut nodes = Vec::with_capacity(displays + 1);
@@ -81,4 +91,13 @@ fn display_config(url: &str, index: usize, data: &Path) -> Result<crate::config:
     );
     crate::config::load_str(&text, Path::new("bench.toml"))
         .map_err(|report| anyhow::anyhow!("{report}"))
+}
+
+/// Waits until the venue has settled after a switch: a screen writes the view it shows
+/// down for its next boot once the view has held for `memory::SETTLE`, off the switch
+/// path. One screen per machine never notices; thousands of simulated screens in one
+/// process writing their files at once would land in the next round's measurement, so
+/// every round starts from a settled venue (real venues do not switch every 100 ms).
+pub async fn settle() {
+    tokio::time::sleep(crate::status::memory::SETTLE + Duration::from_millis(500)).await;
 }

@@ -2,7 +2,9 @@
 //! display nodes (the same `start_node` the daemon runs, each with its own MQTT
 //! connection) run in this process against a private Mosquitto on loopback; an observer
 //! publishes a declaration and times until the last node's report with the new view's
-//! digest arrives. Rounds alternate between cash only and all clear.
+//! digest arrives. Each node proves the view from a frame its offscreen backend rendered
+//! (`display.backend = "offscreen"`), so the report is the drawn one. Rounds alternate
+//! between cash only and all clear, each from a settled venue (`fleet::settle`).
 //!
 //! With `--bridged`, the chain case: a private HQ Mosquitto and a venue Mosquitto bridged
 //! to it by the shipped config/mosquitto/bridge-to-hq.conf (TLS and login removed, rules
@@ -73,6 +75,7 @@ async fn measure(displays: usize, rounds: usize, url: String) -> Result<ExitCode
     let topic = Topic::venue(&observer.target.venue, TopicKind::Incident, &source).to_string();
     let mut samples = Vec::with_capacity(rounds);
     for round in 0..rounds {
+        super::fleet::settle().await;
         let declaration = declaration(&source, observer.state.max_revision() + 1, round);
         let expected = expected_digest(&observer.state, Scope::Venue, &declaration);
         let trigger_at = Instant::now();
@@ -176,6 +179,7 @@ async fn measure_bridged(displays: usize, rounds: usize, observe_at_hq: bool) ->
     let topic = Topic::chain_incident(&source).to_string();
     let (mut at_venue, mut at_hq) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
     for round in 0..rounds {
+        super::fleet::settle().await;
         let revision = venue.state.max_revision() + 1;
         let declaration = declaration(&source, revision, round);
         let expected = expected_digest(&venue.state, Scope::Chain, &declaration);

@@ -23,6 +23,9 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
         counter.secret_file = config.node.data_dir.join("voucher-secret");
         write_demo_secret(&counter.secret_file)?;
     }
+    // Before anything is printed: a clash names the flag that moves the demo.
+    port_is_free(args.port, "--port", "the demo's broker")?;
+    port_is_free(args.console_port, "--console-port", "the demo's console")?;
     let venue = config.node.venue.clone();
     let broker = format!("mqtt://127.0.0.1:{}", args.port);
     println!("raincheck demo venue \"{venue}\" is starting (embedded broker on {broker}).");
@@ -37,6 +40,20 @@ pub fn run(args: DemoArgs) -> Result<ExitCode> {
     println!("Stop with Ctrl-C.");
     crate::app::run_daemon(config, Path::new("."))?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fails with the flag to use when `port` on 127.0.0.1 is taken (another broker, an
+/// earlier demo). The check and the real bind are moments apart; this only gives the
+/// common clash a useful message.
+fn port_is_free(port: u16, flag: &str, what: &str) -> Result<()> {
+    match std::net::TcpListener::bind(("127.0.0.1", port)) {
+        Ok(_) => Ok(()),
+        Err(error) => Err(anyhow!(
+            "cannot use port {port} for {what} ({error}); is another broker or demo running? \
+             Pick a free port with `raincheck demo {flag} {}`",
+            port.saturating_add(1)
+        )),
+    }
 }
 
 /// A random voucher secret for the demo venue, private to this user, made once.

@@ -95,6 +95,18 @@ pub fn run_window(setup: ScreenSetup) -> ScreenExit {
     if let Some(window) = &signage {
         start_signage(&setup, window, &language_timer);
     }
+    // One box with both windows (the demo, a till that is also a sign): side by side, so
+    // nobody has to find the counter hidden under the sign.
+    if let (Some(sign), Some(till), false) = (&signage, &counter, setup.config.display.fullscreen) {
+        sign.window()
+            .set_size(slint::LogicalSize::new(960.0, 540.0));
+        sign.window()
+            .set_position(slint::LogicalPosition::new(0.0, 0.0));
+        till.window()
+            .set_size(slint::LogicalSize::new(800.0, 540.0));
+        till.window()
+            .set_position(slint::LogicalPosition::new(980.0, 0.0));
+    }
     for shown in [
         signage.as_ref().map(|w| w.window()),
         counter.as_ref().map(|w| w.window()),

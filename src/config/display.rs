@@ -82,7 +82,7 @@ pub struct DisplaySection {
 }
 
 /// Languages the screens have bundled texts for.
-pub const SCREEN_LANGUAGES: [&str; 4] = ["en", "es", "fr", "de"];
+pub use crate::protocol::translations::SCREEN_LANGUAGES;
 
 fn default_all_clear_secs() -> u32 {
     300

@@ -87,11 +87,11 @@ const WORDING: &[(WordingMode, TextField, [&str; 4])] = &[
     ),
 ];
 
-/// The bundled text of `field` on `mode`'s screen in `language` (one of the config's
+/// The bundled text of `field` on `mode`'s screen in `language` (one of
 /// `SCREEN_LANGUAGES`); `None` where the screen shows nothing for that field. Any other
 /// language gets English.
 pub fn bundled(language: &str, mode: WordingMode, field: TextField) -> Option<&'static str> {
-    let column = crate::config::SCREEN_LANGUAGES
+    let column = crate::protocol::translations::SCREEN_LANGUAGES
         .iter()
         .position(|known| *known == language)
         .unwrap_or(0);
@@ -112,7 +112,7 @@ mod tests {
 
     #[test]
     fn every_language_has_every_bundled_text() {
-        let languages = crate::config::SCREEN_LANGUAGES;
+        let languages = crate::protocol::translations::SCREEN_LANGUAGES;
         assert_eq!(
             languages,
             ["en", "es", "fr", "de"],

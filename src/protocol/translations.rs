@@ -8,6 +8,10 @@ use super::texts::IncidentTexts;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 
+/// The languages raincheck's screens have bundled wording for (`model::wording`, whose
+/// table has a column per language in this order) and sign translations (`ui/translations`).
+pub const SCREEN_LANGUAGES: [&str; 4] = ["en", "es", "fr", "de"];
+
 /// Per language tag, the texts screens showing that language use over the shared ones.
 pub type Translations = BTreeMap<String, IncidentTexts>;
 

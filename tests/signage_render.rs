@@ -1,6 +1,7 @@
 //! Every signage state rendered offscreen with Slint's software renderer, in English and
 //! Spanish (French and German for cash only, the longest wording), at 1920×1080, 1080×1920, 800×480, 1024×768 and 3840×2160: asserts the texts in the element tree,
-//! that no text lies outside the window, and the state's colour in the pixels. PNGs go to
+//! that no text lies outside the window, that portrait cash-only text fills most of the
+//! height, and the state's colour in the pixels. PNGs go to
 //! target/screenshots/ for people to look at. Slint allows one platform per process and
 //! its components are tied to one thread, so this is one test that walks every case.
 
@@ -266,6 +267,26 @@ fn every_state_in_every_language_and_size() {
                         case.name,
                         element.accessible_label(),
                         size.height
+                    );
+                }
+                // Portrait: the cash-only words fill the screen, not its top half.
+                if height > width && case.name.starts_with("cash-only") {
+                    let mut rows = vec![false; height as usize];
+                    for element in &elements {
+                        let (position, size) = (element.absolute_position(), element.size());
+                        let top = position.y.max(0.0) as usize;
+                        let bottom =
+                            ((position.y + size.height).min(height as f32)).max(0.0) as usize;
+                        for row in rows.iter_mut().take(bottom).skip(top) {
+                            *row = true;
+                        }
+                    }
+                    let covered = rows.iter().filter(|row| **row).count() as f32 / height as f32;
+                    assert!(
+                        covered > 0.55,
+                        "{} {language} {width}x{height}: text covers only {:.0}% of the height",
+                        case.name,
+                        covered * 100.0
                     );
                 }
                 if let Some(colour) = case.colour {

@@ -213,6 +213,7 @@ fn check_revision(revision: u64) -> Result<(), RejectReason> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::TranslationProblem;
 
     fn venue() -> Identifier {
         Identifier::parse("rialto").unwrap()
@@ -291,6 +292,37 @@ mod tests {
                 GOOD.replace("\"state\":\"active\"", "\"state\":\"paused\"")
                     .into(),
                 |r| matches!(r, RejectReason::Malformed(_)),
+            ),
+            (
+                topic,
+                GOOD.replace(
+                    "\"texts\":",
+                    "\"translations\":{\"Spanish\":{\"headline\":\"x\"}},\"texts\":",
+                )
+                .into(),
+                |r| {
+                    matches!(
+                        r,
+                        RejectReason::Translations(TranslationProblem::NotALanguage(_))
+                    )
+                },
+            ),
+            (
+                topic,
+                GOOD.replace(
+                    "\"texts\":",
+                    &format!(
+                        "\"translations\":{{\"es\":{{\"body\":\"{}\"}}}},\"texts\":",
+                        "x".repeat(501)
+                    ),
+                )
+                .into(),
+                |r| {
+                    matches!(
+                        r,
+                        RejectReason::Translations(TranslationProblem::TooLong { .. })
+                    )
+                },
             ),
             (topic, b"[1,2,3]".to_vec(), |r| {
                 matches!(r, RejectReason::Malformed(_))

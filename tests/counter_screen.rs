@@ -31,7 +31,11 @@ fn issue_and_redeem_from_the_counter_screen() {
     // Headless: this test draws the counter window itself, and Slint allows one offscreen
     // platform per process.
     let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replace("\"offscreen\"", "\"headless\"")).unwrap();
+    std::fs::write(
+        &path,
+        text.replace("\"offscreen\"", "\"headless\"\nall_clear_secs = 2"),
+    )
+    .unwrap();
     let config = raincheck::config::load(&path).expect("config");
     let (trigger, shutdown) = shutdown_pair();
     let node = runtime
@@ -109,11 +113,54 @@ fn issue_and_redeem_from_the_counter_screen() {
     )
     .unwrap();
 
-    window.invoke_redeem("<script>alert(1)</script>".into());
-    wait_until("the junk answer", &|| {
+    // One symbol mistyped: the code stays in the field, selected for correction.
+    let mut mistyped: Vec<char> = code.chars().collect();
+    let at = mistyped.iter().position(|c| *c != '-').expect("a symbol");
+    mistyped[at] = if mistyped[at] == 'X' { 'Y' } else { 'X' };
+    let mistyped: String = mistyped.into_iter().collect();
+    window.set_typed_code(mistyped.as_str().into());
+    window.invoke_redeem(mistyped.as_str().into());
+    wait_until("the typo answer", &|| {
         window.get_answer_headline() != "ALREADY REDEEMED"
     });
+    assert_eq!(window.get_answer_headline(), "CHECK THE CODE");
+    assert_eq!(
+        window.get_typed_code(),
+        mistyped.as_str(),
+        "the typed code stays"
+    );
+    std::fs::write(
+        screenshots.join("counter-check-the-code-1280x800.png"),
+        render_window(&software, 1280, 800).to_png().unwrap(),
+    )
+    .unwrap();
+
+    window.set_typed_code("<script>alert(1)</script>".into());
+    window.invoke_redeem("<script>alert(1)</script>".into());
+    wait_until("the junk answer", &|| {
+        window.get_answer_headline() != "CHECK THE CODE"
+    });
     assert_eq!(window.get_answer_headline(), "NOT A VOUCHER");
+    assert_eq!(
+        window.get_typed_code(),
+        "",
+        "any other answer clears the field"
+    );
+
+    // The header follows the venue like the signs: cash only, all clear, and back to
+    // normal when the all-clear period (2 s here) ends, with nothing new arriving.
+    use raincheck::screen::ui::ScreenState;
+    declare(&broker.url(), "start", &[]);
+    wait_until("the cash-only header", &|| {
+        window.get_state() == ScreenState::CashOnly
+    });
+    declare(&broker.url(), "resolve", &[]);
+    wait_until("the all-clear header", &|| {
+        window.get_state() == ScreenState::AllClear
+    });
+    wait_until("the normal header once the all clear has passed", &|| {
+        window.get_state() == ScreenState::Normal
+    });
 
     trigger.trigger();
     runtime

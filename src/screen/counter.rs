@@ -85,6 +85,13 @@ pub fn show_answer(window: &CounterWindow, answer: &RedeemAnswer) {
         _ => AnswerKind::Bad,
     };
     let detail = answer_detail(answer);
+    // A mistyped code stays, selected, so staff correct one symbol instead of typing
+    // sixteen again; any other answer clears the field for the next guest.
+    if matches!(answer, RedeemAnswer::CheckTheCode) {
+        window.set_select_requests(window.get_select_requests().wrapping_add(1));
+    } else {
+        window.set_typed_code("".into());
+    }
     window.set_answer_headline(answer.headline().into());
     window.set_answer_detail(detail.as_str().into());
     window.set_answer_kind(kind);
@@ -226,13 +233,25 @@ pub fn open_counter_window(
         // The first pass runs once the event loop turns, after the window is shown.
         let mut current = receiver.borrow_and_update().clone();
         loop {
-            let (config, proof, now) = (config.clone(), proof.clone(), receiver.clone());
+            // The header follows the venue view exactly like the signs: "card payments are
+            // back" gives way to the normal header when the all-clear period ends, even if
+            // nothing new arrives.
+            let (_, recheck) = screen_content(
+                &current,
+                &config.node.venue_name,
+                &config.display,
+                &config.texts,
+                "en",
+                time::OffsetDateTime::now_utc(),
+            );
+            let (shown_config, proof, now) = (config.clone(), proof.clone(), receiver.clone());
+            let presentation = current.clone();
             let shown = weak.upgrade_in_event_loop(move |window| {
-                apply_status(&window, &current, &config);
-                if let Some(drawing) = proof.filter(|d| d.borrow().is_news(&current)) {
+                apply_status(&window, &presentation, &shown_config);
+                if let Some(drawing) = proof.filter(|d| d.borrow().is_news(&presentation)) {
                     super::proof::WindowProof {
                         component: window.as_weak(),
-                        presentation: current,
+                        presentation,
                         current: Box::new(move || Some(now.borrow().clone())),
                         blank_expected: false,
                         drawing,
@@ -240,10 +259,18 @@ pub fn open_counter_window(
                     .start();
                 }
             });
-            if shown.is_err() || receiver.changed().await.is_err() {
+            if shown.is_err() {
                 break;
             }
-            current = receiver.borrow_and_update().clone();
+            tokio::select! {
+                changed = receiver.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                    current = receiver.borrow_and_update().clone();
+                }
+                _ = crate::deadline::sleep_until(recheck.map(|after| tokio::time::Instant::now() + after)) => {}
+            }
         }
     });
     Ok(window)

@@ -33,7 +33,8 @@ fn issue_and_redeem_from_the_counter_screen() {
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(
         &path,
-        text.replace("\"offscreen\"", "\"headless\"\nall_clear_secs = 2"),
+        text.replace("\"offscreen\"", "\"headless\"\nall_clear_secs = 2")
+            .replace("[counter]\n", "[counter]\nanswer_secs = 5\n"),
     )
     .unwrap();
     let config = raincheck::config::load(&path).expect("config");
@@ -145,6 +146,10 @@ fn issue_and_redeem_from_the_counter_screen() {
         window.get_typed_code(),
         "",
         "any other answer clears the field"
+    );
+    wait_until(
+        "the answer clears for the next guest (answer_secs = 5)",
+        &|| window.get_answer_headline().is_empty(),
     );
 
     // The header follows the venue like the signs: cash only, all clear, and back to

@@ -68,10 +68,24 @@ pub struct CounterSection {
     /// software on this machine; unset means none. See docs/DEPLOY.md.
     #[serde(default)]
     pub api_listen: Option<SocketAddr>,
+    /// Seconds an answer or an issued code stays on the counter screen before it clears
+    /// for the next guest (2-600; default 30).
+    #[serde(default = "default_answer_secs")]
+    pub answer_secs: u32,
+}
+
+fn default_answer_secs() -> u32 {
+    30
 }
 
 impl CounterSection {
     pub(super) fn check(&self, checks: &Checks, problems: &mut Problems) {
+        if !(2..=600).contains(&self.answer_secs) {
+            problems.push(
+                "counter.answer_secs",
+                format!("{} is out of range; use 2 to 600", self.answer_secs),
+            );
+        }
         if !(1..=127).contains(&self.terminal) {
             problems.push(
                 "counter.terminal",

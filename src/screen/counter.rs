@@ -12,6 +12,7 @@ use crate::voucher::CounterHandle;
 use crate::voucher::VoucherCode;
 use slint::{ComponentHandle, ModelRc, SharedPixelBuffer, VecModel};
 use std::rc::Rc;
+use std::time::Duration;
 use tokio::sync::watch;
 
 thread_local! {
@@ -97,6 +98,34 @@ pub fn show_answer(window: &CounterWindow, answer: &RedeemAnswer) {
     window.set_answer_kind(kind);
 }
 
+thread_local! {
+    /// Raised with every answer or issued code shown: a clear timer only clears what was
+    /// on screen when it was started, never a newer answer.
+    static SHOWN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+}
+
+/// Clears the answer and the issued code after `secs` seconds unless something newer was
+/// shown meanwhile, so the next guest does not see the last one's code or answer.
+fn clear_later(window: &CounterWindow, secs: u32) {
+    let shown = SHOWN.with(|counter| {
+        counter.set(counter.get().wrapping_add(1));
+        counter.get()
+    });
+    let weak = window.as_weak();
+    slint::Timer::single_shot(Duration::from_secs(u64::from(secs)), move || {
+        if SHOWN.with(|counter| counter.get()) != shown {
+            return;
+        }
+        if let Some(window) = weak.upgrade() {
+            window.set_answer_kind(AnswerKind::None);
+            window.set_answer_headline("".into());
+            window.set_answer_detail("".into());
+            window.set_issued_code("".into());
+            LAST_ISSUED.with(|last| last.borrow_mut().take());
+        }
+    });
+}
+
 /// Shows a freshly issued (and already durable) voucher: code and QR.
 pub fn show_issued(window: &CounterWindow, code: &VoucherCode, offer_title: &str) {
     window.set_issued_offer(
@@ -133,6 +162,7 @@ pub fn open_counter_window(
     counter: CounterHandle,
 ) -> Result<CounterWindow, slint::PlatformError> {
     let window = CounterWindow::new()?;
+    let answer_secs = config.counter.as_ref().map_or(30, |c| c.answer_secs);
     let offers: Vec<OfferChoice> = config
         .counter
         .iter()
@@ -175,6 +205,7 @@ pub fn open_counter_window(
                 Ok(issued) => {
                     window.set_notice("".into());
                     show_issued(&window, &issued.code, &offer_config.title);
+                    clear_later(&window, answer_secs);
                     LAST_ISSUED.with(|last| *last.borrow_mut() = Some((issued.code, offer_config)));
                 }
                 Err(error) => window.set_notice(format!("Not issued: {error}").into()),
@@ -189,7 +220,10 @@ pub fn open_counter_window(
         rt.spawn(async move {
             let result = handle.redeem(typed, None).await;
             let _ = weak.upgrade_in_event_loop(move |window| match result {
-                Ok(answer) => show_answer(&window, &answer),
+                Ok(answer) => {
+                    show_answer(&window, &answer);
+                    clear_later(&window, answer_secs);
+                }
                 Err(error) => {
                     window.set_notice(format!("Could not check the code: {error}").into())
                 }

@@ -586,6 +586,7 @@ mod tests {
                 per_incident_cap: None,
             }],
             api_listen: None,
+            answer_secs: 30,
         }
     }
 

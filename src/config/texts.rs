@@ -83,11 +83,7 @@ impl TextsSection {
     /// The venue's wording for screens showing `language`: that language's own texts,
     /// else the shared ones; what neither gives is the bundled wording's to fill.
     pub fn in_language(&self, language: &str) -> ModeTexts {
-        let shared = ModeTexts {
-            normal: self.normal.clone(),
-            cash_only: self.cash_only.clone(),
-            all_clear: self.all_clear.clone(),
-        };
+        let shared = self.shared();
         match self.language(language) {
             Some(own) => own.over(&shared),
             None => shared,
@@ -106,6 +102,17 @@ impl TextsSection {
             .collect()
     }
 
+    /// The texts for every language. (Its three fields repeat `ModeTexts` because serde
+    /// cannot flatten a struct into one that refuses unknown fields, and a misspelt
+    /// `[texts.cash_onyl]` must be refused.)
+    fn shared(&self) -> ModeTexts {
+        ModeTexts {
+            normal: self.normal.clone(),
+            cash_only: self.cash_only.clone(),
+            all_clear: self.all_clear.clone(),
+        }
+    }
+
     fn language(&self, language: &str) -> Option<&ModeTexts> {
         match language {
             "en" => Some(&self.en),
@@ -117,11 +124,7 @@ impl TextsSection {
     }
 
     pub(super) fn check(&self, _: &Checks, problems: &mut Problems) {
-        let shared = ModeTexts {
-            normal: self.normal.clone(),
-            cash_only: self.cash_only.clone(),
-            all_clear: self.all_clear.clone(),
-        };
+        let shared = self.shared();
         let mut sections = vec![(String::new(), &shared)];
         for language in super::SCREEN_LANGUAGES {
             if let Some(own) = self.language(language) {

@@ -22,6 +22,15 @@ fn texts(component: &raincheck::screen::ui::CounterWindow) -> Vec<String> {
         .collect()
 }
 
+/// Where the text `label` is drawn and how big it is: (x, y, width, height).
+fn place_of(component: &raincheck::screen::ui::CounterWindow, label: &str) -> (f32, f32, f32, f32) {
+    let element = ElementHandle::find_by_element_type_name(component, "Text")
+        .find(|e| e.accessible_label().as_deref() == Some(label))
+        .unwrap_or_else(|| panic!("{label:?} is on screen: {:?}", texts(component)));
+    let (at, size) = (element.absolute_position(), element.size());
+    (at.x, at.y, size.width, size.height)
+}
+
 #[test]
 fn issue_and_redeem_from_the_counter_screen() {
     let Some(broker) = mosquitto("") else { return };
@@ -33,8 +42,19 @@ fn issue_and_redeem_from_the_counter_screen() {
     let text = std::fs::read_to_string(&path).unwrap();
     std::fs::write(
         &path,
-        text.replace("\"offscreen\"", "\"headless\"\nall_clear_secs = 2")
-            .replace("[counter]\n", "[counter]\nanswer_secs = 5\n"),
+        text.replace(
+            "\"offscreen\"",
+            "\"headless\"\nall_clear_secs = 2\nlanguages = [\"en\", \"es\"]",
+        )
+        .replace(
+            "id = \"till-1\"",
+            "id = \"till-1\"\nname = \"Box office 1\"",
+        )
+        .replace(
+            "[counter]\n",
+            "[counter]\nanswer_secs = 5\nstaff_sign_in = true\n\
+             words = { runbook = \"Switch the card reader's Wi-Fi off and on once\" }\n",
+        ),
     )
     .unwrap();
     let config = raincheck::config::load(&path).expect("config");
@@ -43,6 +63,7 @@ fn issue_and_redeem_from_the_counter_screen() {
         .block_on(async { start_node(&config, directory.path(), shutdown) })
         .unwrap();
     let handle = node.counter.clone().expect("counter");
+    let handle_for_lookup = handle.clone();
 
     install_offscreen_platform();
     let window = open_counter_window(
@@ -64,12 +85,48 @@ fn issue_and_redeem_from_the_counter_screen() {
         }
     };
 
+    // Staff sign in with their number; it is written into what they issue.
+    window.invoke_sign_in("4x".into());
+    assert!(
+        window.get_staff_shown().is_empty(),
+        "a staff number is digits only"
+    );
+    assert!(
+        window.get_notice().contains("1 to 8 digits"),
+        "{}",
+        window.get_notice()
+    );
+    window.invoke_sign_in("42".into());
+    assert_eq!(window.get_staff_shown(), "Staff 42");
+
     window.invoke_issue("popcorn".into());
     wait_until("the issued code on screen", &|| {
         !window.get_issued_code().is_empty()
     });
     let code = window.get_issued_code().to_string();
     assert_eq!(code.len(), 19, "{code}");
+    let record = runtime
+        .block_on(handle_for_lookup.lookup(code.clone()))
+        .expect("lookup")
+        .1
+        .expect("the issued voucher is stored");
+    let issued = record.issued.expect("an issue mark");
+    assert_eq!(
+        issued.staff.as_deref(),
+        Some("42"),
+        "the staff number is kept"
+    );
+    assert_eq!(
+        issued.till.as_deref(),
+        Some("Box office 1"),
+        "the till's name is kept"
+    );
+    // The code is one line, whatever the code: never wrapped, sized to its panel.
+    let (_, _, code_width, code_height) = place_of(&window, &code);
+    assert!(
+        code_height <= 56.0 && code_width < 640.0,
+        "one line in its half: {code_width}x{code_height}"
+    );
     assert!(
         window.get_issued_qr().size().width >= 200,
         "a QR code is shown"
@@ -86,6 +143,15 @@ fn issue_and_redeem_from_the_counter_screen() {
     window.invoke_redeem(code.to_lowercase().into());
     wait_until("an answer", &|| !window.get_answer_headline().is_empty());
     assert_eq!(window.get_answer_headline(), "VALID");
+    assert_eq!(
+        window.get_answer_detail(),
+        "Give the guest: A free small popcorn"
+    );
+    assert!(
+        !window.get_answer_say().is_empty(),
+        "words to say for every answer"
+    );
+    let valid_place = place_of(&window, "VALID");
     let frame = render_window(&software, 1280, 800);
     assert!(
         frame.share_of((0x11, 0x70, 0x3f)) > 0.05,
@@ -102,7 +168,17 @@ fn issue_and_redeem_from_the_counter_screen() {
         window.get_answer_headline() != "VALID"
     });
     assert_eq!(window.get_answer_headline(), "ALREADY REDEEMED");
-    assert!(texts(&window).contains(&"ALREADY REDEEMED".to_owned()));
+    let detail = window.get_answer_detail().to_string();
+    assert!(
+        detail.contains("A free small popcorn") && detail.contains("Box office 1"),
+        "names the offer and the till by name: {detail}"
+    );
+    let (x, y, _, _) = place_of(&window, "ALREADY REDEEMED");
+    assert_eq!(
+        (x, y),
+        (valid_place.0, valid_place.1),
+        "answers share one fixed slot"
+    );
     let frame = render_window(&software, 1280, 800);
     assert!(
         frame.share_of((0xb3, 0x26, 0x1e)) > 0.05,
@@ -159,6 +235,37 @@ fn issue_and_redeem_from_the_counter_screen() {
     wait_until("the cash-only header", &|| {
         window.get_state() == ScreenState::CashOnly
     });
+    assert!(
+        texts(&window).contains(&"→ Switch the card reader's Wi-Fi off and on once".to_owned()),
+        "the venue's runbook line is shown: {:?}",
+        texts(&window)
+    );
+    std::fs::write(
+        screenshots.join("counter-cash-only-1280x800.png"),
+        render_window(&software, 1280, 800).to_png().unwrap(),
+    )
+    .unwrap();
+    // Staff switch the counter to Spanish: labels, answers and words to say follow,
+    // while the signs' language rotation never touches it.
+    assert_eq!(window.get_labels().next_language, "Español");
+    window.invoke_next_language();
+    assert_eq!(window.get_labels().issue_title, "Entregar un vale");
+    assert_eq!(window.get_labels().next_language, "English");
+    window.invoke_redeem(code.clone().into());
+    wait_until("the Spanish answer", &|| {
+        window.get_answer_headline() == "YA CANJEADO"
+    });
+    assert!(window.get_answer_detail().contains("Box office 1"));
+    assert_eq!(
+        window.get_answer_say(),
+        "Lo siento, este vale ya se ha utilizado."
+    );
+    std::fs::write(
+        screenshots.join("counter-es-already-redeemed-1280x800.png"),
+        render_window(&software, 1280, 800).to_png().unwrap(),
+    )
+    .unwrap();
+    window.invoke_next_language();
     declare(&broker.url(), "resolve", &[]);
     wait_until("the all-clear header", &|| {
         window.get_state() == ScreenState::AllClear

@@ -205,7 +205,7 @@ fn two_terminals_sync_and_a_double_redemption_is_reported_not_merged() {
         .redeem(&code, Some("ben".into()), offline(2), now)
         .unwrap();
     assert_eq!(
-        (answer_1, answer_2),
+        (answer_1.answer, answer_2.answer),
         (RedeemAnswer::Valid, RedeemAnswer::Valid),
         "offline_redemption = allow"
     );

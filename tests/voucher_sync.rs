@@ -37,7 +37,8 @@ async fn counters_redeem_each_others_vouchers_and_report_a_partition_double_rede
         till_2
             .redeem(first.clone(), Some("ben".into()))
             .await
-            .unwrap(),
+            .unwrap()
+            .answer,
         RedeemAnswer::Valid
     );
     eventually(&till_1, &first, "till-1 learns of the redemption", |r| {
@@ -45,7 +46,7 @@ async fn counters_redeem_each_others_vouchers_and_report_a_partition_double_rede
     })
     .await;
     assert!(matches!(
-        till_1.redeem(first.clone(), None).await.unwrap(),
+        till_1.redeem(first.clone(), None).await.unwrap().answer,
         RedeemAnswer::AlreadyRedeemed { .. }
     ));
 
@@ -67,14 +68,16 @@ async fn counters_redeem_each_others_vouchers_and_report_a_partition_double_rede
             till_1
                 .redeem(second.clone(), Some("ana".into()))
                 .await
-                .unwrap(),
+                .unwrap()
+                .answer,
             RedeemAnswer::Valid
         );
         assert_eq!(
             till_2
                 .redeem(second.clone(), Some("ben".into()))
                 .await
-                .unwrap(),
+                .unwrap()
+                .answer,
             RedeemAnswer::Valid
         );
     })
@@ -133,7 +136,7 @@ async fn a_brand_new_terminal_catches_up_with_the_whole_history() {
         );
     }
     assert!(matches!(
-        till_9.redeem(codes[7].clone(), None).await.unwrap(),
+        till_9.redeem(codes[7].clone(), None).await.unwrap().answer,
         RedeemAnswer::Voided { .. }
     ));
 }
@@ -153,11 +156,12 @@ async fn guessing_at_a_terminal_is_throttled() {
         let answer = till_1
             .redeem(format!("GUESS-{attempt:04}-0000-000"), None)
             .await
-            .unwrap();
+            .unwrap()
+            .answer;
         assert!(answer.is_unreadable(), "attempt {attempt}: {answer:?}");
     }
     assert_eq!(
-        till_1.redeem(real.clone(), None).await.unwrap(),
+        till_1.redeem(real.clone(), None).await.unwrap().answer,
         RedeemAnswer::TooManyAttempts
     );
     // Looking a code up is throttled alike: otherwise it answers what redeeming won't.

@@ -183,11 +183,15 @@ pub fn start_node(
             .context("detector")?;
         workers.extend(detector);
     }
-    if let (Some(handle), Some(address)) = (
+    if let (Some(handle), Some((address, section))) = (
         counter.clone().filter(|_| config.has_role(Role::Counter)),
-        config.counter.as_ref().and_then(|c| c.api_listen),
+        config
+            .counter
+            .as_ref()
+            .and_then(|c| c.api_listen.map(|address| (address, c))),
     ) {
-        let router = crate::voucher::api::router(handle).merge(health.route(Needs::Serving));
+        let router = crate::voucher::api::router(handle, &section.offers)
+            .merge(health.route(Needs::Serving));
         let api = crate::local_http::serve(
             address,
             router,

@@ -40,6 +40,7 @@ fn synthetic_issue(
         seq: serial as u64,
         at: now,
         staff: None,
+        till: None,
         change: VoucherChange::Issued {
             code: code.compact(),
             offer_id: Identifier::parse("popcorn")?,

@@ -88,7 +88,8 @@ pub fn run(config: Option<PathBuf>, action: VoucherAction) -> Result<ExitCode> {
                 policy: counter.offline_redemption,
                 this_terminal: counter.terminal,
             };
-            let (answer, _) = store.redeem(&code, staff, context, now)?;
+            let (redemption, _) = store.redeem(&code, staff, context, now)?;
+            let answer = redemption.answer;
             println!("{}", describe_answer(&answer));
             Ok(if answer == RedeemAnswer::Valid {
                 ExitCode::SUCCESS

@@ -2,6 +2,7 @@
 //! voucher secret, the offers, what it may redeem while cut off, its receipt printer
 //! (a [`PrinterTarget`], parsed at load) and its local API.
 
+use super::counter_screen::CounterWords;
 use super::load::{Checks, Problems};
 use super::node::Role;
 use crate::protocol::Identifier;
@@ -72,6 +73,17 @@ pub struct CounterSection {
     /// for the next guest (2-600; default 30).
     #[serde(default = "default_answer_secs")]
     pub answer_secs: u32,
+    /// The counter screen's language when it starts: one of `display.languages` (default:
+    /// the first). Staff switch languages with the screen's language button.
+    #[serde(default)]
+    pub language: Option<String>,
+    /// Whether staff sign in on the counter screen with their staff number (1 to 8
+    /// digits), written into every voucher they issue or redeem. Off by default.
+    #[serde(default)]
+    pub staff_sign_in: bool,
+    /// The venue's own words for staff (see `CounterWords`).
+    #[serde(default)]
+    pub words: CounterWords,
 }
 
 fn default_answer_secs() -> u32 {
@@ -80,6 +92,7 @@ fn default_answer_secs() -> u32 {
 
 impl CounterSection {
     pub(super) fn check(&self, checks: &Checks, problems: &mut Problems) {
+        self.words.check(problems);
         if !(2..=600).contains(&self.answer_secs) {
             problems.push(
                 "counter.answer_secs",

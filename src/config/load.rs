@@ -91,6 +91,12 @@ impl Problems {
     pub fn push(&mut self, key: &str, message: impl Into<String>) {
         self.0.push((key.to_owned(), message.into()));
     }
+
+    /// The keys with a problem, in order (for tests of one section's checks).
+    #[cfg(test)]
+    pub fn keys(&self) -> Vec<&str> {
+        self.0.iter().map(|(key, _)| key.as_str()).collect()
+    }
 }
 
 const SECTIONS: [&str; 8] = [
@@ -202,7 +208,22 @@ fn load_checking(text: &str, origin: &Path, files: bool) -> Result<NodeConfig, C
             .check(&checks, &mut found);
     }
     match &counter {
-        Ok(Some(counter)) => counter.check(&checks, &mut found),
+        Ok(Some(counter)) => {
+            counter.check(&checks, &mut found);
+            // The counter speaks the screen languages this node has texts for.
+            if let (Some(language), Ok(display)) = (&counter.language, &display) {
+                let languages = display.as_ref().map_or_else(
+                    || DisplaySection::default().languages,
+                    |d| d.languages.clone(),
+                );
+                if !languages.contains(language) {
+                    found.push(
+                        "counter.language",
+                        format!("{language:?} is not one of display.languages {languages:?}"),
+                    );
+                }
+            }
+        }
         Ok(None) => CounterSection::check_absent(&checks, &mut found),
         Err(()) => {}
     }

@@ -28,6 +28,7 @@ macro_rules! string_value {
 mod broker;
 mod console;
 mod counter;
+mod counter_screen;
 mod detection;
 mod display;
 mod load;
@@ -42,6 +43,7 @@ pub use console::{ConsoleSection, ManagerAccount, TimeOfDay, MAX_MANAGER_NAME};
 pub use counter::{
     CounterSection, OfferConfig, OfflineRedemption, PrinterTarget, DEFAULT_PRINTER_PORT,
 };
+pub use counter_screen::{CounterWords, MAX_WORDS_CHARS};
 pub use detection::{DetectionSection, ProbeConfig, ProbeTarget, ResolvePolicy};
 pub use display::{DisplaySection, NormalStyle, ScreenBackend, SCREEN_LANGUAGES};
 pub use load::{load, load_str, load_str_without_file_checks, ConfigProblem, ConfigReport};

@@ -107,6 +107,7 @@ mod tests {
             seq: 1,
             at,
             staff: None,
+            till: None,
         }
     }
 

@@ -60,6 +60,10 @@ pub struct VoucherEvent {
     pub at: OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staff: Option<String>,
+    /// The origin till's human name when it wrote the event ("Box office 2"), so every
+    /// terminal can say where a voucher was redeemed without a directory of tills.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub till: Option<String>,
     #[serde(flatten)]
     pub change: VoucherChange,
 }

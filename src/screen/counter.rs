@@ -4,21 +4,26 @@
 //! window never waits on the disk or the network.
 
 use super::content::{chosen_texts, screen_content};
+use super::counter_words::{fill, CounterWording};
 use super::ui::{AnswerKind, CounterWindow, OfferChoice};
 use crate::config::NodeConfig;
+use crate::model::screen_labels::language_name;
 use crate::model::{Drawing, Presentation};
-use crate::voucher::lifecycle::{answer_detail, last_day_text, RedeemAnswer};
+use crate::voucher::lifecycle::{last_day_text, RedeemAnswer, Redemption};
 use crate::voucher::CounterHandle;
 use crate::voucher::VoucherCode;
 use slint::{ComponentHandle, ModelRc, SharedPixelBuffer, VecModel};
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::sync::watch;
 
 thread_local! {
     /// The voucher on screen (UI thread only), for the "Print" button.
-    static LAST_ISSUED: std::cell::RefCell<Option<(VoucherCode, crate::config::OfferConfig)>> =
-        const { std::cell::RefCell::new(None) };
+    static LAST_ISSUED: RefCell<Option<(VoucherCode, crate::config::OfferConfig)>> =
+        const { RefCell::new(None) };
 }
 
 /// A QR code of `text` as an image (black modules on white, with the quiet zone).
@@ -48,60 +53,147 @@ pub fn qr_image(text: &str) -> Option<slint::Image> {
     Some(slint::Image::from_rgb8(buffer))
 }
 
+/// One counter window's settings and the choices staff made on it. Shared with the tasks
+/// that answer its buttons, which word their answers back on the UI thread.
+struct CounterScreen {
+    config: NodeConfig,
+    /// Index into `display.languages` of the language the counter speaks now.
+    language: AtomicUsize,
+    /// The signed-in staff number, written into every issue and redemption.
+    staff: Mutex<Option<String>>,
+}
+
+impl CounterScreen {
+    fn new(config: &NodeConfig) -> Self {
+        let languages = &config.display.languages;
+        let start = config
+            .counter
+            .as_ref()
+            .and_then(|c| c.language.as_ref())
+            .and_then(|language| languages.iter().position(|l| l == language))
+            .unwrap_or(0);
+        Self {
+            config: config.clone(),
+            language: AtomicUsize::new(start),
+            staff: Mutex::new(None),
+        }
+    }
+
+    fn language(&self) -> &str {
+        self.config
+            .display
+            .languages
+            .get(self.language.load(Ordering::Relaxed))
+            .map_or("en", String::as_str)
+    }
+
+    fn wording(&self) -> CounterWording<'_> {
+        let counter = self.config.counter.as_ref();
+        CounterWording {
+            language: self.language(),
+            words: counter.map_or(&NO_WORDS, |c| &c.words),
+            offers: counter.map_or(&[], |c| c.offers.as_slice()),
+        }
+    }
+
+    /// The labels, with the language button naming the next language (none with one).
+    fn labels(&self) -> super::ui::CounterLabels {
+        let languages = &self.config.display.languages;
+        let next = (languages.len() > 1)
+            .then(|| &languages[(self.language.load(Ordering::Relaxed) + 1) % languages.len()])
+            .map_or("", |language| language_name(language));
+        self.wording().labels(next)
+    }
+
+    fn staff(&self) -> Option<String> {
+        self.staff
+            .lock()
+            .expect("no panic while holding the staff name")
+            .clone()
+    }
+
+    fn set_staff(&self, staff: Option<String>) {
+        *self
+            .staff
+            .lock()
+            .expect("no panic while holding the staff name") = staff;
+    }
+}
+
+static NO_WORDS: std::sync::LazyLock<crate::config::CounterWords> =
+    std::sync::LazyLock::new(Default::default);
+
 /// Shows the venue status in the banner: the headline somebody chose, else the
-/// counter's own wording (`counter.slint`).
-pub fn apply_status(window: &CounterWindow, presentation: &Presentation, config: &NodeConfig) {
+/// counter's own wording, in the counter's language.
+fn apply_status(window: &CounterWindow, presentation: &Presentation, screen: &CounterScreen) {
+    let config = &screen.config;
+    let language = screen.language();
     let (content, _) = screen_content(
         presentation,
         &config.node.venue_name,
         &config.display,
         &config.texts,
-        "en",
+        language,
         time::OffsetDateTime::now_utc(),
     );
     let chosen = chosen_texts(
         presentation,
         content.mode,
-        &config.texts.in_language("en"),
-        "en",
+        &config.texts.in_language(language),
+        language,
     );
     let headline = chosen
         .headline
         .as_deref()
         .map(crate::text::printable)
         .filter(|text| !text.trim().is_empty());
+    let wording = screen.wording();
     window.set_state(super::bridge::screen_state(content.mode));
     window.set_headline(headline.unwrap_or_default().as_str().into());
-    window.set_since_time(content.since_time.as_str().into());
-    window.set_link_lost_since(content.link_lost_since.as_str().into());
+    window.set_since(if content.since_time.is_empty() {
+        "".into()
+    } else {
+        wording.say("Since {}", &[&content.since_time]).into()
+    });
+    window.set_link_lost_note(if content.link_lost_since.is_empty() {
+        "".into()
+    } else {
+        wording
+            .say(
+                "Venue link lost since {}: issuing and redeeming continue on this terminal",
+                &[&content.link_lost_since],
+            )
+            .into()
+    });
 }
 
-/// Shows a redemption answer in large words, coloured by what staff should do.
-pub fn show_answer(window: &CounterWindow, answer: &RedeemAnswer) {
-    let kind = match answer {
+/// Shows a redemption's answer in the fixed slot, coloured by what staff should do.
+fn show_answer(window: &CounterWindow, redemption: &Redemption, screen: &CounterScreen) {
+    let kind = match redemption.answer {
         RedeemAnswer::Valid => AnswerKind::Good,
         RedeemAnswer::CheckTheCode
         | RedeemAnswer::NotWhileOffline { .. }
         | RedeemAnswer::TooManyAttempts => AnswerKind::Warn,
         _ => AnswerKind::Bad,
     };
-    let detail = answer_detail(answer);
     // A mistyped code stays, selected, so staff correct one symbol instead of typing
     // sixteen again; any other answer clears the field for the next guest.
-    if matches!(answer, RedeemAnswer::CheckTheCode) {
+    if matches!(redemption.answer, RedeemAnswer::CheckTheCode) {
         window.set_select_requests(window.get_select_requests().wrapping_add(1));
     } else {
         window.set_typed_code("".into());
     }
-    window.set_answer_headline(answer.headline().into());
-    window.set_answer_detail(detail.as_str().into());
+    let words = screen.wording().answer(redemption);
+    window.set_answer_headline(words.headline.as_str().into());
+    window.set_answer_detail(words.detail.as_str().into());
+    window.set_answer_say(words.say.as_str().into());
     window.set_answer_kind(kind);
 }
 
 thread_local! {
     /// Raised with every answer or issued code shown: a clear timer only clears what was
     /// on screen when it was started, never a newer answer.
-    static SHOWN: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    static SHOWN: Cell<u64> = const { Cell::new(0) };
 }
 
 /// Clears the answer and the issued code after `secs` seconds unless something newer was
@@ -120,6 +212,7 @@ fn clear_later(window: &CounterWindow, secs: u32) {
             window.set_answer_kind(AnswerKind::None);
             window.set_answer_headline("".into());
             window.set_answer_detail("".into());
+            window.set_answer_say("".into());
             window.set_issued_code("".into());
             LAST_ISSUED.with(|last| last.borrow_mut().take());
         }
@@ -127,18 +220,31 @@ fn clear_later(window: &CounterWindow, secs: u32) {
 }
 
 /// Shows a freshly issued (and already durable) voucher: code and QR.
-pub fn show_issued(window: &CounterWindow, code: &VoucherCode, offer_title: &str) {
+fn show_issued(
+    window: &CounterWindow,
+    code: &VoucherCode,
+    offer_title: &str,
+    screen: &CounterScreen,
+) {
+    let until = last_day_text(code.fields.expiry_day);
+    let offer = crate::text::one_line(offer_title);
     window.set_issued_offer(
-        format!(
-            "{offer_title} — valid until {}",
-            last_day_text(code.fields.expiry_day)
-        )
-        .into(),
+        screen
+            .wording()
+            .say("{} — valid until {}", &[&offer, &until])
+            .into(),
     );
     window.set_issued_code(code.to_string().into());
     if let Some(qr) = qr_image(&code.compact()) {
         window.set_issued_qr(qr);
     }
+}
+
+/// A staff number as signed in: 1 to 8 digits.
+fn staff_number(typed: &str) -> Option<String> {
+    let typed = typed.trim();
+    (!typed.is_empty() && typed.len() <= 8 && typed.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| typed.to_owned())
 }
 
 /// The incident a voucher issued now makes up for: the active one, if any. One borrow of
@@ -162,6 +268,7 @@ pub fn open_counter_window(
     counter: CounterHandle,
 ) -> Result<CounterWindow, slint::PlatformError> {
     let window = CounterWindow::new()?;
+    let screen = Arc::new(CounterScreen::new(config));
     let answer_secs = config.counter.as_ref().map_or(30, |c| c.answer_secs);
     let offers: Vec<OfferChoice> = config
         .counter
@@ -174,59 +281,122 @@ pub fn open_counter_window(
         .collect();
     window.set_offers(ModelRc::from(Rc::new(VecModel::from(offers))));
     window.set_can_print(config.counter.as_ref().is_some_and(|c| c.printer.is_some()));
+    window.set_staff_sign_in(config.counter.as_ref().is_some_and(|c| c.staff_sign_in));
+    window.set_labels(screen.labels());
     let current = presentation.borrow().clone();
-    apply_status(&window, &current, config);
+    apply_status(&window, &current, &screen);
 
-    let weak = window.as_weak();
-    let (handle, rt, rx, titles) = (
+    let (weak, rx, shown) = (window.as_weak(), presentation.clone(), screen.clone());
+    window.on_next_language(move || {
+        let languages = shown.config.display.languages.len().max(1);
+        let next = (shown.language.load(Ordering::Relaxed) + 1) % languages;
+        shown.language.store(next, Ordering::Relaxed);
+        if let Some(window) = weak.upgrade() {
+            window.set_labels(shown.labels());
+            let current = rx.borrow().clone();
+            apply_status(&window, &current, &shown);
+            if let Some(staff) = shown.staff() {
+                window.set_staff_shown(shown.wording().say("Staff {}", &[&staff]).into());
+            }
+            window.set_select_requests(window.get_select_requests().wrapping_add(1));
+        }
+    });
+    let (weak, signing) = (window.as_weak(), screen.clone());
+    window.on_sign_in(move |typed| {
+        let Some(window) = weak.upgrade() else { return };
+        let wording = signing.wording();
+        match staff_number(&typed) {
+            Some(number) => {
+                window.set_staff_shown(wording.say("Staff {}", &[&number]).into());
+                window.set_notice("".into());
+                signing.set_staff(Some(number));
+            }
+            None => window.set_notice(wording.say("A staff number is 1 to 8 digits", &[]).into()),
+        }
+        window.set_typed_staff("".into());
+        // The keyboard (and a wedge scanner) goes back to the code field.
+        window.set_select_requests(window.get_select_requests().wrapping_add(1));
+    });
+    let (weak, signing) = (window.as_weak(), screen.clone());
+    window.on_sign_out(move || {
+        signing.set_staff(None);
+        if let Some(window) = weak.upgrade() {
+            window.set_staff_shown("".into());
+        }
+    });
+
+    let (weak, handle, rt, rx, issuing) = (
+        window.as_weak(),
         counter.clone(),
         runtime.clone(),
         presentation.clone(),
-        config.clone(),
+        screen.clone(),
     );
     window.on_issue(move |offer_id| {
-        let (weak, handle, config) = (weak.clone(), handle.clone(), titles.clone());
+        let (weak, handle) = (weak.clone(), handle.clone());
         let incident = incident_to_issue_for(&rx);
+        let Ok(offer) = crate::protocol::Identifier::parse(&offer_id) else {
+            return;
+        };
+        let Some(offer_config) = issuing
+            .config
+            .counter
+            .iter()
+            .flat_map(|c| c.offers.iter())
+            .find(|o| o.id == offer)
+            .cloned()
+        else {
+            return;
+        };
+        let staff = issuing.staff();
+        let issuing = issuing.clone();
         rt.spawn(async move {
-            let Ok(offer) = crate::protocol::Identifier::parse(&offer_id) else {
-                return;
-            };
-            let Some(offer_config) = config
-                .counter
-                .iter()
-                .flat_map(|c| c.offers.iter())
-                .find(|o| o.id == offer)
-                .cloned()
-            else {
-                return;
-            };
-            let result = handle.issue(offer, incident, None).await;
-            let _ = weak.upgrade_in_event_loop(move |window| match result {
-                Ok(issued) => {
-                    window.set_notice("".into());
-                    show_issued(&window, &issued.code, &offer_config.title);
-                    clear_later(&window, answer_secs);
-                    LAST_ISSUED.with(|last| *last.borrow_mut() = Some((issued.code, offer_config)));
+            let result = handle.issue(offer, incident, staff).await;
+            let _ = weak.upgrade_in_event_loop(move |window| {
+                let shown = &issuing;
+                match result {
+                    Ok(issued) => {
+                        window.set_notice("".into());
+                        show_issued(&window, &issued.code, &offer_config.title, shown);
+                        clear_later(&window, answer_secs);
+                        LAST_ISSUED
+                            .with(|last| *last.borrow_mut() = Some((issued.code, offer_config)));
+                    }
+                    Err(error) => window.set_notice(
+                        shown
+                            .wording()
+                            .say("Not issued: {}", &[&error.to_string()])
+                            .into(),
+                    ),
                 }
-                Err(error) => window.set_notice(format!("Not issued: {error}").into()),
             });
         });
     });
-    let weak = window.as_weak();
-    let (handle, rt) = (counter.clone(), runtime.clone());
+    let (weak, handle, rt, redeeming) = (
+        window.as_weak(),
+        counter.clone(),
+        runtime.clone(),
+        screen.clone(),
+    );
     window.on_redeem(move |typed| {
         let (weak, handle) = (weak.clone(), handle.clone());
         let typed = typed.to_string();
+        let staff = redeeming.staff();
+        // The answer is worded on the UI thread, where the screen's language lives.
+        let redeeming = redeeming.clone();
         rt.spawn(async move {
-            let result = handle.redeem(typed, None).await;
+            let result = handle.redeem(typed, staff).await;
             let _ = weak.upgrade_in_event_loop(move |window| match result {
-                Ok(answer) => {
-                    show_answer(&window, &answer);
+                Ok(redemption) => {
+                    show_answer(&window, &redemption, &redeeming);
                     clear_later(&window, answer_secs);
                 }
-                Err(error) => {
-                    window.set_notice(format!("Could not check the code: {error}").into())
-                }
+                Err(error) => window.set_notice(
+                    redeeming
+                        .wording()
+                        .say("Could not check the code: {}", &[&error.to_string()])
+                        .into(),
+                ),
             });
         });
     });
@@ -237,32 +407,46 @@ pub fn open_counter_window(
             window.set_issued_code("".into());
         }
     });
-    let weak = window.as_weak();
-    let print_config = config.clone();
+    let (weak, printing) = (window.as_weak(), screen.clone());
     window.on_print(move || {
         let Some((code, offer)) = LAST_ISSUED.with(|last| last.borrow().clone()) else {
             return;
         };
         let weak = weak.clone();
-        let config = print_config.clone();
+        let config = printing.config.clone();
+        let printed = printing.wording().say("Receipt printed", &[]);
+        let failed = printing.wording().say(
+            "The voucher is saved, but the receipt did not print: {}",
+            &[],
+        );
         // Printing waits on the network or a device: never on the UI thread.
         std::thread::spawn(move || {
             let outcome = crate::voucher::printer::print_voucher(&config, &offer, &code);
             let _ = weak.upgrade_in_event_loop(move |window| {
                 window.set_notice(match outcome {
-                    Ok(()) => "Receipt printed".into(),
-                    Err(error) => {
-                        format!("The voucher is saved, but the receipt did not print: {error}")
-                            .into()
-                    }
+                    Ok(()) => printed.into(),
+                    Err(error) => fill(&failed, &[&error.to_string()]).into(),
                 })
             });
         });
     });
 
+    follow_presentation(&window, presentation, proof, runtime, screen);
+    Ok(window)
+}
+
+/// Keeps the banner on the venue view, and proves each new view from a drawn frame when
+/// this window is the node's only screen.
+fn follow_presentation(
+    window: &CounterWindow,
+    presentation: watch::Receiver<Presentation>,
+    proof: Option<watch::Sender<Drawing>>,
+    runtime: &tokio::runtime::Handle,
+    screen: Arc<CounterScreen>,
+) {
     let weak = window.as_weak();
     let mut receiver = presentation;
-    let config = config.clone();
+    let config = screen.config.clone();
     runtime.spawn(async move {
         // The first pass runs once the event loop turns, after the window is shown.
         let mut current = receiver.borrow_and_update().clone();
@@ -278,10 +462,10 @@ pub fn open_counter_window(
                 "en",
                 time::OffsetDateTime::now_utc(),
             );
-            let (shown_config, proof, now) = (config.clone(), proof.clone(), receiver.clone());
+            let (proof, now, screen) = (proof.clone(), receiver.clone(), screen.clone());
             let presentation = current.clone();
             let shown = weak.upgrade_in_event_loop(move |window| {
-                apply_status(&window, &presentation, &shown_config);
+                apply_status(&window, &presentation, &screen);
                 if let Some(drawing) = proof.filter(|d| d.borrow().is_news(&presentation)) {
                     super::proof::WindowProof {
                         component: window.as_weak(),
@@ -307,7 +491,6 @@ pub fn open_counter_window(
             }
         }
     });
-    Ok(window)
 }
 
 #[cfg(test)]

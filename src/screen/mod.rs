@@ -7,6 +7,7 @@
 pub mod bridge;
 pub mod content;
 pub mod counter;
+pub mod counter_words;
 pub mod offscreen;
 pub mod offscreen_backend;
 pub mod proof;

@@ -364,6 +364,7 @@ mod tests {
             seq,
             at: OffsetDateTime::UNIX_EPOCH,
             staff: None,
+            till: None,
             change: VoucherChange::Voided {
                 code: "ABCD".into(),
                 reason: "x".repeat(reason_chars),

@@ -10,8 +10,9 @@
 //! becomes an HTTP status, for this API and the console alike.
 
 use super::handle::{CounterError, CounterHandle};
-use super::lifecycle::{answer_detail, last_day_text, VoidRefusal};
+use super::lifecycle::{answer_detail, last_day_text, Redemption, VoidRefusal};
 use super::store::StoreError;
+use crate::config::OfferConfig;
 use crate::protocol::Identifier;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
@@ -20,6 +21,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::sync::Arc;
 
 const MAX_BODY: usize = 4096;
 
@@ -54,11 +56,16 @@ fn refused(error: CounterError) -> Answer {
     refusal(status_of(&error), error)
 }
 
-pub fn router(counter: CounterHandle) -> Router {
+/// The API of a counter with `offers` (named in redemption answers by their id).
+pub fn router(counter: CounterHandle, offers: &[OfferConfig]) -> Router {
+    let offers: Arc<[OfferConfig]> = offers.into();
     Router::new()
         .route("/v1/vouchers", post(issue))
         .route("/v1/vouchers/:code", get(show))
-        .route("/v1/redemptions", post(redeem))
+        .route(
+            "/v1/redemptions",
+            post(move |counter, parsed| redeem(counter, parsed, offers)),
+        )
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(counter)
 }
@@ -129,15 +136,25 @@ struct RedeemBody {
 async fn redeem(
     State(counter): State<CounterHandle>,
     parsed: Result<Json<RedeemBody>, JsonRejection>,
+    offers: Arc<[OfferConfig]>,
 ) -> Answer {
     let request = match body(parsed) {
         Ok(request) => request,
         Err(answer) => return answer,
     };
     match counter.redeem(request.code, request.staff).await {
-        Ok(answer) => (
+        Ok(Redemption {
+            answer,
+            offer_number,
+        }) => (
             StatusCode::OK,
-            Json(json!({ "answer": answer.headline(), "detail": answer_detail(&answer) })),
+            Json(json!({
+                "answer": answer.headline(),
+                "detail": answer_detail(&answer),
+                "offer": offer_number
+                    .and_then(|number| offers.iter().find(|offer| offer.number == number))
+                    .map(|offer| &offer.id),
+            })),
         ),
         Err(error) => refused(error),
     }

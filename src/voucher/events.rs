@@ -19,6 +19,9 @@ pub struct EventMark {
     pub at: OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub staff: Option<String>,
+    /// The till's name as it wrote the event, if it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub till: Option<String>,
 }
 
 impl EventMark {
@@ -28,6 +31,7 @@ impl EventMark {
             seq: event.seq,
             at: event.at,
             staff: event.staff.clone(),
+            till: event.till.clone(),
         }
     }
 }
@@ -136,6 +140,7 @@ mod tests {
             seq,
             at: OffsetDateTime::UNIX_EPOCH,
             staff: None,
+            till: None,
             change,
         }
     }

@@ -6,7 +6,7 @@
 
 use super::code::{CodeError, VoucherCode};
 use super::events::VoucherRecord;
-use super::lifecycle::{RedeemAnswer, VoidRefusal};
+use super::lifecycle::{Redemption, VoidRefusal};
 use super::store::{IssuedVoucher, StoreError};
 use crate::protocol::Identifier;
 use tokio::sync::{mpsc, oneshot};
@@ -64,7 +64,7 @@ pub enum CounterRequest {
     Redeem {
         code: String,
         staff: Option<String>,
-        reply: oneshot::Sender<Result<RedeemAnswer, CounterError>>,
+        reply: oneshot::Sender<Result<Redemption, CounterError>>,
     },
     Void {
         code: String,
@@ -152,7 +152,7 @@ impl CounterHandle {
         &self,
         code: String,
         staff: Option<String>,
-    ) -> Result<RedeemAnswer, CounterError> {
+    ) -> Result<Redemption, CounterError> {
         self.ask(|reply| CounterRequest::Redeem { code, staff, reply })
             .await
     }

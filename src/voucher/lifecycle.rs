@@ -60,6 +60,24 @@ impl RedeemAnswer {
     }
 }
 
+/// A redemption's answer with the offer number its code carries (none when the code is
+/// unreadable), so a screen can name what the guest gets, or got.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Redemption {
+    pub answer: RedeemAnswer,
+    pub offer_number: Option<u8>,
+}
+
+impl Redemption {
+    /// An answer about a code that could not be read: no offer to name.
+    pub fn unread(answer: RedeemAnswer) -> Self {
+        Self {
+            answer,
+            offer_number: None,
+        }
+    }
+}
+
 /// Where the decision is taken.
 #[derive(Clone, Copy, Debug)]
 pub struct RedeemContext {
@@ -70,6 +88,10 @@ pub struct RedeemContext {
     pub policy: OfflineRedemption,
     pub this_terminal: u8,
 }
+
+/// Why nothing is redeemed offline under the "deny" policy.
+pub const OFFLINE_DENIED: &str =
+    "redemptions wait until this terminal is back in touch with the venue";
 
 pub fn judge_redemption(
     parsed: Result<&VoucherCode, CodeError>,
@@ -103,8 +125,7 @@ pub fn judge_redemption(
             OfflineRedemption::Allow => {}
             OfflineRedemption::Deny => {
                 return RedeemAnswer::NotWhileOffline {
-                    why: "redemptions wait until this terminal is back in touch with the venue"
-                        .into(),
+                    why: OFFLINE_DENIED.into(),
                 }
             }
             OfflineRedemption::IssuingTerminalOnly
@@ -220,6 +241,7 @@ mod tests {
             seq: 1,
             at: time::OffsetDateTime::UNIX_EPOCH,
             staff: None,
+            till: None,
             change: VoucherChange::Voided {
                 code: "C".into(),
                 reason: "lost".into(),

@@ -20,7 +20,8 @@ pub fn open_store(config: &NodeConfig, base: &Path) -> Result<VoucherStore> {
         &config.node.id,
         counter.terminal,
         secret,
-    )?)
+    )?
+    .with_till_name(config.node.name.clone()))
 }
 
 /// The venue secret: a private file of at least 16 bytes (never logged).

@@ -8,7 +8,9 @@
 
 use super::code::{CodeError, VoucherCode, VoucherFields, VoucherSecret};
 use super::events::{VoucherChange, VoucherEvent, VoucherRecord, EVENT_VERSION};
-use super::lifecycle::{judge_redemption, judge_void, RedeemAnswer, RedeemContext, VoidRefusal};
+use super::lifecycle::{
+    judge_redemption, judge_void, RedeemAnswer, RedeemContext, Redemption, VoidRefusal,
+};
 use crate::config::OfferConfig;
 use crate::protocol::vouchers::MAX_STAFF_CHARS;
 use crate::protocol::Identifier;
@@ -72,6 +74,8 @@ pub struct VoucherStore {
     node: Identifier,
     terminal: u8,
     secret: VoucherSecret,
+    /// This till's human name, written into its events (see `VoucherEvent::till`).
+    till_name: Option<String>,
 }
 
 /// Days since 2025-01-01 (UTC) of an instant: the unit of voucher expiry.
@@ -109,9 +113,9 @@ fn open_with_patience(path: &Path) -> Result<sled::Db, StoreError> {
     }
 }
 
-/// A staff or manager name as kept with an event: free text that travels in every sync
+/// A staff, manager or till name as kept with an event: free text that travels in every sync
 /// batch, so one line and bounded.
-fn kept_staff(name: Option<String>) -> Option<String> {
+fn kept_name(name: Option<String>) -> Option<String> {
     name.map(|name| {
         crate::text::one_line(&name)
             .chars()
@@ -239,7 +243,14 @@ impl VoucherStore {
             node: node.clone(),
             terminal,
             secret,
+            till_name: None,
         })
+    }
+
+    /// Names this till in every event it writes from now on ("Box office 2").
+    pub fn with_till_name(mut self, name: Option<String>) -> Self {
+        self.till_name = kept_name(name);
+        self
     }
 
     pub fn secret(&self) -> &VoucherSecret {
@@ -298,7 +309,8 @@ impl VoucherStore {
                     origin: self.node.clone(),
                     seq,
                     at: request.now,
-                    staff: kept_staff(request.staff.clone()),
+                    staff: kept_name(request.staff.clone()),
+                    till: self.till_name.clone(),
                     change: VoucherChange::Issued {
                         code: compact.clone(),
                         offer_id: request.offer.id.clone(),
@@ -326,11 +338,15 @@ impl VoucherStore {
         staff: Option<String>,
         context: RedeemContext,
         now: OffsetDateTime,
-    ) -> Result<(RedeemAnswer, Option<VoucherEvent>), StoreError> {
+    ) -> Result<(Redemption, Option<VoucherEvent>), StoreError> {
         let parsed = VoucherCode::parse(text, &self.secret);
         let Ok(code) = parsed else {
             return Ok((
-                judge_redemption(parsed.as_ref().map_err(|error| *error), None, context),
+                Redemption::unread(judge_redemption(
+                    parsed.as_ref().map_err(|error| *error),
+                    None,
+                    context,
+                )),
                 None,
             ));
         };
@@ -360,7 +376,12 @@ impl VoucherStore {
         if outcome.1.is_some() {
             self.db.flush()?;
         }
-        Ok(outcome)
+        let (answer, event) = outcome;
+        let redemption = Redemption {
+            answer,
+            offer_number: Some(code.fields.offer),
+        };
+        Ok((redemption, event))
     }
 
     /// Voids a voucher (a manager's decision); durable before it returns.
@@ -415,7 +436,8 @@ impl VoucherStore {
             origin: self.node.clone(),
             seq,
             at: now,
-            staff: kept_staff(staff),
+            staff: kept_name(staff),
+            till: self.till_name.clone(),
             change,
         })
     }

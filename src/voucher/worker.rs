@@ -11,7 +11,7 @@
 
 use super::anti_entropy::{cap_batch_bytes, claim_beyond, AntiEntropy, Replay};
 use super::handle::{counter_channel, CounterError, CounterHandle, CounterRequest};
-use super::lifecycle::{RedeemAnswer, RedeemContext};
+use super::lifecycle::{RedeemAnswer, RedeemContext, Redemption};
 use super::store::{voucher_day, IssueRequest, StoreError, VoucherStore};
 use crate::config::CounterSection;
 use crate::health::Flag;
@@ -353,7 +353,7 @@ impl VoucherWorker {
             }
             CounterRequest::Redeem { code, staff, reply } => {
                 if self.guessing() {
-                    let _ = reply.send(Ok(RedeemAnswer::TooManyAttempts));
+                    let _ = reply.send(Ok(Redemption::unread(RedeemAnswer::TooManyAttempts)));
                     return false;
                 }
                 let context = RedeemContext {
@@ -367,12 +367,12 @@ impl VoucherWorker {
                 })
                 .await;
                 let changed = matches!(&result, Ok((_, Some(_))));
-                if let Ok((answer, _)) = &result {
-                    if answer.is_unreadable() {
-                        self.count_unreadable(answer.headline());
+                if let Ok((redemption, _)) = &result {
+                    if redemption.answer.is_unreadable() {
+                        self.count_unreadable(redemption.answer.headline());
                     }
                 }
-                let _ = reply.send(result.map(|(answer, event)| {
+                let _ = reply.send(result.map(|(redemption, event)| {
                     if let Some(event) = event {
                         crate::metrics::add(
                             "raincheck_vouchers_total",
@@ -381,7 +381,7 @@ impl VoucherWorker {
                         );
                         self.publish_events(vec![event]);
                     }
-                    answer
+                    redemption
                 }));
                 changed
             }

@@ -27,6 +27,9 @@ fn counter_section() -> CounterSection {
         }],
         api_listen: None,
         answer_secs: 30,
+        language: None,
+        staff_sign_in: false,
+        words: Default::default(),
     }
 }
 

@@ -85,6 +85,7 @@ fn batch() -> Value {
         seq,
         at: at(),
         staff: Some("Sam".into()),
+        till: None,
         change,
     };
     serde_json::to_value(VoucherBatch {

@@ -64,6 +64,11 @@ pub enum Command {
         #[command(subcommand)]
         action: VoucherAction,
     },
+    /// Look after the venue's nodes: retire one taken out of service.
+    Node {
+        #[command(subcommand)]
+        action: NodeAction,
+    },
     /// Look after the manager's console (sign-in PINs).
     Console {
         #[command(subcommand)]
@@ -73,6 +78,21 @@ pub enum Command {
     Bench {
         #[command(subcommand)]
         which: BenchCommand,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum NodeAction {
+    /// Retire a screen or counter that was taken out of service, so the console, `status`
+    /// and head office stop listing it as offline. A node that is online is refused.
+    Forget {
+        /// The node's id (as `raincheck status` lists it).
+        id: String,
+        /// Withdraw the retirement instead.
+        #[arg(long)]
+        undo: bool,
+        #[command(flatten)]
+        bus: BusArgs,
     },
 }
 

@@ -163,6 +163,28 @@ fn a_manager_declares_watches_every_screen_confirm_and_resolves_from_a_tablet() 
             .await;
         tablet.screenshot(&shots.join("console-5-all-clear.png")).await;
 
+        // The stopped screen was taken out of service: the manager forgets it, and it
+        // shows nowhere any more (the count is of the two screens that are left).
+        tablet.click("[data-tab='screens']").await;
+        tablet.run("window.confirm = () => true;", serde_json::json!([])).await;
+        tablet.screenshot(&shots.join("console-5b-forget.png")).await;
+        tablet.click(".node[data-node='lobby-2'] .node-forget").await;
+        tablet
+            .wait_until(
+                "document.querySelector(\".node[data-node='lobby-2']\") === null",
+                WAIT,
+                "the forgotten screen is gone from the console",
+            )
+            .await;
+        tablet.click("[data-tab='status']").await;
+        tablet
+            .wait_until(
+                "document.querySelector('#headline').textContent.includes('2 of 2 screens')",
+                WAIT,
+                "the count no longer includes the forgotten screen",
+            )
+            .await;
+
         // The audit tab shows what Dana did.
         tablet.click("[data-tab='audit']").await;
         tablet

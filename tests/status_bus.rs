@@ -427,6 +427,54 @@ async fn the_last_will_marks_a_killed_node_offline_and_sigterm_says_goodbye() {
         .confirmations()
         .tally(raincheck::model::NodeKind::Screen);
     assert_eq!(screens.offline, 2, "{}", observer.headline());
+
+    // lobby-1 was taken out of service: a technician forgets it, and it counts nowhere.
+    let bus = ["--broker", &broker.url(), "--venue", VENUE];
+    let forget = |node: &str, extra: &[&str]| {
+        let mut args = vec!["node", "forget", node];
+        args.extend(bus);
+        args.extend(extra);
+        cli(&args)
+    };
+    let refused = forget("lobby-9", &[]);
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("no node lobby-9"),
+        "an unknown node is refused by name: {}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let forgotten = forget("lobby-1", &[]);
+    assert!(
+        forgotten.status.success(),
+        "{}",
+        String::from_utf8_lossy(&forgotten.stderr)
+    );
+    wait_for(&mut observer, WAIT, "lobby-1 forgotten", |s| {
+        !s.displays
+            .contains_key(&Identifier::parse("lobby-1").unwrap())
+    })
+    .await;
+    let screens = observer
+        .confirmations()
+        .tally(raincheck::model::NodeKind::Screen);
+    assert_eq!(screens.offline, 1, "{}", observer.headline());
+    let again = forget("lobby-1", &[]);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already retired"));
+    // A retired node that comes back is shown again: a running screen is never hidden.
+    let mut back = NodeProcess::start(directory.path(), "lobby-1", &broker.url());
+    wait_for(&mut observer, WAIT, "lobby-1 back online", |s| {
+        s.displays
+            .get(&Identifier::parse("lobby-1").unwrap())
+            .is_some_and(|r| r.status == DisplayStatus::Online)
+    })
+    .await;
+    let online = forget("lobby-1", &["--undo"]);
+    assert!(
+        online.status.success(),
+        "{}",
+        String::from_utf8_lossy(&online.stderr)
+    );
+    back.kill_hard();
     observer.close().await;
 }
 

@@ -395,6 +395,12 @@
     for (const [key, tag] of [['name', 'h3'], ['standing', 'span']]) head.append(card[key] = el(tag, 'node-' + key));
     info.append(head);
     for (const key of ['kind', 'shows', 'since', 'offline']) info.append(card[key] = el('p', 'node-' + key));
+    // Offline nodes only: a screen taken out of service is retired, so it stops counting.
+    card.forget = el('button', 'node-forget', 'Forget this node');
+    card.forget.type = 'button';
+    card.forget.hidden = true;
+    card.forget.addEventListener('click', () => onForget(card.root.dataset.node, card.name.textContent));
+    info.append(card.forget);
     card.root.append(thumb, info);
     return card;
   }
@@ -421,6 +427,7 @@
     const offlineSince = hhmm(node.offline_since);
     setText(card.offline, offlineSince ? `Offline since ${offlineSince}` : '');
     card.offline.hidden = !offlineSince;
+    card.forget.hidden = standing !== 'offline';
 
     // ?v= changes with each new thumbnail, so the browser may cache each version.
     const src = node.thumbnail === undefined || node.thumbnail === null ? null
@@ -434,6 +441,18 @@
       card.img.removeAttribute('src');
       card.img.hidden = true;
       card.noPicture.hidden = false;
+    }
+  }
+
+  // Retires an offline node (taken out of service) after the manager confirms; the live
+  // snapshot then drops it. The console refuses an online node.
+  async function onForget(node, name) {
+    if (!window.confirm(`Forget ${name}? It stops showing in the console and counts. ` +
+        'If it is switched on again it reappears by itself.')) return;
+    try {
+      await api('POST', `/api/nodes/${encodeURIComponent(node)}/forget`);
+    } catch (err) {
+      fail(err);
     }
   }
 

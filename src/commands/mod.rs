@@ -5,6 +5,7 @@ pub mod check_config;
 pub mod console;
 pub mod demo;
 pub mod incident;
+pub mod node;
 pub mod payments;
 pub mod status;
 pub mod target;
@@ -45,6 +46,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Status { bus, json } => block_on(status::status(bus, json)),
         Command::Watch { bus } => block_on(status::watch(bus)),
         Command::Voucher { config, action } => voucher::run(config, action),
+        Command::Node {
+            action: crate::cli::NodeAction::Forget { id, undo, bus },
+        } => block_on(node::forget(id, undo, bus)),
         Command::Console {
             action: crate::cli::ConsoleAction::HashPin { config, name },
         } => console::run_hash_pin(config, name),

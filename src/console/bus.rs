@@ -67,6 +67,12 @@ pub enum ConsoleRequest {
         node: Identifier,
         reply: oneshot::Sender<Option<Bytes>>,
     },
+    /// A manager retires a node taken out of service (`model::retirement`'s rule).
+    Retire {
+        node: Identifier,
+        by: String,
+        reply: oneshot::Sender<Result<(), String>>,
+    },
 }
 
 /// How soon a change must reach the page.
@@ -174,6 +180,9 @@ impl ConsoleBus {
                     }
                     Some(ConsoleRequest::Declare { request, reply }) => {
                         waiting.push_back((request, reply));
+                    }
+                    Some(ConsoleRequest::Retire { node, by, reply }) => {
+                        let _ = reply.send(self.publish_retirement(&state.venue, &node, &by));
                     }
                 },
                 event = self.events.recv() => match event {
@@ -346,6 +355,11 @@ impl ConsoleBus {
                 state.notes.remove(node);
                 state.thumbnails.remove(node);
             }
+            // A retired node shows nowhere, its last picture included.
+            BusMessage::Retired(retirement) => {
+                state.notes.remove(&retirement.node);
+                state.thumbnails.remove(&retirement.node);
+            }
             _ => {}
         }
         let changed = state.venue.apply(message.clone()) == crate::model::ApplyOutcome::Changed;
@@ -403,6 +417,25 @@ impl ConsoleBus {
             deadline: Instant::now() + ECHO_TIMEOUT,
             reply,
         })
+    }
+}
+
+impl ConsoleBus {
+    /// Publishes `node`'s retirement (retained) if the rule allows it; the snapshot drops
+    /// the node when the broker echoes it back.
+    fn publish_retirement(
+        &self,
+        venue: &VenueState,
+        node: &Identifier,
+        by: &str,
+    ) -> Result<(), String> {
+        let retirement =
+            crate::model::retirement::retire(venue, node, by, OffsetDateTime::now_utc())
+                .map_err(|refusal| refusal.to_string())?;
+        let topic = Topic::venue(&self.venue, TopicKind::Retired, node).to_string();
+        self.client
+            .try_publish(topic, QoS::AtLeastOnce, true, encode(&retirement))
+            .map_err(|_| "the console has no link to the broker right now; try again".to_owned())
     }
 }
 

@@ -5,7 +5,7 @@
 //! to a worker or the access table, one audit line for anything that changes the venue.
 
 use super::bus::ConsoleRequest;
-use super::http::{ApiError, Context, Manager};
+use super::http::{ApiError, CheckedManager, Context, Manager};
 use super::{incident_routes, sign_in};
 use crate::model::DeclareAction;
 use crate::protocol::Identifier;
@@ -43,6 +43,7 @@ pub fn router(context: Context) -> Router {
             post(incident_routes::declaring(DeclareAction::Resolve)),
         )
         .route("/api/nodes/:node/thumbnail", get(thumbnail))
+        .route("/api/nodes/:node/forget", post(forget))
         .route("/api/audit", get(audit))
         .merge(super::voucher_routes::routes())
         .method_not_allowed_fallback(|| async {
@@ -105,4 +106,48 @@ async fn audit(
     let limit = query.limit.unwrap_or(100).clamp(1, 1000);
     let entries = context.audit.newest(limit);
     Ok(Json(serde_json::json!({ "entries": entries })).into_response())
+}
+
+/// A manager retires a node taken out of service ("Forget" on an offline node): it then
+/// shows nowhere. Refused for an unknown or online node; audited either way.
+async fn forget(
+    State(context): State<Context>,
+    CheckedManager(manager): CheckedManager,
+    Path(node): Path<String>,
+) -> Result<Response, ApiError> {
+    let result = forget_checked(&context, &manager.name, &node).await;
+    let outcome = match &result {
+        Ok(()) => "ok".to_owned(),
+        Err(error) => format!("refused: {}", error.message),
+    };
+    context
+        .audit(
+            Some(&manager.name),
+            &manager.from,
+            "forget node",
+            node,
+            &outcome,
+        )
+        .await;
+    result.map(|()| StatusCode::NO_CONTENT.into_response())
+}
+
+async fn forget_checked(context: &Context, manager: &str, node: &str) -> Result<(), ApiError> {
+    let node = Identifier::parse(node)
+        .map_err(|error| ApiError::bad_request(format!("node {node:?} {error}")))?;
+    let (reply, answer) = oneshot::channel();
+    let stopped = || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the console is stopping");
+    context
+        .bus
+        .send(ConsoleRequest::Retire {
+            node,
+            by: manager.to_owned(),
+            reply,
+        })
+        .await
+        .map_err(|_| stopped())?;
+    answer
+        .await
+        .map_err(|_| stopped())?
+        .map_err(|refusal| ApiError::new(StatusCode::CONFLICT, refusal))
 }

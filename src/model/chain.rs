@@ -36,9 +36,13 @@ impl ChainState {
                     ..
                 },
             ) => self.declarations.apply(message),
-            (Some(venue), message @ (BusMessage::Display(_) | BusMessage::DisplayRemoved(_))) => {
-                self.venues.entry(venue.clone()).or_default().apply(message)
-            }
+            (
+                Some(venue),
+                message @ (BusMessage::Display(_)
+                | BusMessage::DisplayRemoved(_)
+                | BusMessage::Retired(_)
+                | BusMessage::RetirementWithdrawn(_)),
+            ) => self.venues.entry(venue.clone()).or_default().apply(message),
             _ => ApplyOutcome::Unchanged,
         }
     }

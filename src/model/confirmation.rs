@@ -152,6 +152,11 @@ impl Confirmations {
                 None => self.unset(&report.node),
             },
             BusMessage::DisplayRemoved(node) => self.unset(node),
+            BusMessage::Retired(retirement) => match state.displays.get(&retirement.node) {
+                Some(current) => self.set(current),
+                None => self.unset(&retirement.node),
+            },
+            BusMessage::RetirementWithdrawn(_) => {}
             BusMessage::Declaration { .. } | BusMessage::Payment(_) => {
                 let digest = compute_view(state).digest();
                 if digest != self.digest {

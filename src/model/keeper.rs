@@ -92,6 +92,7 @@ pub fn payload_of(message: &BusMessage) -> Vec<u8> {
         BusMessage::Declaration { declaration, .. } => encode(declaration),
         BusMessage::Payment(health) => encode(health),
         BusMessage::Display(report) => encode(report),
-        BusMessage::DisplayRemoved(_) => Vec::new(),
+        BusMessage::Retired(retirement) => encode(retirement),
+        BusMessage::DisplayRemoved(_) | BusMessage::RetirementWithdrawn(_) => Vec::new(),
     }
 }

@@ -16,6 +16,7 @@ pub mod keeper;
 #[cfg(test)]
 mod keeper_properties;
 pub mod presentation;
+pub mod retirement;
 pub mod revisions;
 pub mod screen_labels;
 pub mod venue_state;

@@ -5,7 +5,8 @@
 
 use super::revisions;
 use crate::protocol::{
-    BusMessage, DisplayReport, Identifier, IncidentDeclaration, PaymentHealth, Scope,
+    BusMessage, DisplayReport, DisplayStatus, Identifier, IncidentDeclaration, NodeRetirement,
+    PaymentHealth, Scope,
 };
 use std::collections::BTreeMap;
 
@@ -14,6 +15,9 @@ pub struct VenueState {
     pub declarations: BTreeMap<(Scope, Identifier), IncidentDeclaration>,
     pub payments: BTreeMap<Identifier, PaymentHealth>,
     pub displays: BTreeMap<Identifier, DisplayReport>,
+    /// Nodes retired by `raincheck node forget`: their offline reports are kept out of
+    /// `displays`, so a retired screen shows nowhere; an online one is never hidden.
+    pub retired: BTreeMap<Identifier, NodeRetirement>,
 }
 
 /// What applying one message did, so callers can log stale messages and skip work.
@@ -39,6 +43,17 @@ impl VenueState {
             }
             // Display reports are not part of any view; the broker's order per topic is
             // the truth (a reconnecting node republishes after its own last will).
+            // A retired node's offline report counts nowhere; whatever order the report and
+            // the retirement arrive in, the result is the same.
+            BusMessage::Display(report)
+                if report.status == DisplayStatus::Offline
+                    && self.retired.contains_key(&report.node) =>
+            {
+                match self.displays.remove(&report.node) {
+                    Some(_) => ApplyOutcome::Changed,
+                    None => ApplyOutcome::Unchanged,
+                }
+            }
             BusMessage::Display(mut report) => {
                 // A last will from an older node carries no roles: keep what it said when
                 // online, so a vanished screen still counts as a screen everywhere.
@@ -53,6 +68,27 @@ impl VenueState {
                 }
             }
             BusMessage::DisplayRemoved(node) => match self.displays.remove(&node) {
+                Some(_) => ApplyOutcome::Changed,
+                None => ApplyOutcome::Unchanged,
+            },
+            BusMessage::Retired(retirement) => {
+                let node = retirement.node.clone();
+                let known = self.retired.insert(node.clone(), retirement.clone());
+                let hidden = self
+                    .displays
+                    .get(&node)
+                    .is_some_and(|report| report.status == DisplayStatus::Offline);
+                if hidden {
+                    self.displays.remove(&node);
+                }
+                if hidden || known.as_ref() != Some(&retirement) {
+                    ApplyOutcome::Changed
+                } else {
+                    ApplyOutcome::Unchanged
+                }
+            }
+            // The node's report comes back with its next publish (or never, if it is gone).
+            BusMessage::RetirementWithdrawn(node) => match self.retired.remove(&node) {
                 Some(_) => ApplyOutcome::Changed,
                 None => ApplyOutcome::Unchanged,
             },

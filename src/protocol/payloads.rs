@@ -191,3 +191,17 @@ impl DisplayReport {
         }
     }
 }
+
+/// A node retired from the venue, retained on `…/retired/{node}` by `raincheck node forget`
+/// or the console. Its offline report then counts nowhere; an empty payload un-retires it.
+/// A retired node that comes back online is shown again: a running screen is never hidden.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NodeRetirement {
+    pub v: u32,
+    pub node: Identifier,
+    /// Who retired it ("cli", a manager's name), for the audit trail.
+    pub by: String,
+    #[serde(with = "time::serde::rfc3339")]
+    pub at: OffsetDateTime,
+}

@@ -34,6 +34,8 @@ pub enum TopicKind {
     Vouchers,
     /// Retained: how far a counter's voucher store has caught up with each origin.
     VoucherMarks,
+    /// Retained: a node a manager or technician retired (`raincheck node forget`).
+    Retired,
 }
 
 impl TopicKind {
@@ -45,6 +47,7 @@ impl TopicKind {
             TopicKind::Thumbnails => "thumbnails",
             TopicKind::Vouchers => "vouchers",
             TopicKind::VoucherMarks => "voucher-marks",
+            TopicKind::Retired => "retired",
         }
     }
 
@@ -56,6 +59,7 @@ impl TopicKind {
             "thumbnails" => TopicKind::Thumbnails,
             "vouchers" => TopicKind::Vouchers,
             "voucher-marks" => TopicKind::VoucherMarks,
+            "retired" => TopicKind::Retired,
             _ => return None,
         })
     }
@@ -147,6 +151,7 @@ impl Topic {
         vec![
             format!("{TOPIC_ROOT}/{CHAIN_SEGMENT}/incident/+"),
             format!("{TOPIC_ROOT}/+/displays/+"),
+            format!("{TOPIC_ROOT}/+/retired/+"),
             format!("{TOPIC_ROOT}/+/{BRIDGE_SEGMENT}/+"),
         ]
     }
@@ -178,6 +183,7 @@ impl Topic {
     pub fn status_filters(venue: &Identifier) -> Vec<String> {
         let mut filters = Self::view_filters(venue);
         filters.push(format!("{TOPIC_ROOT}/{venue}/displays/+"));
+        filters.push(format!("{TOPIC_ROOT}/{venue}/retired/+"));
         filters
     }
 }

@@ -17,7 +17,9 @@ pub use thumbnails::{decode_thumbnail, Thumbnail, MAX_THUMBNAIL_BYTES};
 pub use vouchers::{decode_voucher_message, VoucherMessage};
 
 use super::identifiers::Identifier;
-use super::payloads::{DisplayReport, IncidentDeclaration, PaymentHealth, SCHEMA_VERSION};
+use super::payloads::{
+    DisplayReport, IncidentDeclaration, NodeRetirement, PaymentHealth, SCHEMA_VERSION,
+};
 use super::topics::{Scope, Topic, TopicKind};
 use super::{MAX_PAYLOAD_BYTES, MAX_REVISION};
 
@@ -32,6 +34,10 @@ pub enum BusMessage {
     Display(DisplayReport),
     /// An empty retained payload on a display topic: the node was decommissioned.
     DisplayRemoved(Identifier),
+    /// The node was retired (`raincheck node forget`): its offline report counts nowhere.
+    Retired(NodeRetirement),
+    /// An empty retained payload on a retired topic: the retirement was withdrawn.
+    RetirementWithdrawn(Identifier),
 }
 
 /// Why a message was ignored. Displayed in logs next to the topic.
@@ -105,6 +111,7 @@ pub fn decode_message(
     if payload.is_empty() {
         return match topic.kind {
             TopicKind::Displays => Ok(BusMessage::DisplayRemoved(topic.owner)),
+            TopicKind::Retired => Ok(BusMessage::RetirementWithdrawn(topic.owner)),
             _ => Err(RejectReason::EmptyPayload),
         };
     }
@@ -175,6 +182,21 @@ pub fn decode_message(
                 return Err(RejectReason::RevisionOutOfRange(revision));
             }
             Ok(BusMessage::Display(report))
+        }
+        TopicKind::Retired => {
+            let mut retirement: NodeRetirement =
+                typed::decode_typed(payload, "a node retirement", true)?;
+            retirement.at = utc(retirement.at)?;
+            check_owner(&topic.owner, &retirement.node)?;
+            let chars = retirement.by.chars().count();
+            if chars > super::vouchers::MAX_STAFF_CHARS {
+                return Err(RejectReason::TextTooLong {
+                    field: "by",
+                    chars,
+                    limit: super::vouchers::MAX_STAFF_CHARS,
+                });
+            }
+            Ok(BusMessage::Retired(retirement))
         }
         TopicKind::Vouchers | TopicKind::VoucherMarks | TopicKind::Thumbnails => {
             Err(RejectReason::NotStatus)

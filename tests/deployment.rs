@@ -1,16 +1,22 @@
-//! The shipped deployment files work as shipped. Both systemd units pass
+//! The shipped deployment files work as shipped. Every systemd unit passes
 //! `systemd-analyze verify` (copied with only the binary's path pointed at the freshly built
-//! raincheck, since verify checks that it exists) and stay well hardened by
-//! `systemd-analyze security`; the Mosquitto drop-in merges into Debian's mosquitto.service
-//! and its settings are the effective ones. And config/mosquitto/venue.conf, installed into a
-//! broker config shaped like Debian's (certificates made with openssl, passwords with
-//! mosquitto_passwd, the shipped ACL, only paths and ports rewritten), starts both
-//! listeners, refuses anonymous clients, carries a node on the plain port and a technician
-//! over TLS, and keeps a retained declaration across a hard kill of the broker.
+//! raincheck, since verify checks that it exists) and stays well hardened by
+//! `systemd-analyze security`; the cage units' own command line, run under a headless cage
+//! with the environment systemd gives it, gets READY=1 and watchdog pings from the node and
+//! stops with cage exiting cleanly; the Debian package (Cargo.toml's
+//! `[package.metadata.deb]`) ships every unit, example and broker file and starts nothing;
+//! the Mosquitto drop-in merges into Debian's mosquitto.service and its settings are the
+//! effective ones. And config/mosquitto/venue.conf, installed into a broker config shaped
+//! like Debian's (certificates made with openssl, passwords with mosquitto_passwd, the
+//! shipped ACL, only paths and ports rewritten), starts both listeners, refuses anonymous
+//! clients, carries a node on the plain port and a technician over TLS, and keeps a retained
+//! declaration across a hard kill of the broker. (Installing, upgrading and purging the
+//! package needs root and dpkg: .ci/package does it.)
 //!
 //! `systemd-analyze` works without systemd running as PID 1 (it only parses and loads unit
 //! files); the systemd tests skip, saying why, when it is not installed, unless
-//! RAINCHECK_REQUIRE_SYSTEMD=1. The broker test skips likewise without Mosquitto, unless
+//! RAINCHECK_REQUIRE_SYSTEMD=1. The cage test skips likewise without cage, unless
+//! RAINCHECK_REQUIRE_CAGE=1, and the broker test without Mosquitto, unless
 //! RAINCHECK_REQUIRE_MOSQUITTO=1.
 
 mod common;
@@ -18,14 +24,23 @@ mod common;
 use common::broker::*;
 use common::*;
 use raincheck::model::{compute_view, ViewMode};
-use std::os::unix::fs::PermissionsExt;
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
-const UNITS: &[&str] = &["raincheck.service", "raincheck-kiosk.service"];
-/// Where the units expect the binary (docs/DEPLOY.md installs it there).
-const INSTALLED_BINARY: &str = "/usr/local/bin/raincheck";
+const UNITS: &[&str] = &[
+    "raincheck.service",
+    "raincheck-kiosk.service",
+    "raincheck-signage.service",
+    "raincheck-counter.service",
+];
+/// The units that run the node under cage on tty1.
+const CAGE_UNITS: &[&str] = &["raincheck-signage.service", "raincheck-counter.service"];
+/// Where the units expect the binary (the Debian package installs it there).
+const INSTALLED_BINARY: &str = "/usr/bin/raincheck";
+/// Where Debian's cage package installs cage.
+const CAGE: &str = "/usr/bin/cage";
 
 fn repository() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -69,7 +84,25 @@ fn unit_for_this_build(unit: &str) -> String {
         executable_lines, 2,
         "{unit} should run {INSTALLED_BINARY} in ExecStartPre (check-config) and ExecStart"
     );
-    shipped.replace(INSTALLED_BINARY, binary())
+    let for_this_build = shipped.replace(INSTALLED_BINARY, binary());
+    if for_this_build.contains(CAGE) && !Path::new(CAGE).is_file() {
+        // verify checks that every command exists; the unit's own settings are what it
+        // checks here, so any executable stands in for a missing cage.
+        eprintln!("note: {CAGE} is not installed (apt-get install cage); verifying {unit} with /bin/sh in its place");
+        return for_this_build.replace(CAGE, "/bin/sh");
+    }
+    for_this_build
+}
+
+/// The values of every `key=` line of a unit file, in order (no section tracking: every key
+/// the tests read lives in one section).
+fn unit_values(unit_text: &str, key: &str) -> Vec<String> {
+    let prefix = format!("{key}=");
+    unit_text
+        .lines()
+        .filter_map(|line| line.strip_prefix(&prefix))
+        .map(str::to_owned)
+        .collect()
 }
 
 /// Lines of systemd-analyze's output that speak of `names`; systemd's own units on this
@@ -84,7 +117,7 @@ fn complaints_about(output: &Output, names: &[&str]) -> Vec<String> {
 }
 
 #[test]
-fn both_units_pass_systemd_analyze_verify() {
+fn every_unit_passes_systemd_analyze_verify() {
     if !systemd_analyze_present() {
         return;
     }
@@ -115,7 +148,6 @@ fn both_units_pass_systemd_analyze_verify() {
         let section = unit_dump(&dump, unit);
         for setting in [
             "Type: notify",
-            "NotifyAccess: main",
             "WatchdogSec: 30s",
             "Restart: always",
             "RestartSec: 2s",
@@ -123,7 +155,6 @@ fn both_units_pass_systemd_analyze_verify() {
             "StateDirectory: raincheck",
             "ConfigurationDirectory: raincheck",
             "ProtectSystem: strict",
-            "ProtectHome: yes",
             "PrivateTmp: yes",
             "ProtectKernelTunables: yes",
             "ProtectControlGroups: yes",
@@ -138,8 +169,22 @@ fn both_units_pass_systemd_analyze_verify() {
             );
         }
     }
+    let headless = unit_dump(&dump, "raincheck.service");
+    for setting in [
+        "NotifyAccess: main",
+        "ProtectHome: yes",
+        "PrivateDevices: yes",
+        "PrivateUsers: yes",
+    ] {
+        assert!(
+            headless.contains(setting),
+            "raincheck.service: expected {setting:?} in systemd's view of the unit:\n{headless}"
+        );
+    }
     let kiosk = unit_dump(&dump, "raincheck-kiosk.service");
     for setting in [
+        "NotifyAccess: main",
+        "ProtectHome: yes",
         "Conflicts: getty@tty1.service",
         "TTYPath: /dev/tty1",
         "SupplementaryGroups: video input",
@@ -151,6 +196,58 @@ fn both_units_pass_systemd_analyze_verify() {
         assert!(
             kiosk.contains(setting),
             "kiosk: expected {setting:?} in systemd's view of the unit:\n{kiosk}"
+        );
+    }
+    // The cage units: cage's recipe for a logind session on tty1, the node (cage's child)
+    // feeding the watchdog, and the devices of a screen.
+    let cage = if Path::new(CAGE).is_file() {
+        CAGE
+    } else {
+        "/bin/sh"
+    };
+    for unit in CAGE_UNITS {
+        let section = unit_dump(&dump, unit);
+        for setting in [
+            "NotifyAccess: all".to_owned(),
+            "UnsetEnvironment: WATCHDOG_PID".to_owned(),
+            "PAMName: login".to_owned(),
+            "TTYPath: /dev/tty1".to_owned(),
+            "StandardInput: tty-fail".to_owned(),
+            "UtmpIdentifier: tty1".to_owned(),
+            "Conflicts: getty@tty1.service".to_owned(),
+            "Conflicts: raincheck.service".to_owned(),
+            "After: systemd-user-sessions.service".to_owned(),
+            "Wants: systemd-logind.service".to_owned(),
+            "ReadWritePaths: /run/user".to_owned(),
+            // Homes hidden without ProtectHome= (which would hide /run/user too).
+            "InaccessiblePaths: -/home -/root".to_owned(),
+            "PrivateDevices: no".to_owned(),
+            "DevicePolicy: closed".to_owned(),
+            "DeviceAllow: char-drm rw".to_owned(),
+            "DeviceAllow: char-input rw".to_owned(),
+            "Environment: WLR_LIBINPUT_NO_DEVICES=1".to_owned(),
+            format!(
+                "Command Line: {cage} -d -- {} run --config /etc/raincheck/node.toml",
+                binary()
+            ),
+        ] {
+            assert!(
+                section.contains(&setting),
+                "{unit}: expected {setting:?} in systemd's view of the unit:\n{section}"
+            );
+        }
+    }
+    // The counter's receipt printer, and nothing of it on a lobby screen.
+    let counter = unit_dump(&dump, "raincheck-counter.service");
+    let signage = unit_dump(&dump, "raincheck-signage.service");
+    for setting in ["SupplementaryGroups: lp", "DeviceAllow: char-usb rw"] {
+        assert!(
+            counter.contains(setting),
+            "counter: expected {setting:?} in systemd's view of the unit:\n{counter}"
+        );
+        assert!(
+            !signage.contains(setting),
+            "signage must not get the counter's printer access ({setting:?}):\n{signage}"
         );
     }
 }
@@ -173,17 +270,21 @@ fn unit_dump<'a>(dump: &'a str, unit: &str) -> &'a str {
 }
 
 #[test]
-fn both_units_stay_hardened() {
+fn every_unit_stays_hardened() {
     if !systemd_analyze_present() {
         return;
     }
     let directory = tempfile::tempdir().unwrap();
     // systemd's exposure score, 0 (locked down) to 10 (UNSAFE), times ten. The headless node
-    // scores about 1.1 and the kiosk about 1.6 (it needs devices and real groups); these
-    // thresholds catch a sandbox setting lost along the way.
+    // scores about 1.1 and the kiosk about 1.5 (it needs devices and real groups); the cage
+    // units about 1.8 (signage) and 1.9 (counter: the lp group and USB printers), since a
+    // compositor also needs writable-executable memory for Mesa and a writable /run/user.
+    // These thresholds catch a sandbox setting lost along the way.
     for (unit, threshold) in [
         ("raincheck.service", "15"),
         ("raincheck-kiosk.service", "20"),
+        ("raincheck-signage.service", "20"),
+        ("raincheck-counter.service", "20"),
     ] {
         let path = directory.path().join(unit);
         std::fs::write(&path, unit_for_this_build(unit)).unwrap();
@@ -204,6 +305,360 @@ fn both_units_stay_hardened() {
             "{unit} is exposed beyond {threshold}:\n{}{}",
             String::from_utf8_lossy(&output.stdout),
             String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// `true` when cage is installed; otherwise says why the test is skipped (or fails, under
+/// RAINCHECK_REQUIRE_CAGE=1).
+fn cage_present() -> bool {
+    let present = Path::new(CAGE).is_file();
+    if !present {
+        assert_ne!(
+            std::env::var("RAINCHECK_REQUIRE_CAGE").as_deref(),
+            Ok("1"),
+            "RAINCHECK_REQUIRE_CAGE=1 but {CAGE} is not installed (apt-get install cage)"
+        );
+        eprintln!("SKIPPED: cage is not installed (apt-get install cage); the screen units run the node under it");
+    }
+    present
+}
+
+/// The process group of a command started with `process_group(0)`, killed on drop: cage and
+/// the node it started, whatever happened to the test.
+struct KillGroupOnDrop(std::process::Child);
+
+impl Drop for KillGroupOnDrop {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &format!("-{}", self.0.id())])
+            .stderr(Stdio::null())
+            .status();
+        let _ = self.0.wait();
+    }
+}
+
+fn next_notification(socket: &std::os::unix::net::UnixDatagram, log: &Path) -> String {
+    let mut buffer = [0u8; 256];
+    match socket.recv(&mut buffer) {
+        Ok(read) => String::from_utf8_lossy(&buffer[..read]).into_owned(),
+        Err(error) => panic!(
+            "no notification from the node under cage ({error}); its log:\n{}",
+            std::fs::read_to_string(log).unwrap_or_default()
+        ),
+    }
+}
+
+#[test]
+fn the_cage_units_run_the_node_under_cage_feed_the_watchdog_and_stop_cleanly() {
+    if !cage_present() {
+        return;
+    }
+    let shipped: Vec<String> = CAGE_UNITS
+        .iter()
+        .map(|unit| std::fs::read_to_string(repository().join("systemd").join(unit)).unwrap())
+        .collect();
+    // Both units start and stop the node alike: checking one checks both.
+    for key in ["ExecStart", "ExecStop", "Environment", "UnsetEnvironment"] {
+        assert_eq!(
+            unit_values(&shipped[0], key),
+            unit_values(&shipped[1], key),
+            "{key}= differs between {CAGE_UNITS:?}"
+        );
+    }
+    let unit = &shipped[0];
+    let [exec_start] = &unit_values(unit, "ExecStart")[..] else {
+        panic!("expected one ExecStart= in {}", CAGE_UNITS[0]);
+    };
+    let [exec_stop] = &unit_values(unit, "ExecStop")[..] else {
+        panic!("expected one ExecStop= in {}", CAGE_UNITS[0]);
+    };
+
+    // Files the node, running as nobody when the test runs as root (cage refuses root),
+    // can read (the config) and write (its data, the runtime directory, the socket).
+    let directory = tempfile::tempdir().unwrap();
+    let d = directory.path();
+    std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let config = write_config(
+        d,
+        "lobby-1",
+        "[broker]\nurl = \"mqtt://127.0.0.1:9\"\nreconnect_max_ms = 500\n[display]\nbackend = \"winit\"\n",
+    );
+    let runtime = d.join("runtime");
+    std::fs::create_dir(&runtime).unwrap();
+    std::fs::set_permissions(&runtime, std::fs::Permissions::from_mode(0o700)).unwrap();
+    let socket_path = d.join("notify");
+    let socket = std::os::unix::net::UnixDatagram::bind(&socket_path).unwrap();
+    socket
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    std::fs::set_permissions(&socket_path, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let as_root = std::fs::metadata("/proc/self").unwrap().uid() == 0;
+    const NOBODY: u32 = 65534;
+    if as_root {
+        for path in [d.join("lobby-1-data"), runtime.clone()] {
+            std::os::unix::fs::chown(&path, Some(NOBODY), Some(NOBODY)).unwrap();
+        }
+    }
+
+    // The unit's command line for this build, run as systemd runs it: the unit's
+    // Environment=, WATCHDOG_PID naming the main process (cage: the shell execs it, keeping
+    // its pid) unless UnsetEnvironment= drops it. Only the screen is a test's: wlroots'
+    // headless backend instead of a monitor. 6 s of watchdog: the UI thread beats every 5 s,
+    // so a stalled screen stops the pings.
+    let mut argv: Vec<String> = exec_start
+        .split_whitespace()
+        .map(|word| match word {
+            INSTALLED_BINARY => binary().to_owned(),
+            "/etc/raincheck/node.toml" => config.to_str().unwrap().to_owned(),
+            _ => word.to_owned(),
+        })
+        .collect();
+    assert_eq!(argv[0], CAGE, "{} runs cage", CAGE_UNITS[0]);
+    assert!(
+        argv.iter().any(|word| word == binary()),
+        "cage runs the node: {exec_start}"
+    );
+    let unset: Vec<String> = unit_values(unit, "UnsetEnvironment")
+        .iter()
+        .flat_map(|line| {
+            line.split_whitespace()
+                .map(str::to_owned)
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let script = format!(
+        "WATCHDOG_PID=$$; export WATCHDOG_PID; {}exec \"$@\"",
+        unset
+            .iter()
+            .map(|name| format!("unset {name}; "))
+            .collect::<String>()
+    );
+    argv.insert(0, "sh".to_owned());
+    let log = d.join("cage.log");
+    let mut command = Command::new("sh");
+    command
+        .arg("-c")
+        .arg(&script)
+        .args(&argv)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .env("WLR_BACKENDS", "headless")
+        .env("NOTIFY_SOCKET", &socket_path)
+        .env("WATCHDOG_USEC", "6000000")
+        .env("RUST_LOG", "warn")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap());
+    for assignment in unit_values(unit, "Environment") {
+        for pair in assignment.split_whitespace() {
+            let (name, value) = pair.split_once('=').expect("Environment=NAME=value");
+            command.env(name, value);
+        }
+    }
+    {
+        use std::os::unix::process::CommandExt;
+        command.process_group(0);
+        if as_root {
+            command.uid(NOBODY).gid(NOBODY);
+        }
+    }
+    let mut cage = KillGroupOnDrop(command.spawn().expect("start cage"));
+
+    assert_eq!(next_notification(&socket, &log), "READY=1");
+    // Pings keep coming past the point where a stalled UI thread or a WATCHDOG_PID naming
+    // cage would have stopped them (6 s).
+    let ready = std::time::Instant::now();
+    let mut pings = 0;
+    while ready.elapsed() < Duration::from_secs(8) {
+        let message = next_notification(&socket, &log);
+        assert_eq!(message, "WATCHDOG=1", "unexpected notification");
+        pings += 1;
+    }
+    assert!(pings >= 4, "only {pings} watchdog pings in 8 s");
+
+    // Stop as systemd stops the unit: its ExecStop (privileged, "+"; "$$" is systemd's "$"),
+    // with MAINPID naming cage, bounded by TimeoutStopSec.
+    let stop = exec_stop
+        .strip_prefix('+')
+        .expect("ExecStop runs privileged (+)")
+        .replace("$$", "$");
+    let script = stop
+        .strip_prefix("/bin/sh -c '")
+        .and_then(|rest| rest.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("ExecStop is /bin/sh -c '…': {exec_stop}"));
+    let [timeout] = &unit_values(unit, "TimeoutStopSec")[..] else {
+        panic!("expected one TimeoutStopSec=");
+    };
+    // systemd reaps cage the moment it exits (ExecStop waits for that), so this test reaps it
+    // too, on a thread of its own, while the stop runs.
+    let (stopped, status) = std::thread::scope(|scope| {
+        let cage_pid = cage.0.id();
+        let reaper = scope.spawn(|| cage.0.wait());
+        let stopped = Command::new("timeout")
+            .args([timeout.as_str(), "sh", "-c", script])
+            .env("MAINPID", cage_pid.to_string())
+            .status()
+            .unwrap();
+        if !stopped.success() {
+            // The reaper would wait for ever: end cage so it returns, and report.
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{cage_pid}")])
+                .status();
+        }
+        (stopped, reaper.join().unwrap().unwrap())
+    });
+    assert!(
+        stopped.success(),
+        "ExecStop did not finish within {timeout} s: {stopped}"
+    );
+    // Not SIGABRT (cage 0.1.4 aborts on SIGTERM): cage ends with the node's clean exit.
+    assert!(
+        status.success(),
+        "cage did not exit cleanly ({status}); log:\n{}",
+        std::fs::read_to_string(&log).unwrap_or_default()
+    );
+    let mut last = String::new();
+    while last != "STOPPING=1" {
+        last = next_notification(&socket, &log);
+        assert!(
+            last == "WATCHDOG=1" || last == "STOPPING=1",
+            "unexpected notification {last:?}"
+        );
+    }
+}
+
+/// The Debian package's metadata, as cargo-deb reads it.
+fn deb_metadata() -> toml::Value {
+    let manifest: toml::Value =
+        toml::from_str(&std::fs::read_to_string(repository().join("Cargo.toml")).unwrap()).unwrap();
+    manifest["package"]["metadata"]["deb"].clone()
+}
+
+#[test]
+fn the_debian_package_ships_every_unit_example_and_broker_file_and_starts_none() {
+    let deb = deb_metadata();
+    let assets: Vec<(String, String)> = deb["assets"]
+        .as_array()
+        .expect("assets")
+        .iter()
+        .map(|asset| {
+            let asset = asset.as_array().expect("[source, dest, mode]");
+            (
+                asset[0].as_str().unwrap().to_owned(),
+                asset[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let shipped_to = |source: &str| -> Option<&str> {
+        assets
+            .iter()
+            .find(|(from, _)| from == source)
+            .map(|(_, to)| to.as_str())
+    };
+    let files_in = |directory: &str, extension: &str| -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(repository().join(directory))
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(extension))
+            .collect();
+        names.sort();
+        names
+    };
+
+    let units = files_in("systemd", ".service");
+    assert_eq!(
+        units,
+        {
+            let mut listed: Vec<String> = UNITS.iter().map(|unit| (*unit).to_owned()).collect();
+            listed.sort();
+            listed
+        },
+        "every unit in systemd/ is verified and scored by this file's tests"
+    );
+    for unit in &units {
+        assert_eq!(
+            shipped_to(&format!("systemd/{unit}")),
+            Some("usr/lib/systemd/system/"),
+            "{unit} is not packaged as a system unit"
+        );
+    }
+    // Every role's example, as an example; the demo's config is built into the binary.
+    for example in files_in("config", ".toml") {
+        if example == "demo.toml" {
+            continue;
+        }
+        assert_eq!(
+            shipped_to(&format!("config/{example}")),
+            Some("usr/share/raincheck/examples/"),
+            "config/{example} is not packaged as an example"
+        );
+    }
+    for broker_file in files_in("config/mosquitto", "") {
+        assert_eq!(
+            shipped_to(&format!("config/mosquitto/{broker_file}")),
+            Some("usr/share/raincheck/mosquitto/"),
+            "config/mosquitto/{broker_file} is not packaged with the broker files"
+        );
+    }
+    assert_eq!(
+        shipped_to("systemd/mosquitto-raincheck.conf"),
+        Some("usr/share/raincheck/mosquitto/"),
+        "the broker's drop-in is packaged beside the broker files, not installed"
+    );
+    assert_eq!(shipped_to("target/release/raincheck"), Some("usr/bin/"));
+    assert_eq!(shipped_to("docs/*.md"), Some("usr/share/doc/raincheck/"));
+    // Nothing live in /etc: a node.toml or broker config there would act before anyone
+    // configured it.
+    let in_etc: Vec<&(String, String)> = assets
+        .iter()
+        .filter(|(_, to)| to.starts_with("etc"))
+        .collect();
+    assert!(in_etc.is_empty(), "assets installed into /etc: {in_etc:?}");
+
+    // Nothing enabled or started by the package.
+    let systemd_units = &deb["systemd-units"];
+    assert_eq!(
+        systemd_units["enable"].as_bool(),
+        Some(false),
+        "units must not be enabled on install"
+    );
+    assert_eq!(
+        systemd_units["start"].as_bool(),
+        Some(false),
+        "units must not be started on install"
+    );
+    // The maintainer scripts make the user and its directory, and leave cargo-deb's systemd
+    // lines a place to go.
+    let scripts = repository().join(
+        deb["maintainer-scripts"]
+            .as_str()
+            .expect("maintainer-scripts"),
+    );
+    let postinst = std::fs::read_to_string(scripts.join("postinst")).unwrap();
+    for needed in ["#DEBHELPER#", "adduser --system", "/var/lib/raincheck"] {
+        assert!(postinst.contains(needed), "postinst lacks {needed:?}");
+    }
+    let postrm = std::fs::read_to_string(scripts.join("postrm")).unwrap();
+    assert!(postrm.contains("#DEBHELPER#"), "postrm lacks #DEBHELPER#");
+    for script in [&postinst, &postrm] {
+        for forbidden in [
+            "systemctl start",
+            "systemctl enable",
+            "deb-systemd-invoke start",
+        ] {
+            assert!(
+                !script.contains(forbidden),
+                "a maintainer script runs {forbidden:?}"
+            );
+        }
+    }
+    let depends = deb["depends"].as_str().unwrap();
+    for package in ["adduser", "procps"] {
+        assert!(
+            depends.contains(package),
+            "the package must depend on {package}: {depends}"
         );
     }
 }

@@ -16,12 +16,14 @@ use raincheck::screen::offscreen::OffscreenScreen;
 use raincheck::screen::screen_content;
 use time::OffsetDateTime;
 
-const SIZES: [(u32, u32); 5] = [
+const SIZES: [(u32, u32); 7] = [
     (1920, 1080),
     (1080, 1920),
     (800, 480),
+    (480, 800),
     (1024, 768),
     (3840, 2160),
+    (2160, 3840),
 ];
 const AMBER: (u8, u8, u8) = (0xff, 0xb3, 0x00);
 const GREEN: (u8, u8, u8) = (0x11, 0x70, 0x3f);
@@ -72,6 +74,24 @@ fn cases() -> Vec<Case> {
             headline: Some("Cash only <b>tonight</b> & sorry!".into()),
             body: Some("Our card terminals lost their connection to the bank during the storm. Every till takes cash, and the box office can give change for large notes. We are working with our provider and will tell you the moment cards work again.".into()),
             ..offer
+        },
+    );
+    // The longest a manager may write (every field at or near its limit), with the long
+    // compound words German and French signs really carry: nothing may leave the screen
+    // or shrink below reading size, in any language's layout.
+    let longest_words = "Kartenzahlungsunterbrechung: Zahlungsverkehrsdienstleister \
+        antworten nicht. Les terminaux de paiement électronique sont indisponibles. ";
+    let longest = showing(
+        ViewMode::CashOnly,
+        IncidentTexts {
+            headline: Some(
+                "Kartenzahlungsunterbrechung — paiement par carte indisponible — tarjetas no"
+                    .into(),
+            ),
+            body: Some(longest_words.repeat(4).chars().take(500).collect()),
+            offer: Some(longest_words.repeat(2).chars().take(240).collect()),
+            cash_points: Some("Box office, Concessions stand, Bar upstairs, Café".into()),
+            ..Default::default()
         },
     );
     let mut link_lost = cash.clone();
@@ -169,6 +189,20 @@ fn cases() -> Vec<Case> {
                     "es",
                     vec!["SOLO EFECTIVO", "Cash only <b>tonight</b> & sorry!"],
                 ),
+                ("fr", vec!["ESPÈCES UNIQUEMENT"]),
+                ("de", vec!["NUR BARZAHLUNG"]),
+            ],
+            colour: Some(AMBER),
+        },
+        Case {
+            name: "cash-only-longest",
+            presentation: longest,
+            display: DisplaySection::default(),
+            expected: vec![
+                ("en", vec!["CASH ONLY"]),
+                ("es", vec!["SOLO EFECTIVO"]),
+                ("fr", vec!["ESPÈCES UNIQUEMENT"]),
+                ("de", vec!["NUR BARZAHLUNG"]),
             ],
             colour: Some(AMBER),
         },
@@ -309,5 +343,5 @@ fn every_state_in_every_language_and_size() {
             }
         }
     }
-    assert_eq!(checked, SIZES.len() * 18);
+    assert_eq!(checked, SIZES.len() * 24);
 }

@@ -48,9 +48,17 @@ impl ScreenBackend {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DisplaySection {
-    /// Open the window full-screen (kiosks) instead of a desktop window.
+    /// Kiosk mode: the window covers its whole monitor (with or without a window manager),
+    /// has no frame, hides the pointer on signs, keeps the counter's keyboard focus, and
+    /// keeps an X11 display from blanking (docs/DEPLOY.md, "Kiosk under cage"). Off: a
+    /// desktop window.
     #[serde(default)]
     pub fullscreen: bool,
+    /// A command that switches the screen on over HDMI-CEC, run once each time an incident
+    /// appears on this screen, e.g. `["cec-ctl", "--to", "0", "--image-view-on"]`. Empty
+    /// (default): off. A missing or failing command is logged; the screen carries on.
+    #[serde(default)]
+    pub cec_command: Vec<String>,
     /// "auto" (default), "winit", "kms", "headless" or "offscreen".
     #[serde(default)]
     pub backend: ScreenBackend,
@@ -104,6 +112,7 @@ impl Default for DisplaySection {
     fn default() -> Self {
         Self {
             fullscreen: false,
+            cec_command: Vec::new(),
             backend: ScreenBackend::default(),
             rotation: 0,
             normal_style: NormalStyle::default(),
@@ -149,6 +158,12 @@ impl DisplaySection {
             problems.push(
                 "display.language_secs",
                 "must be at least 3, or guests cannot finish reading",
+            );
+        }
+        if self.cec_command.iter().any(|part| part.trim().is_empty()) {
+            problems.push(
+                "display.cec_command",
+                "has an empty part; write the program and each argument, e.g. [\"cec-ctl\", \"--to\", \"0\", \"--image-view-on\"], or leave it out",
             );
         }
         if !(80..=640).contains(&self.thumbnail_width) {

@@ -277,3 +277,12 @@ fn a_backend_this_build_cannot_draw_with_is_refused() {
     assert_eq!(found[0].line, Some(6));
     assert!(found[0].message.contains("--features kms"), "{found:?}");
 }
+
+#[test]
+fn an_empty_part_of_the_cec_command_is_named() {
+    let found = problems(
+        "[node]\nvenue = \"rialto\"\nid = \"lobby-1\"\nroles = [\"signage\"]\n[display]\ncec_command = [\"cec-ctl\", \"\"]\n",
+    );
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].key, "display.cec_command");
+}

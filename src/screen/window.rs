@@ -5,8 +5,10 @@
 //! window's renderer drew (`proof`) before the node reports it as shown.
 
 use super::bridge;
+use super::cec::spawn_cec_follower;
 use super::content::screen_content;
 use super::counter::open_counter_window;
+use super::kiosk::{self, KioskRole};
 use super::proof::{meant_to_be_blank, WindowProof};
 use super::thumbnail::thumbnail_png;
 use super::ui::SignageWindow;
@@ -59,11 +61,29 @@ thread_local! {
     static UI: RefCell<Option<UiState>> = const { RefCell::new(None) };
 }
 
-/// Opens the window and runs it until shutdown; returns at once if there is no display.
 /// How often the UI thread beats its heartbeat under systemd's watchdog.
 const UI_HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Opens the window and runs it until shutdown; returns at once if there is no display.
+/// A window system that cannot work (winit panics on an X server without RandR, for
+/// one) must not take the node down: it carries on headless and says why.
 pub fn run_window(setup: ScreenSetup) -> ScreenExit {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| open_and_run(setup))) {
+        Ok(exit) => exit,
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| panic.downcast_ref::<&str>().copied())
+                .unwrap_or("no message");
+            ScreenExit::Unavailable(format!(
+                "the window system failed ({message}); on X11, the server needs the RandR extension"
+            ))
+        }
+    }
+}
+
+fn open_and_run(setup: ScreenSetup) -> ScreenExit {
     if let Err(reason) = select_backend(setup.config.display.backend) {
         return ScreenExit::Unavailable(reason);
     }
@@ -93,6 +113,7 @@ pub fn run_window(setup: ScreenSetup) -> ScreenExit {
     };
     let language_timer = slint::Timer::default();
     if let Some(window) = &signage {
+        window.set_kiosk(setup.config.display.fullscreen);
         start_signage(&setup, window, &language_timer);
     }
     // One box with both windows (the demo, a till that is also a sign): side by side, so
@@ -114,13 +135,27 @@ pub fn run_window(setup: ScreenSetup) -> ScreenExit {
     .into_iter()
     .flatten()
     {
-        if setup.config.display.fullscreen {
-            shown.set_fullscreen(true);
-        }
+        // Full screen is asked of winit by `kiosk::prepare` once the window exists, not
+        // of Slint before: Slint takes it back when the compositor answers with a
+        // maximized window instead (cage 0.1), and the sign then keeps a stale layout.
         if let Err(error) = shown.show() {
             return ScreenExit::Unavailable(format!("cannot show the window: {error}"));
         }
     }
+    if setup.config.display.fullscreen {
+        if let Some(window) = &signage {
+            kiosk::prepare(window, KioskRole::Signage);
+        }
+        // Last, so that on a box with both the counter ends up with the keyboard.
+        if let Some(window) = &counter {
+            kiosk::prepare(window, KioskRole::Counter);
+        }
+    }
+    spawn_cec_follower(
+        &setup.runtime,
+        setup.presentation.clone(),
+        setup.config.display.cec_command.clone(),
+    );
     spawn_shutdown_follower(&setup);
     // Under systemd's watchdog the UI thread proves it is turning; otherwise no timer, so
     // an idle screen stays fully idle.

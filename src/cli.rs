@@ -155,6 +155,12 @@ pub struct TextArgs {
     /// Offer id from the venue's config.
     #[arg(long)]
     pub offer_id: Option<String>,
+    /// Wording for one screen language, repeatable: LANG:FIELD=TEXT, for example
+    /// --in 'es:headline=Solo efectivo'. FIELD is headline, body, offer or cash_points. A
+    /// screen in that language shows this line; the others show the shared one (or their
+    /// language's template when none was given).
+    #[arg(long = "in", value_name = "LANG:FIELD=TEXT")]
+    pub in_language: Vec<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, Default, PartialEq, Eq)]

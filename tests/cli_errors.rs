@@ -79,6 +79,46 @@ fn bad_arguments_are_refused_before_anything_is_sent() {
             vec!["incident", "start", "--broker", "mqtt://127.0.0.1:1"],
             "which venue",
         ),
+        // Wording per language: a bad line is named, and nothing is sent.
+        (
+            vec![
+                "incident",
+                "start",
+                "--venue",
+                "rialto",
+                "--broker",
+                "mqtt://127.0.0.1:1",
+                "--in",
+                "es-headline",
+            ],
+            "write LANG:FIELD=TEXT",
+        ),
+        (
+            vec![
+                "incident",
+                "start",
+                "--venue",
+                "rialto",
+                "--broker",
+                "mqtt://127.0.0.1:1",
+                "--in",
+                "it:headline=Solo contanti",
+            ],
+            "\"it\" is not a screen language",
+        ),
+        (
+            vec![
+                "incident",
+                "start",
+                "--venue",
+                "rialto",
+                "--broker",
+                "mqtt://127.0.0.1:1",
+                "--in",
+                "es:title=Solo efectivo",
+            ],
+            "\"title\" is not a text",
+        ),
     ] {
         let output = cli(&args);
         assert_eq!(output.status.code(), Some(1), "{args:?}");

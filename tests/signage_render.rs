@@ -91,7 +91,6 @@ fn cases() -> Vec<Case> {
             body: Some(longest_words.repeat(4).chars().take(500).collect()),
             offer: Some(longest_words.repeat(2).chars().take(240).collect()),
             cash_points: Some("Box office, Concessions stand, Bar upstairs, Café".into()),
-            ..Default::default()
         },
     );
     let mut link_lost = cash.clone();

@@ -11,7 +11,9 @@ use crate::model::{
     check_text_lengths, incident_id, precedence_note, prepare_chain_declaration,
     prepare_declaration, DeclareAction, DeclareRefusal, DeclareRequest,
 };
-use crate::protocol::{Authority, DeclarationState, Identifier, IncidentTexts, Topic, TopicKind};
+use crate::protocol::{
+    Authority, DeclarationState, Identifier, IncidentTexts, TextField, Topic, TopicKind,
+};
 use anyhow::{anyhow, bail, Result};
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
@@ -70,7 +72,7 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
             offer: args.texts.offer.clone(),
             cash_points: args.texts.cash_points.clone(),
         },
-        translations: Default::default(),
+        translations: translations_from(&args.texts.in_language)?,
         offer_id,
     };
     // Refuse over-long texts before touching the network.
@@ -239,5 +241,64 @@ fn note_adopted(prepared: &crate::model::PreparedDeclaration, what: &str) {
         eprintln!(
             "note: {what} {adopted} is already active; declaring it as yours with these texts"
         );
+    }
+}
+
+/// The `--in LANG:FIELD=TEXT` lines as a declaration's translations; the first bad one is
+/// refused by name before anything is sent.
+fn translations_from(lines: &[String]) -> Result<crate::protocol::Translations> {
+    let mut translations = crate::protocol::Translations::new();
+    for line in lines {
+        let (target, text) = line.split_once('=').ok_or_else(|| {
+            anyhow!("--in {line:?}: write LANG:FIELD=TEXT, e.g. 'es:headline=Solo efectivo'")
+        })?;
+        let (language, field_name) = target.split_once(':').ok_or_else(|| {
+            anyhow!("--in {line:?}: write LANG:FIELD=TEXT, e.g. 'es:headline=Solo efectivo'")
+        })?;
+        let language = language.trim();
+        if !crate::protocol::translations::SCREEN_LANGUAGES.contains(&language) {
+            bail!(
+                "--in {line:?}: {language:?} is not a screen language; use one of {:?}",
+                crate::protocol::translations::SCREEN_LANGUAGES
+            );
+        }
+        let field =
+            TextField::from_name(&field_name.trim().replace('-', "_")).ok_or_else(|| {
+                anyhow!(
+                    "--in {line:?}: {field_name:?} is not a text; use one of {:?}",
+                    TextField::NAMES
+                )
+            })?;
+        let text = text.trim();
+        if text.is_empty() {
+            bail!("--in {line:?}: the text is empty; leave the line out to use the template");
+        }
+        translations
+            .entry(language.to_owned())
+            .or_default()
+            .set(field, Some(text.to_owned()));
+    }
+    Ok(translations)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wording_per_language_lands_in_the_declarations_translations() {
+        let lines = [
+            "es:headline=Solo efectivo".to_owned(),
+            "es:cash-points = Taquilla".to_owned(),
+            "de:body=Bitte bar zahlen".to_owned(),
+        ];
+        let translations = translations_from(&lines).expect("three good lines");
+        assert_eq!(
+            translations["es"].headline.as_deref(),
+            Some("Solo efectivo")
+        );
+        assert_eq!(translations["es"].cash_points.as_deref(), Some("Taquilla"));
+        assert_eq!(translations["de"].body.as_deref(), Some("Bitte bar zahlen"));
+        assert!(translations_from(&["es:headline=  ".to_owned()]).is_err());
     }
 }

@@ -85,6 +85,11 @@ impl IncidentTexts {
         }
     }
 
+    /// Sets one field.
+    pub fn set(&mut self, field: TextField, text: Option<String>) {
+        *self.slot(field) = text;
+    }
+
     fn slot(&mut self, field: TextField) -> &mut Option<String> {
         match field {
             TextField::Headline => &mut self.headline,

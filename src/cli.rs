@@ -315,6 +315,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 1080)]
         height: u32,
     },
+    /// A kiosk screen under cage (headless wlroots): cold start → first frame of a declared
+    /// incident, then idle RSS/CPU of raincheck and cage.
+    Kiosk {
+        /// How many cold starts to time (each a new cage and process).
+        #[arg(long, default_value_t = 5)]
+        rounds: usize,
+        /// How long to sample the idle kiosk.
+        #[arg(long, default_value_t = 30)]
+        seconds: u64,
+        /// As root, the user cage runs as (cage refuses root).
+        #[arg(long, default_value = "nobody")]
+        user: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -7,6 +7,7 @@ pub mod detection;
 pub mod fleet;
 pub mod frame;
 pub mod idle;
+pub mod kiosk;
 pub mod responders;
 pub mod stats;
 pub mod switch;
@@ -50,5 +51,10 @@ pub fn run(which: BenchCommand) -> Result<ExitCode> {
             width,
             height,
         } => frame::run(rounds, width, height),
+        BenchCommand::Kiosk {
+            rounds,
+            seconds,
+            user,
+        } => kiosk::run(rounds, seconds, user),
     }
 }

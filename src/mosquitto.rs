@@ -220,7 +220,7 @@ mod tests {
     }
 
     #[test]
-    fn the_shipped_bridge_carries_chain_declarations_down_and_reports_up_only() {
+    fn the_shipped_bridge_carries_chain_declarations_down_and_reports_and_retirements_up_only() {
         let topics: Vec<&str> = SHIPPED_BRIDGE
             .lines()
             .filter(|line| line.starts_with("topic "))
@@ -229,7 +229,8 @@ mod tests {
             topics,
             [
                 "topic raincheck/v1/_chain/incident/# in 1",
-                "topic raincheck/v1/rialto/displays/# out 1"
+                "topic raincheck/v1/rialto/displays/# out 1",
+                "topic raincheck/v1/rialto/retired/# out 1"
             ]
         );
     }

@@ -12,6 +12,8 @@ pub mod console;
 
 pub mod counters;
 
+pub mod kiosk;
+
 pub mod webdriver;
 
 pub use counters::{write_counter_config, VOUCHER_SECRET};

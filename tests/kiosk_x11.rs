@@ -3,8 +3,9 @@
 //! before the screen starts. The root window grabbed with `xwd` must be the sign's
 //! cash-only amber to its last row and column, in landscape and portrait (a bare X server
 //! ignores full-screen requests: the node sizes its window to the monitor itself); the
-//! screen saver must be off and a fake CEC command must have run once. Skipped, saying
-//! why, when a tool is missing, unless RAINCHECK_REQUIRE_XVFB=1 (as in CI).
+//! screen saver must be off and a fake CEC command must have run once. An X server
+//! without RandR, where winit cannot work, leaves a node that says it draws nothing. Skipped,
+//! saying why, when a tool is missing, unless RAINCHECK_REQUIRE_XVFB=1 (as in CI).
 
 mod common;
 
@@ -170,4 +171,60 @@ fn on_x11_without_a_window_manager_the_sign_fills_a_landscape_screen() {
 #[test]
 fn on_x11_without_a_window_manager_the_sign_fills_a_portrait_screen() {
     xinit_kiosk("kiosk-x11-portrait", 720, 1280, 1);
+}
+
+/// An X server without RandR: winit cannot work there (it panics), and the node must say
+/// so rather than die or claim a screen it cannot draw: it stays up and reports that it
+/// draws nothing, and why.
+#[test]
+fn an_x_server_without_randr_is_a_screen_that_draws_nothing_not_a_crash() {
+    if !tools_present(&["Xvfb"], "RAINCHECK_REQUIRE_XVFB", "apt-get install xvfb") {
+        return;
+    }
+    let Some(broker) = mosquitto("") else { return };
+    // Its own range of display numbers, apart from the tests above.
+    let free = (450 + std::process::id() % 100..)
+        .find(|n| !Path::new(&format!("/tmp/.X{n}-lock")).exists());
+    let display = format!(":{}", free.expect("a free X display number"));
+    let directory = tempfile::tempdir().unwrap();
+    let mut server = Command::new("/usr/bin/Xvfb");
+    server.args([display.as_str(), "-screen", "0", "1280x720x24"]);
+    server.args(["-nolisten", "tcp", "-extension", "RANDR"]);
+    let _server = Session::start(server, directory.path().join("xvfb.log"));
+    let socket = format!("/tmp/.X11-unix/X{}", &display[1..]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !Path::new(&socket).exists() {
+        assert!(Instant::now() < deadline, "Xvfb did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let (_kiosk_dir, binary_copy, config) =
+        kiosk_directory(KioskRole::Signage, NODE, &broker.url(), "");
+    let mut command = Command::new(&binary_copy);
+    command
+        .args(["run", "--config"])
+        .arg(&config)
+        .env("DISPLAY", &display)
+        .env("RUST_LOG", "warn");
+    let node = Session::start(command, directory.path().join("node.log"));
+
+    runtime().block_on(async {
+        let mut observer = observer(&broker.url()).await;
+        wait_for(
+            &mut observer,
+            Duration::from_secs(30),
+            "the node reports that it draws nothing, and why",
+            |state| {
+                state.displays.values().any(|report| {
+                    report.shown == Some(raincheck::protocol::Shown::Headless)
+                        && report
+                            .reason
+                            .as_deref()
+                            .is_some_and(|reason| reason.contains("RandR"))
+                })
+            },
+        )
+        .await;
+        observer.close().await;
+    });
+    node.wait_for_log("running headless");
 }

@@ -282,6 +282,7 @@ pub fn open_counter_window(
     window.set_offers(ModelRc::from(Rc::new(VecModel::from(offers))));
     window.set_can_print(config.counter.as_ref().is_some_and(|c| c.printer.is_some()));
     window.set_staff_sign_in(config.counter.as_ref().is_some_and(|c| c.staff_sign_in));
+    window.set_kiosk(config.display.fullscreen);
     window.set_labels(screen.labels());
     let current = presentation.borrow().clone();
     apply_status(&window, &current, &screen);

@@ -109,6 +109,13 @@ pub enum ConsoleAction {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Make a key for the read-only feeds (/feeds/cap.xml, /feeds/status.json): prints
+    /// the key, to give to the reader once, and the `[[console.feeds.keys]]` entry with its
+    /// hash to add to the console's config.
+    FeedKey {
+        /// Who reads with it ("website", "xibo"): shown in the console's log.
+        name: String,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

@@ -51,6 +51,8 @@ const LAYERS: &[(&str, u8)] = &[
 /// commands run the benchmarks.
 const SIDEWAYS: &[(&str, &str)] = &[
     ("console", "voucher"),
+    // The feeds say in words what the screens show: `screen::content` decides them.
+    ("console", "screen"),
     ("screen", "voucher"),
     ("commands", "bench"),
     ("commands", "cli"),

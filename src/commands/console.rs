@@ -1,6 +1,8 @@
 //! `raincheck console hash-pin`: makes the argon2 hash of a manager's PIN and either
 //! prints the line to paste or writes the manager into a console config file, keeping
 //! the file's comments and layout (toml_edit) and checking the result before replacing it.
+//! `raincheck console feed-key NAME`: makes a key for the read-only feeds and prints it
+//! with the `[[console.feeds.keys]]` entry holding its hash.
 
 use crate::console::{check_pin_shape, hash_pin};
 use anyhow::{anyhow, bail, Context, Result};
@@ -31,6 +33,29 @@ pub fn run_hash_pin(config: Option<PathBuf>, name: Option<String>) -> Result<Exi
         }
         _ => println!("pin_hash = \"{hash}\""),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `raincheck console feed-key NAME`: a fresh feed key and the config entry with its
+/// hash; the key itself is never stored, so it is shown this once.
+pub fn run_feed_key(name: &str) -> Result<ExitCode> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > 64
+        || name.contains(['"', '\\'])
+        || name.chars().any(char::is_control)
+    {
+        bail!("NAME must be 1 to 64 characters, without quotes, backslashes or control characters");
+    }
+    let key = crate::console::generate_feed_key();
+    println!("# The key for {name:?}: give it to the reader; it is not stored anywhere.");
+    println!("# Read with: Authorization: Bearer {key}   or   /feeds/cap.xml?key={key}");
+    println!("key = \"{key}\"");
+    println!();
+    println!("# Add to the console's config:");
+    println!("[[console.feeds.keys]]");
+    println!("name = \"{name}\"");
+    println!("key_hash = \"{}\"", crate::console::feed_key_hash(&key));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -52,6 +52,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Console {
             action: crate::cli::ConsoleAction::HashPin { config, name },
         } => console::run_hash_pin(config, name),
+        Command::Console {
+            action: crate::cli::ConsoleAction::FeedKey { name },
+        } => console::run_feed_key(&name),
         Command::Bench { which } => crate::bench::run(which),
     }
 }

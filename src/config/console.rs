@@ -50,6 +50,9 @@ pub struct ConsoleSection {
     /// Managers who may sign in.
     #[serde(default)]
     pub managers: Vec<ManagerAccount>,
+    /// The read-only feeds: CAP 1.2 and JSON status (`[console.feeds]`).
+    #[serde(default)]
+    pub feeds: super::feeds::FeedsSection,
 }
 
 fn default_console_listen() -> SocketAddr {
@@ -75,12 +78,14 @@ impl Default for ConsoleSection {
             max_body_bytes: default_max_body_bytes(),
             business_day_starts: default_business_day_starts(),
             managers: Vec::new(),
+            feeds: Default::default(),
         }
     }
 }
 
 impl ConsoleSection {
     pub(super) fn check(&self, checks: &Checks, problems: &mut Problems) {
+        self.feeds.check(problems);
         if checks.has_role(Role::Console) && self.managers.is_empty() {
             problems.push(
                 "console.managers",

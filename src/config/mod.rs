@@ -31,6 +31,7 @@ mod counter;
 mod counter_screen;
 mod detection;
 mod display;
+mod feeds;
 mod load;
 mod metrics;
 mod node;
@@ -46,6 +47,7 @@ pub use counter::{
 pub use counter_screen::{CounterWords, MAX_WORDS_CHARS};
 pub use detection::{DetectionSection, ProbeConfig, ProbeTarget, ResolvePolicy};
 pub use display::{DisplaySection, NormalStyle, ScreenBackend, SCREEN_LANGUAGES};
+pub use feeds::{is_feed_key_hash, FeedKey, FeedsSection, FEED_KEY_HASH_PREFIX};
 pub use load::{load, load_str, load_str_without_file_checks, ConfigProblem, ConfigReport};
 pub use metrics::MetricsSection;
 pub use node::{NodeSection, Role};

@@ -8,6 +8,7 @@ mod access;
 mod assets;
 mod audit;
 mod bus;
+mod feeds;
 mod http;
 mod incident_routes;
 mod live;
@@ -19,6 +20,7 @@ mod voucher_figures;
 mod voucher_routes;
 
 pub use access::{check_pin_shape, hash_pin};
+pub use feeds::{feed_key_hash, generate_feed_key};
 pub use snapshot::{ConsoleSnapshot, Phase};
 
 use crate::config::NodeConfig;
@@ -120,6 +122,7 @@ pub fn start_console(
         snapshots: snapshot_sender,
         shutdown: shutdown.clone(),
     };
+    let feeds = feeds::feeds_state(config, snapshots.clone());
     let context = Arc::new(http::ConsoleContext {
         venue_name: config.node.venue_name.clone(),
         texts: config.texts.clone(),
@@ -139,7 +142,9 @@ pub fn start_console(
         snapshots,
         vouchers,
     });
-    let router = routes::router(context).merge(health.route(crate::health::Needs::Everything));
+    let router = routes::router(context)
+        .merge(feeds::router(feeds))
+        .merge(health.route(crate::health::Needs::Everything));
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!("console listening on {scheme}://{address}");
     let has_tls = tls.is_some();

@@ -116,6 +116,16 @@ pub enum ConsoleAction {
         /// Who reads with it ("website", "xibo"): shown in the console's log.
         name: String,
     },
+    /// Make the key of a web screen (a sign drawn by a browser at /screen/ID?key=…):
+    /// prints the page's address path, to give to the player once, and the
+    /// `[[console.web_screens]]` entry with the key's hash to add to the console's config.
+    WebScreenKey {
+        /// The web screen's node id ("bar-menu"): a-z, 0-9, '-' and '_'.
+        id: String,
+        /// Its name in the console ("Bar menu board").
+        #[arg(long)]
+        name: String,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

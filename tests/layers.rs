@@ -51,7 +51,8 @@ const LAYERS: &[(&str, u8)] = &[
 /// commands run the benchmarks.
 const SIDEWAYS: &[(&str, &str)] = &[
     ("console", "voucher"),
-    // The feeds say in words what the screens show: `screen::content` decides them.
+    // The feeds say in words what the screens show: `screen::content` decides them (and
+    // the web screens, signs drawn by a browser, show exactly those words).
     ("console", "screen"),
     ("screen", "voucher"),
     ("commands", "bench"),

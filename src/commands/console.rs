@@ -59,6 +59,38 @@ pub fn run_feed_key(name: &str) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `raincheck console web-screen-key ID --name NAME`: a fresh key for one web screen.
+pub fn run_web_screen_key(id: &str, name: &str) -> Result<ExitCode> {
+    let id =
+        crate::protocol::Identifier::parse(id).map_err(|error| anyhow!("ID {id:?} {error}"))?;
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > 64
+        || name.contains(['"', '\\'])
+        || name.chars().any(char::is_control)
+    {
+        bail!(
+            "--name must be 1 to 64 characters, without quotes, backslashes or control characters"
+        );
+    }
+    let key = crate::config::new_web_screen_key();
+    println!("# The page of {name:?}: open it full screen on the player (add &layout=banner for a strip).");
+    println!("# The key is not stored anywhere; revoke it with `revoked = true`.");
+    println!("# http(s)://CONSOLE-ADDRESS/screen/{id}?key={key}");
+    println!();
+    println!("# Add to the console's config (and the broker ACL line below to its login):");
+    println!("[[console.web_screens]]");
+    println!("id = \"{id}\"");
+    println!("name = \"{name}\"");
+    println!(
+        "key_hash = \"{}\"",
+        crate::config::web_screen_key_hash(&key)
+    );
+    println!();
+    println!("# topic write raincheck/v1/VENUE/displays/{id}");
+    Ok(ExitCode::SUCCESS)
+}
+
 /// The PIN from the terminal without echo, or the first line of stdin.
 fn read_pin() -> Result<String> {
     if std::io::stdin().is_terminal() {

@@ -55,6 +55,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Console {
             action: crate::cli::ConsoleAction::FeedKey { name },
         } => console::run_feed_key(&name),
+        Command::Console {
+            action: crate::cli::ConsoleAction::WebScreenKey { id, name },
+        } => console::run_web_screen_key(&id, &name),
         Command::Bench { which } => crate::bench::run(which),
     }
 }

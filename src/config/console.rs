@@ -53,10 +53,20 @@ pub struct ConsoleSection {
     /// The read-only feeds: CAP 1.2 and JSON status (`[console.feeds]`).
     #[serde(default)]
     pub feeds: super::feeds::FeedsSection,
+    /// Signs drawn by a browser (`[[console.web_screens]]`, docs/CONSOLE.md).
+    #[serde(default)]
+    pub web_screens: Vec<super::web_screens::WebScreenConfig>,
+    /// Live streams of web screen pages one address may hold open (1-32: the console
+    /// serves at most 32 connections per address).
+    #[serde(default = "default_web_streams_per_address")]
+    pub web_streams_per_address: u32,
 }
 
 fn default_console_listen() -> SocketAddr {
     SocketAddr::from(([127, 0, 0, 1], 8080))
+}
+fn default_web_streams_per_address() -> u32 {
+    16
 }
 fn default_session_minutes() -> u32 {
     720
@@ -79,6 +89,8 @@ impl Default for ConsoleSection {
             business_day_starts: default_business_day_starts(),
             managers: Vec::new(),
             feeds: Default::default(),
+            web_screens: Vec::new(),
+            web_streams_per_address: default_web_streams_per_address(),
         }
     }
 }
@@ -86,6 +98,16 @@ impl Default for ConsoleSection {
 impl ConsoleSection {
     pub(super) fn check(&self, checks: &Checks, problems: &mut Problems) {
         self.feeds.check(problems);
+        super::web_screens::check_web_screens(&self.web_screens, checks, problems);
+        if !(1..=32).contains(&self.web_streams_per_address) {
+            problems.push(
+                "console.web_streams_per_address",
+                format!(
+                    "{} is out of range; use 1 to 32",
+                    self.web_streams_per_address
+                ),
+            );
+        }
         if checks.has_role(Role::Console) && self.managers.is_empty() {
             problems.push(
                 "console.managers",

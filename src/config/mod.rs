@@ -38,6 +38,7 @@ mod node;
 #[cfg(test)]
 mod tests;
 mod texts;
+mod web_screens;
 
 pub use broker::{BrokerMode, BrokerSection, BrokerUrl};
 pub use console::{ConsoleSection, ManagerAccount, TimeOfDay, MAX_MANAGER_NAME};
@@ -52,6 +53,9 @@ pub use load::{load, load_str, load_str_without_file_checks, ConfigProblem, Conf
 pub use metrics::MetricsSection;
 pub use node::{NodeSection, Role};
 pub use texts::{ModeTexts, TextsSection};
+pub use web_screens::{
+    new_web_screen_key, web_screen_key_hash, WebLayout, WebScreenConfig, MAX_WEB_SCREENS,
+};
 
 use serde::{Deserialize, Serialize};
 

@@ -14,10 +14,20 @@ const STYLE: &str = include_str!("../../assets/console/app.css");
 const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'";
 
 fn asset(content_type: &'static str, body: &'static str) -> Response {
+    embedded(content_type, CONTENT_SECURITY_POLICY, body.as_bytes())
+}
+
+/// An embedded file with its type, a content security policy and the usual hardening
+/// headers (the web screens' pages use it with their own policy).
+pub(super) fn embedded(
+    content_type: &'static str,
+    policy: &'static str,
+    body: &'static [u8],
+) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type),
-            (header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY),
+            (header::CONTENT_SECURITY_POLICY, policy),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::REFERRER_POLICY, "no-referrer"),
             (header::CACHE_CONTROL, "no-cache"),

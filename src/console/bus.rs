@@ -104,6 +104,9 @@ pub struct ConsoleBus {
     pub requests: mpsc::Receiver<ConsoleRequest>,
     pub snapshots: watch::Sender<Arc<PublishedSnapshot>>,
     pub shutdown: Shutdown,
+    /// Retained reports published just before disconnecting: every web screen offline
+    /// (`web_screens_worker::farewells`), which no last will covers.
+    pub farewells: Vec<(String, Vec<u8>)>,
 }
 
 struct BusState {
@@ -208,6 +211,11 @@ impl ConsoleBus {
         }
         if let Some(pending) = pending {
             let _ = pending.reply.send(Err(DeclareFailure::Stopping));
+        }
+        for (topic, payload) in std::mem::take(&mut self.farewells) {
+            let _ = self
+                .client
+                .try_publish(topic, QoS::AtLeastOnce, true, payload);
         }
         let _ = self.client.try_disconnect();
     }

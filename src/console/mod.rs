@@ -18,6 +18,10 @@ mod sign_in;
 mod snapshot;
 mod voucher_figures;
 mod voucher_routes;
+mod web_screens;
+mod web_screens_feed;
+mod web_screens_routes;
+mod web_screens_worker;
 
 pub use access::{check_pin_shape, hash_pin};
 pub use feeds::{feed_key_hash, generate_feed_key};
@@ -106,6 +110,21 @@ pub fn start_console(
         json,
     }));
     let (requests_sender, requests) = mpsc::channel(64);
+    let web_screens =
+        web_screens::WebScreens::new(&settings.web_screens, settings.web_streams_per_address);
+    let web_worker = web_screens_worker::WebScreensWorker {
+        venue: venue.clone(),
+        screens: web_screens.clone(),
+        settings: web_screens_feed::SignSettings {
+            venue_name: config.node.venue_name.clone(),
+            display: config.display.clone(),
+            texts: config.texts.clone(),
+        },
+        snapshots: snapshots.clone(),
+        client: session.connection.client.clone(),
+        shutdown: shutdown.clone(),
+    };
+    let farewells = web_screens_worker::farewells(&venue, &settings.web_screens);
     let worker = bus::ConsoleBus {
         venue,
         venue_name: config.node.venue_name.clone(),
@@ -121,6 +140,7 @@ pub fn start_console(
         requests,
         snapshots: snapshot_sender,
         shutdown: shutdown.clone(),
+        farewells,
     };
     let feeds = feeds::feeds_state(config, snapshots.clone());
     let context = Arc::new(http::ConsoleContext {
@@ -143,6 +163,7 @@ pub fn start_console(
         vouchers,
     });
     let router = routes::router(context)
+        .merge(web_screens_routes::router(web_screens))
         .merge(feeds::router(feeds))
         .merge(health.route(crate::health::Needs::Everything));
     let scheme = if tls.is_some() { "https" } else { "http" };
@@ -152,6 +173,11 @@ pub fn start_console(
     Ok(ConsoleHandle {
         address,
         tls: has_tls,
-        workers: vec![tokio::spawn(worker.run()), session.connection.task, server],
+        workers: vec![
+            tokio::spawn(worker.run()),
+            tokio::spawn(web_worker.run()),
+            session.connection.task,
+            server,
+        ],
     })
 }

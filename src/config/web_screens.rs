@@ -1,0 +1,153 @@
+//! `[[console.web_screens]]`: signs drawn by a browser (a signage player's web page, a
+//! smart TV, a menu board's overlay) that the console serves at `/screen/{id}?key=…` and
+//! reports like any screen (docs/CONSOLE.md, "Web screens"). Each has its own key; the
+//! config holds only the key's SHA-256 (`sha256:` + 64 hex digits): the key is 256 random
+//! bits, so a fast hash is as safe as argon2 and lets the console check a key on every
+//! request without a CPU cost a flood could exploit. Revoking is `revoked = true` (or
+//! removing the entry), then a restart of the console.
+
+use super::load::{Checks, Problems};
+use super::SCREEN_LANGUAGES;
+use crate::protocol::Identifier;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Most web screens one console serves.
+pub const MAX_WEB_SCREENS: usize = 2000;
+/// The prefix of a stored key hash.
+const HASH_PREFIX: &str = "sha256:";
+
+/// How a web screen's page lays the sign out.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WebLayout {
+    /// The whole page is the sign, as on a Slint screen.
+    #[default]
+    Full,
+    /// A strip at the bottom, transparent elsewhere (over a menu board's prices).
+    BannerBottom,
+    /// A strip at the top, transparent elsewhere.
+    BannerTop,
+}
+
+/// One sign drawn by a browser.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct WebScreenConfig {
+    /// Its node id: the console publishes its report on `displays/{id}` (and needs the
+    /// broker ACL line `topic write raincheck/v1/{venue}/displays/{id}`).
+    pub id: Identifier,
+    /// Shown in the console ("Bar menu board").
+    pub name: String,
+    /// `sha256:` + hex of the page's key; make both with `raincheck console web-screen-key`.
+    pub key_hash: String,
+    /// Languages it rotates through; the console's `display.languages` when left out.
+    #[serde(default)]
+    pub languages: Vec<String>,
+    /// "full" (default), "banner_bottom" or "banner_top"; `?layout=` in the address wins.
+    #[serde(default)]
+    pub layout: WebLayout,
+    /// A revoked key opens nothing; the page shows nothing of the venue.
+    #[serde(default)]
+    pub revoked: bool,
+    /// Pages open at once with this key (1-64); more are refused with 429.
+    #[serde(default = "default_max_pages")]
+    pub max_pages: u32,
+}
+
+fn default_max_pages() -> u32 {
+    4
+}
+
+/// The stored form of `key`.
+pub fn web_screen_key_hash(key: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("{HASH_PREFIX}{hex}")
+}
+
+/// A fresh key: 256 random bits as 64 hex digits (safe in a URL, easy to paste).
+pub fn new_web_screen_key() -> String {
+    let bytes: [u8; 32] = rand::random();
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
+
+fn is_key_hash(text: &str) -> bool {
+    text.strip_prefix(HASH_PREFIX).is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+/// Every problem of the web screens list, each with its key.
+pub(super) fn check_web_screens(screens: &[WebScreenConfig], _: &Checks, problems: &mut Problems) {
+    const KEY: &str = "console.web_screens";
+    if screens.len() > MAX_WEB_SCREENS {
+        problems.push(
+            KEY,
+            format!(
+                "{} web screens; one console serves at most {MAX_WEB_SCREENS}",
+                screens.len()
+            ),
+        );
+    }
+    let mut ids = std::collections::BTreeSet::new();
+    let mut hashes = std::collections::BTreeSet::new();
+    for screen in screens {
+        let id = &screen.id;
+        if !ids.insert(id.clone()) {
+            problems.push(KEY, format!("{id} is listed twice; ids must be unique"));
+        }
+        let name = screen.name.trim();
+        if name.is_empty() || name.chars().count() > 64 {
+            problems.push(KEY, format!("the name of {id} must be 1 to 64 characters"));
+        }
+        if !is_key_hash(&screen.key_hash) {
+            problems.push(
+                KEY,
+                format!("the key_hash of {id} is not \"sha256:\" and 64 hex digits; make one with `raincheck console web-screen-key`"),
+            );
+        } else if !hashes.insert(screen.key_hash.clone()) {
+            problems.push(
+                KEY,
+                format!(
+                    "{id} shares its key with another web screen; give each screen its own key"
+                ),
+            );
+        }
+        for language in &screen.languages {
+            if !SCREEN_LANGUAGES.contains(&language.as_str()) {
+                problems.push(
+                    KEY,
+                    format!("{id}: language {language:?} has no bundled texts; use {SCREEN_LANGUAGES:?}"),
+                );
+            }
+        }
+        if !(1..=64).contains(&screen.max_pages) {
+            problems.push(
+                KEY,
+                format!(
+                    "{id}: max_pages {} is out of range; use 1 to 64",
+                    screen.max_pages
+                ),
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_hashes_to_the_stored_form_and_keys_differ() {
+        let key = new_web_screen_key();
+        assert_eq!(key.len(), 64);
+        assert!(is_key_hash(&web_screen_key_hash(&key)));
+        assert_ne!(key, new_web_screen_key());
+        assert!(!is_key_hash("sha256:XYZ"));
+        assert!(!is_key_hash(&key));
+    }
+}

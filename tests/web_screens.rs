@@ -1,0 +1,380 @@
+//! Web screens end to end over a real Mosquitto: signs drawn by a browser at
+//! `/screen/{id}?key=…`, each reported by the console like a Slint screen. In real headless
+//! Chromium: three pages (landscape English/Spanish rotation, portrait Spanish, a banner)
+//! confirm the normal view, switch to cash only and confirm, a page reloaded mid-incident
+//! comes back on the current view, a wrong key sees nothing of the venue, a page gone for
+//! longer than the grace is reported offline, and a page cut off from the console shows
+//! the link-lost note. Over plain HTTP: forged, missing and revoked keys, oversized and
+//! malformed bodies, too many pages per screen and per address. Screenshots go to
+//! target/screenshots/web-screen-*.png.
+
+mod common;
+
+use common::console::{start_console, stop_node, write_console_config, VENUE_NAME, WAIT};
+use common::webdriver::{browser, Browser};
+use common::*;
+use raincheck::model::{Confirmations, Standing, VenueState};
+use raincheck::protocol::{DisplayStatus, Identifier};
+use reqwest::StatusCode;
+use serde_json::Value;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// Longer than the console's grace (10 s) plus a report's way through the broker.
+const OFFLINE_WITHIN: Duration = Duration::from_secs(25);
+
+struct Screen {
+    id: &'static str,
+    key: String,
+}
+
+fn screen(id: &'static str) -> Screen {
+    Screen {
+        id,
+        key: raincheck::config::new_web_screen_key(),
+    }
+}
+
+fn entry(screen: &Screen, extra: &str) -> String {
+    format!(
+        "[[console.web_screens]]\nid = \"{}\"\nname = \"Web {}\"\nkey_hash = \"{}\"\n{extra}\n",
+        screen.id,
+        screen.id,
+        raincheck::config::web_screen_key_hash(&screen.key)
+    )
+}
+
+fn page_url(address: SocketAddr, screen: &Screen, query: &str) -> String {
+    format!(
+        "http://{address}/screen/{}?key={}{query}",
+        screen.id, screen.key
+    )
+}
+
+fn standing(state: &VenueState, node: &str) -> Option<Standing> {
+    Confirmations::of(state).standing(&Identifier::parse(node).unwrap())
+}
+
+fn offline(node: &'static str) -> impl Fn(&VenueState) -> bool {
+    move |state: &VenueState| {
+        state
+            .displays
+            .get(&Identifier::parse(node).unwrap())
+            .is_some_and(|report| report.status == DisplayStatus::Offline)
+    }
+}
+
+/// Appends `[display]` settings: the screens' rotation every 3 s.
+fn with_display(config: &std::path::Path) {
+    let text = std::fs::read_to_string(config).unwrap();
+    std::fs::write(config, format!("{text}\n[display]\nlanguage_secs = 3\n")).unwrap();
+}
+
+async fn shows(page: &Browser, state: &str, what: &str) {
+    page.wait_until(
+        &format!("document.body.classList.contains('state-{state}')"),
+        WAIT,
+        what,
+    )
+    .await;
+}
+
+#[test]
+fn web_screens_switch_confirm_come_back_after_a_reload_and_show_the_link_lost_note() {
+    let Some(broker) = mosquitto("") else {
+        return;
+    };
+    let url = broker.url();
+    let directory = tempfile::tempdir().unwrap();
+    let (lobby, foyer, bar) = (screen("lobby-web"), screen("foyer-web"), screen("bar-menu"));
+    let screens_toml = [
+        entry(&lobby, "languages = [\"en\", \"es\"]"),
+        entry(&foyer, "languages = [\"es\"]"),
+        entry(&bar, "layout = \"banner_bottom\""),
+    ]
+    .concat();
+    let config = write_console_config(directory.path(), "back-office", &url, &screens_toml);
+    with_display(&config);
+    let shots = screenshots_dir();
+    let runtime = runtime();
+    runtime.block_on(async {
+        let (node, trigger, address) = start_console(&config, directory.path());
+        let Some(lobby_page) = browser(1920, 1080).await else {
+            return;
+        };
+        let foyer_page = browser(1080, 1920).await.expect("a second Chromium");
+        let bar_page = browser(1280, 720).await.expect("a third Chromium");
+        lobby_page.goto(&page_url(address, &lobby, "")).await;
+        foyer_page.goto(&page_url(address, &foyer, "")).await;
+        bar_page.goto(&page_url(address, &bar, "")).await;
+        let names = ["lobby-web", "foyer-web", "bar-menu"];
+        let mut session = observer(&url).await;
+        wait_for(&mut session, WAIT, "every web screen confirms the normal view", all_confirmed(&names)).await;
+        shows(&lobby_page, "normal", "the lobby page shows the normal sign").await;
+        assert!(lobby_page.text("#venue-name").await.contains(VENUE_NAME));
+        lobby_page.screenshot(&shots.join("web-screen-normal.png")).await;
+
+        // Cash only: trigger → every page painted and confirmed.
+        let started = Instant::now();
+        let (_, revision) = declare(&url, "start", &["--offer", "A free small popcorn on your next visit", "--cash-points", "Pay cash at the box office and the bar"]);
+        wait_for(&mut session, WAIT, "every web screen confirms cash only", confirmed_after(&names, revision)).await;
+        println!("trigger → 3 web screens painted and confirmed: {:?}", started.elapsed());
+        for page in [&lobby_page, &foyer_page, &bar_page] {
+            shows(page, "cash_only", "the page shows cash only").await;
+        }
+        lobby_page
+            .wait_until("document.documentElement.lang === 'en'", WAIT, "the lobby shows English")
+            .await;
+        assert_eq!(lobby_page.text("#cash-label").await, "CASH ONLY");
+        assert!(lobby_page.text("#offer").await.contains("popcorn"));
+        assert!(lobby_page.text("#since").await.starts_with("Since "));
+        lobby_page.screenshot(&shots.join("web-screen-cash-only-en.png")).await;
+        // The rotation reaches Spanish, with the sign's own Spanish labels.
+        lobby_page
+            .wait_until("document.documentElement.lang === 'es'", WAIT, "the lobby rotates to Spanish")
+            .await;
+        assert_ne!(lobby_page.text("#cash-label").await, "CASH ONLY");
+        lobby_page.screenshot(&shots.join("web-screen-cash-only-es.png")).await;
+        foyer_page.screenshot(&shots.join("web-screen-cash-only-es-portrait.png")).await;
+        bar_page.screenshot(&shots.join("web-screen-banner.png")).await;
+        let strip: Value = bar_page
+            .run("const r = document.querySelector('#sign').getBoundingClientRect(); return [r.top, r.height, innerHeight, getComputedStyle(document.body).backgroundColor];", serde_json::json!([]))
+            .await;
+        assert!(strip[1].as_f64().unwrap() < 0.3 * strip[2].as_f64().unwrap(), "a strip, not the page: {strip}");
+        assert_eq!(strip[3], "rgba(0, 0, 0, 0)", "transparent elsewhere");
+
+        // A page reloaded mid-incident comes back on the current view and reports it.
+        lobby_page.run("location.reload(); return 1;", serde_json::json!([])).await;
+        shows(&lobby_page, "cash_only", "the reloaded page shows cash only again").await;
+        lobby_page
+            .wait_until("window.__raincheck && window.__raincheck.view !== null", WAIT, "the reloaded page has the view")
+            .await;
+        wait_for(&mut session, WAIT, "the reloaded page still confirms", confirmed_after(&names, revision)).await;
+
+        // A wrong key sees nothing of the venue; the screen whose page left goes offline
+        // after the grace.
+        bar_page.goto(&format!("http://{address}/screen/bar-menu?key=not-the-key")).await;
+        bar_page
+            .wait_until("!document.querySelector('#refused').hidden", WAIT, "a wrong key is refused")
+            .await;
+        let seen = bar_page.run("return document.body.innerText;", serde_json::json!([])).await;
+        let seen = seen.as_str().unwrap_or_default().to_owned();
+        assert!(!seen.contains(VENUE_NAME) && !seen.contains("popcorn") && !seen.contains("CASH"), "{seen}");
+        bar_page.screenshot(&shots.join("web-screen-wrong-key.png")).await;
+        wait_for(&mut session, OFFLINE_WITHIN, "the banner's screen is offline after the grace", offline("bar-menu")).await;
+        assert_eq!(standing(&session.state, "lobby-web"), Some(Standing::Confirmed));
+
+        // The console stops: the pages show the link-lost note over the last view, and the
+        // console said goodbye for its web screens.
+        stop_node(node, trigger).await;
+        lobby_page
+            .wait_until("!document.querySelector('#note').hidden", WAIT, "the link-lost note shows")
+            .await;
+        shows(&lobby_page, "cash_only", "the last view stays").await;
+        assert!(lobby_page.text("#note").await.contains(':'));
+        lobby_page.screenshot(&shots.join("web-screen-link-lost.png")).await;
+        wait_for(&mut session, WAIT, "the stopped console reports its web screens offline", offline("lobby-web")).await;
+        for page in [lobby_page, foyer_page, bar_page] {
+            page.quit().await;
+        }
+    });
+}
+
+/// A live stream of one page, read as Server-Sent Events.
+struct Stream {
+    response: reqwest::Response,
+    buffer: String,
+}
+
+impl Stream {
+    async fn open(address: SocketAddr, id: &str, key: &str) -> Result<Self, (StatusCode, String)> {
+        let response = reqwest::get(format!("http://{address}/screen/{id}/events?key={key}"))
+            .await
+            .expect("the console answers");
+        if response.status() != StatusCode::OK {
+            let status = response.status();
+            return Err((status, response.text().await.unwrap_or_default()));
+        }
+        Ok(Self {
+            response,
+            buffer: String::new(),
+        })
+    }
+
+    /// The data of the next event named `name`.
+    async fn next(&mut self, name: &str) -> Value {
+        let deadline = tokio::time::Instant::now() + WAIT;
+        loop {
+            while let Some(end) = self.buffer.find("\n\n") {
+                let event: String = self.buffer.drain(..end + 2).collect();
+                let kind = event
+                    .lines()
+                    .find_map(|l| l.strip_prefix("event:"))
+                    .map(str::trim);
+                let data = event
+                    .lines()
+                    .find_map(|l| l.strip_prefix("data:"))
+                    .map(str::trim);
+                if kind == Some(name) {
+                    return serde_json::from_str(data.unwrap_or("null")).expect("JSON data");
+                }
+            }
+            let chunk = tokio::time::timeout_at(deadline, self.response.chunk())
+                .await
+                .unwrap_or_else(|_| panic!("no {name} event within {WAIT:?}"))
+                .expect("the stream stays open")
+                .expect("the stream does not end");
+            self.buffer.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    }
+}
+
+#[test]
+fn keys_bodies_and_limits_are_refused_clearly_and_a_simulated_page_confirms() {
+    let Some(broker) = mosquitto("") else {
+        return;
+    };
+    let url = broker.url();
+    let directory = tempfile::tempdir().unwrap();
+    let (a, b, gone) = (screen("web-a"), screen("web-b"), screen("web-revoked"));
+    let screens_toml = [
+        "web_streams_per_address = 3\n".to_owned(),
+        entry(&a, "max_pages = 2"),
+        entry(&b, ""),
+        entry(&gone, "revoked = true"),
+    ]
+    .concat();
+    let config = write_console_config(directory.path(), "back-office", &url, &screens_toml);
+    let runtime = runtime();
+    runtime.block_on(async {
+        let (node, trigger, address) = start_console(&config, directory.path());
+        let http = reqwest::Client::new();
+
+        // Keys: missing, forged, revoked and an unknown screen get the same 403.
+        let mut refusals = Vec::new();
+        for (id, key) in [
+            ("web-a", ""),
+            ("web-a", "forged"),
+            ("web-a", b.key.as_str()),
+            ("web-revoked", gone.key.as_str()),
+            ("nobody", a.key.as_str()),
+        ] {
+            let (status, body) = Stream::open(address, id, key).await.err().expect("refused");
+            assert_eq!(status, StatusCode::FORBIDDEN, "{id} {key}");
+            refusals.push(body);
+        }
+        assert!(
+            refusals.windows(2).all(|w| w[0] == w[1]),
+            "one answer for every bad key: {refusals:?}"
+        );
+        assert!(refusals[0].contains("key is not valid"));
+        let check = http
+            .get(format!("http://{address}/screen/web-a/key?key=forged"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(check.status(), StatusCode::FORBIDDEN);
+
+        // A simulated page: it reads the view, says it painted it, and the screen confirms.
+        let mut page = Stream::open(address, "web-a", &a.key)
+            .await
+            .expect("a valid key opens");
+        let setup = page.next("setup").await;
+        assert_eq!(setup["id"], "web-a");
+        let mut session = observer(&url).await;
+        let mut view = page.next("view").await;
+        while view["synced"] != true {
+            view = page.next("view").await;
+        }
+        assert_eq!(view["languages"][0]["venue_name"], VENUE_NAME);
+        let painted = format!("http://{address}/screen/web-a/painted?key={}", a.key);
+        let answer = http
+            .post(&painted)
+            .json(&serde_json::json!({"seq": view["seq"], "digest": view["digest"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), StatusCode::NO_CONTENT);
+        wait_for(
+            &mut session,
+            WAIT,
+            "the simulated page's screen confirms",
+            all_confirmed(&["web-a"]),
+        )
+        .await;
+
+        // Bodies: a view never served, malformed, oversized, not JSON.
+        let stale = http
+            .post(&painted)
+            .json(&serde_json::json!({"seq": 999, "digest": "0000"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stale.status(), StatusCode::CONFLICT);
+        let malformed = http
+            .post(&painted)
+            .header("content-type", "application/json")
+            .body("{\"seq\": \"x\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+        let huge = http
+            .post(&painted)
+            .header("content-type", "application/json")
+            .body(format!("{{\"seq\":1,\"digest\":\"{}\"}}", "f".repeat(4096)))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(huge.status(), StatusCode::PAYLOAD_TOO_LARGE);
+        let text = http.post(&painted).body("seq=1").send().await.unwrap();
+        assert_eq!(text.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        let forged = http
+            .post(format!("http://{address}/screen/web-a/painted?key=forged"))
+            .json(&serde_json::json!({"seq": view["seq"], "digest": view["digest"]}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+        assert_eq!(standing(&session.state, "web-a"), Some(Standing::Confirmed));
+
+        // Limits: two pages for web-a, then 429; the third stream of this address is the
+        // last one it may hold.
+        let second = Stream::open(address, "web-a", &a.key)
+            .await
+            .expect("a second page");
+        let (status, why) = Stream::open(address, "web-a", &a.key)
+            .await
+            .err()
+            .expect("a third page is refused");
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{why}");
+        assert!(why.contains("pages open"), "{why}");
+        let third = Stream::open(address, "web-b", &b.key)
+            .await
+            .expect("the address's third stream");
+        let (status, why) = Stream::open(address, "web-b", &b.key)
+            .await
+            .err()
+            .expect("a fourth stream is refused");
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{why}");
+        assert!(why.contains("this address"), "{why}");
+        drop((second, third));
+
+        // The page goes away: offline after the grace, not before the page has gone.
+        let gone_at = Instant::now();
+        drop(page);
+        wait_for(
+            &mut session,
+            OFFLINE_WITHIN,
+            "web-a is offline after the grace",
+            offline("web-a"),
+        )
+        .await;
+        assert!(
+            gone_at.elapsed() >= Duration::from_secs(9),
+            "offline only after the grace: {:?}",
+            gone_at.elapsed()
+        );
+        stop_node(node, trigger).await;
+    });
+}

@@ -14,6 +14,7 @@ pub mod console;
 pub mod deadline;
 pub mod detection;
 pub mod health;
+pub mod http_client;
 pub mod keeper;
 pub mod liveness;
 pub mod local_http;

@@ -20,6 +20,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("reject_log", 0),
     ("secret_file", 0),
     ("health", 0),
+    ("http_client", 0),
     ("local_http", 0),
     ("metrics", 1),
     ("logging", 0),

@@ -831,6 +831,27 @@
     const entries = Array.isArray(data.entries) ? data.entries : []; // newest first, as sent
     $('audit').replaceChildren(...entries.map(auditRow));
     $('audit-empty').hidden = entries.length > 0;
+    loadWebhooks();
+  }
+
+  // The webhook delivery log (newest first) under the audit log, when there are receivers.
+  async function loadWebhooks() {
+    const data = await attempt(api('GET', '/api/webhooks'));
+    if (!data || !data.configured) { $('webhooks-block').hidden = true; return; }
+    $('webhooks-block').hidden = false;
+    const waiting = Number(data.waiting) || 0;
+    setText($('webhooks-waiting'), waiting ? `${waiting} waiting for a retry` : 'Nothing waiting');
+    const entries = Array.isArray(data.entries) ? data.entries : [];
+    $('webhooks').replaceChildren(...entries.map((entry) => {
+      const row = el('tr');
+      const time = el('td', 'audit-time', hhmm(entry.at));
+      time.title = fullTime(entry.at);
+      const outcome = el('td', 'audit-outcome', entry.outcome);
+      if (entry.outcome !== 'delivered') outcome.dataset.tone = 'warn';
+      row.append(time, el('td', '', entry.endpoint), el('td', '', entry.event), outcome,
+        el('td', '', String(entry.attempts ?? '')), el('td', 'audit-detail', entry.detail));
+      return row;
+    }));
   }
 
   function auditRow(entry) {

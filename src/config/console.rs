@@ -50,9 +50,9 @@ pub struct ConsoleSection {
     /// Managers who may sign in.
     #[serde(default)]
     pub managers: Vec<ManagerAccount>,
-    /// The read-only feeds: CAP 1.2 and JSON status (`[console.feeds]`).
+    /// Where incident events are POSTed (`[[console.webhooks]]`, docs/INTEGRATION.md).
     #[serde(default)]
-    pub feeds: super::feeds::FeedsSection,
+    pub webhooks: Vec<super::webhooks::WebhookEndpoint>,
     /// Signs drawn by a browser (`[[console.web_screens]]`, docs/CONSOLE.md).
     #[serde(default)]
     pub web_screens: Vec<super::web_screens::WebScreenConfig>,
@@ -60,6 +60,9 @@ pub struct ConsoleSection {
     /// serves at most 32 connections per address).
     #[serde(default = "default_web_streams_per_address")]
     pub web_streams_per_address: u32,
+    /// The read-only feeds: CAP 1.2 and JSON status (`[console.feeds]`).
+    #[serde(default)]
+    pub feeds: super::feeds::FeedsSection,
 }
 
 fn default_console_listen() -> SocketAddr {
@@ -88,15 +91,17 @@ impl Default for ConsoleSection {
             max_body_bytes: default_max_body_bytes(),
             business_day_starts: default_business_day_starts(),
             managers: Vec::new(),
-            feeds: Default::default(),
+            webhooks: Vec::new(),
             web_screens: Vec::new(),
             web_streams_per_address: default_web_streams_per_address(),
+            feeds: Default::default(),
         }
     }
 }
 
 impl ConsoleSection {
     pub(super) fn check(&self, checks: &Checks, problems: &mut Problems) {
+        super::webhooks::check_webhooks(&self.webhooks, checks, problems);
         self.feeds.check(problems);
         super::web_screens::check_web_screens(&self.web_screens, checks, problems);
         if !(1..=32).contains(&self.web_streams_per_address) {

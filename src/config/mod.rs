@@ -39,6 +39,7 @@ mod node;
 mod tests;
 mod texts;
 mod web_screens;
+mod webhooks;
 
 pub use broker::{BrokerMode, BrokerSection, BrokerUrl};
 pub use console::{ConsoleSection, ManagerAccount, TimeOfDay, MAX_MANAGER_NAME};
@@ -56,6 +57,7 @@ pub use texts::{ModeTexts, TextsSection};
 pub use web_screens::{
     new_web_screen_key, web_screen_key_hash, WebLayout, WebScreenConfig, MAX_WEB_SCREENS,
 };
+pub use webhooks::{HookEvent, WebhookEndpoint, WebhookUrl, MAX_WEBHOOKS};
 
 use serde::{Deserialize, Serialize};
 

@@ -38,6 +38,8 @@ pub struct ConsoleContext {
     pub bus: mpsc::Sender<ConsoleRequest>,
     pub snapshots: watch::Receiver<Arc<PublishedSnapshot>>,
     pub vouchers: Option<CounterHandle>,
+    /// The webhook queue, for the delivery log (none without `[[console.webhooks]]`).
+    pub webhooks: Option<Arc<super::webhooks::Queue>>,
 }
 
 pub type Context = Arc<ConsoleContext>;

@@ -22,6 +22,7 @@ mod web_screens;
 mod web_screens_feed;
 mod web_screens_routes;
 mod web_screens_worker;
+mod webhooks;
 
 pub use access::{check_pin_shape, hash_pin};
 pub use feeds::{feed_key_hash, generate_feed_key};
@@ -142,6 +143,9 @@ pub fn start_console(
         shutdown: shutdown.clone(),
         farewells,
     };
+    let webhooks =
+        webhooks::start_webhooks(config, config_dir, snapshots.clone(), shutdown.clone())?;
+    let (webhook_queue, webhook_worker) = webhooks.unzip();
     let feeds = feeds::feeds_state(config, snapshots.clone());
     let context = Arc::new(http::ConsoleContext {
         venue_name: config.node.venue_name.clone(),
@@ -161,6 +165,7 @@ pub fn start_console(
         bus: requests_sender,
         snapshots,
         vouchers,
+        webhooks: webhook_queue,
     });
     let router = routes::router(context)
         .merge(web_screens_routes::router(web_screens))
@@ -173,11 +178,14 @@ pub fn start_console(
     Ok(ConsoleHandle {
         address,
         tls: has_tls,
-        workers: vec![
+        workers: [
             tokio::spawn(worker.run()),
             tokio::spawn(web_worker.run()),
             session.connection.task,
             server,
-        ],
+        ]
+        .into_iter()
+        .chain(webhook_worker)
+        .collect(),
     })
 }

@@ -45,6 +45,7 @@ pub fn router(context: Context) -> Router {
         .route("/api/nodes/:node/thumbnail", get(thumbnail))
         .route("/api/nodes/:node/forget", post(forget))
         .route("/api/audit", get(audit))
+        .route("/api/webhooks", get(webhook_log))
         .merge(super::voucher_routes::routes())
         .method_not_allowed_fallback(|| async {
             ApiError::new(
@@ -150,4 +151,35 @@ async fn forget_checked(context: &Context, manager: &str, node: &str) -> Result<
         .await
         .map_err(|_| stopped())?
         .map_err(|refusal| ApiError::new(StatusCode::CONFLICT, refusal))
+}
+
+/// The webhook delivery log, newest first, and how many deliveries wait for a retry.
+async fn webhook_log(
+    State(context): State<Context>,
+    _manager: Manager,
+) -> Result<Response, ApiError> {
+    let Some(queue) = context.webhooks.clone() else {
+        return Ok(
+            Json(serde_json::json!({ "configured": false, "waiting": 0, "entries": [] }))
+                .into_response(),
+        );
+    };
+    let (entries, waiting) = tokio::task::spawn_blocking(move || queue.log(100))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the delivery log could not be read",
+            )
+        })?
+        .map_err(|error| {
+            ApiError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the delivery log could not be read: {error}"),
+            )
+        })?;
+    Ok(
+        Json(serde_json::json!({ "configured": true, "waiting": waiting, "entries": entries }))
+            .into_response(),
+    )
 }

@@ -4,41 +4,12 @@
 
 use super::debounce::Outcome;
 use crate::config::ProbeTarget;
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 /// A TLS client for probes: the system's roots, or the probe's own CA file.
-pub fn tls_connector(
-    ca_file: Option<&std::path::Path>,
-) -> Result<tokio_rustls::TlsConnector, String> {
-    let mut roots = rustls::RootCertStore::empty();
-    match ca_file {
-        Some(path) => {
-            let file = std::fs::File::open(path)
-                .map_err(|error| format!("cannot read {}: {error}", path.display()))?;
-            for cert in rustls_pemfile::certs(&mut std::io::BufReader::new(file)) {
-                let cert = cert.map_err(|error| format!("{}: {error}", path.display()))?;
-                roots
-                    .add(cert)
-                    .map_err(|error| format!("{}: {error}", path.display()))?;
-            }
-        }
-        None => {
-            for cert in rustls_native_certs::load_native_certs().certs {
-                let _ = roots.add(cert);
-            }
-        }
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|error| error.to_string())?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Ok(tokio_rustls::TlsConnector::from(Arc::new(config)))
-}
+pub use crate::http_client::tls_connector;
 
 /// Runs one check within `timeout`.
 pub async fn check(

@@ -345,6 +345,19 @@ pub enum BenchCommand {
         #[arg(long, default_value = "nobody")]
         user: String,
     },
+    /// Trigger → every web screen (a sign drawn by a browser) painted and confirmed:
+    /// real headless Chromium pages and simulated SSE pages on one console.
+    WebScreens {
+        /// Real headless Chromium pages, one browser process each.
+        #[arg(long, default_value_t = 10)]
+        pages: usize,
+        /// Simulated pages (an SSE stream each, posting what they paint).
+        #[arg(long, default_value_t = 200)]
+        clients: usize,
+        /// How many switches to time.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+    },
 }
 
 #[derive(Subcommand, Debug)]

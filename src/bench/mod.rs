@@ -12,6 +12,7 @@ pub mod responders;
 pub mod stats;
 pub mod switch;
 pub mod vouchers;
+pub mod web_screens;
 
 use crate::cli::BenchCommand;
 use anyhow::Result;
@@ -56,5 +57,10 @@ pub fn run(which: BenchCommand) -> Result<ExitCode> {
             seconds,
             user,
         } => kiosk::run(rounds, seconds, user),
+        BenchCommand::WebScreens {
+            pages,
+            clients,
+            rounds,
+        } => web_screens::run(pages, clients, rounds),
     }
 }

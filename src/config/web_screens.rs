@@ -142,6 +142,36 @@ mod tests {
     use super::*;
 
     #[test]
+    fn check_config_names_every_problem_of_the_web_screens() {
+        let hash = web_screen_key_hash("k");
+        let text = format!(
+            "[node]\nvenue = \"v\"\nid = \"back-office\"\nroles = [\"console\"]\n\
+             [console]\n[[console.managers]]\nname = \"Dana\"\n\
+             pin_hash = \"$argon2id$v=19$m=19456,t=2,p=1$cHne0Ym94i4MichYUUmsQA$cnPf/Imh2otvPm8eGW2vLhOPOP9ups08hTPx/OBSHW8\"\n\
+             [[console.web_screens]]\nid = \"a\"\nname = \"A\"\nkey_hash = \"{hash}\"\n\
+             [[console.web_screens]]\nid = \"a\"\nname = \" \"\nkey_hash = \"{hash}\"\nlanguages = [\"xx\"]\nmax_pages = 0\n\
+             [[console.web_screens]]\nid = \"b\"\nname = \"B\"\nkey_hash = \"md5:1234\"\n"
+        );
+        let report =
+            crate::config::load_str_without_file_checks(&text, std::path::Path::new("c.toml"))
+                .expect_err("refused")
+                .to_string();
+        for expected in [
+            "a is listed twice",
+            "the name of a must be 1 to 64 characters",
+            "shares its key",
+            "language \"xx\" has no bundled texts",
+            "max_pages 0 is out of range",
+            "the key_hash of b is not",
+        ] {
+            assert!(
+                report.contains(expected),
+                "{expected:?} missing from {report}"
+            );
+        }
+    }
+
+    #[test]
     fn a_key_hashes_to_the_stored_form_and_keys_differ() {
         let key = new_web_screen_key();
         assert_eq!(key.len(), 64);

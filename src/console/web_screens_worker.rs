@@ -228,3 +228,68 @@ impl WebScreensWorker {
         all_sent
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::web_screens::{Painted, ServedView};
+    use crate::model::{fixtures, VenueView};
+
+    fn config() -> WebScreenConfig {
+        WebScreenConfig {
+            id: fixtures::id("bar-menu"),
+            name: "Bar menu".into(),
+            key_hash: crate::config::web_screen_key_hash("k"),
+            languages: Vec::new(),
+            layout: Default::default(),
+            revoked: false,
+            max_pages: 4,
+        }
+    }
+
+    fn painted(synced: bool) -> Option<Painted> {
+        let view = VenueView::normal();
+        Some(Painted {
+            view: ServedView {
+                seq: 3,
+                digest: view.digest(),
+                view,
+                synced,
+            },
+            at: OffsetDateTime::UNIX_EPOCH,
+        })
+    }
+
+    #[test]
+    fn a_screen_is_drawn_only_with_a_painted_venue_view_and_offline_after_the_grace() {
+        let now = Instant::now();
+        let open = |painted| Pages {
+            open: 1,
+            left_at: None,
+            painted,
+        };
+        let report = report_of(&config(), &open(None), now).unwrap();
+        assert_eq!(report.shown, Some(Shown::Syncing));
+        assert_eq!(report.roles, ["signage", "web"]);
+        // The boot screen painted while the console reads the broker proves nothing.
+        let report = report_of(&config(), &open(painted(false)), now).unwrap();
+        assert_eq!((report.shown, report.digest), (Some(Shown::Syncing), None));
+        let report = report_of(&config(), &open(painted(true)), now).unwrap();
+        assert_eq!(report.shown, Some(Shown::Drawn));
+        assert_eq!(report.digest, Some(VenueView::normal().digest()));
+        assert_eq!(report.name.as_deref(), Some("Bar menu"));
+
+        // A reload: no page for a moment, the drawn report stands; nothing said before a
+        // first paint; offline once the grace has passed.
+        let gone = |painted, for_| Pages {
+            open: 0,
+            left_at: Some(now - for_),
+            painted,
+        };
+        let report = report_of(&config(), &gone(painted(true), Duration::from_secs(1)), now);
+        assert_eq!(report.unwrap().shown, Some(Shown::Drawn));
+        assert!(report_of(&config(), &gone(None, Duration::from_secs(1)), now).is_none());
+        let report = report_of(&config(), &gone(painted(true), GRACE), now).unwrap();
+        assert_eq!(report.status, DisplayStatus::Offline);
+    }
+}

@@ -151,7 +151,7 @@ async fn measure(
     let chromium: Vec<u64> = browsers
         .0
         .iter()
-        .map(|child| tree_rss_kib(child.id()))
+        .map(|child| tree_pss_kib(child.id()))
         .collect();
     println!("{pages} Chromium pages and {clients} simulated pages connected and confirmed");
     if clients > 0 {
@@ -333,26 +333,23 @@ async fn connect_from(source: IpAddr, server: SocketAddr) -> Result<tokio::net::
     Ok(socket.connect(server).await?)
 }
 
+/// Resident memory of `pid`, KiB.
 fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmRSS:"))
-                .and_then(|value| value.split_whitespace().next()?.parse().ok())
-        })
-        .unwrap_or(0)
+    proc_kib(&format!("/proc/{pid}/status"), "VmRSS:")
 }
 
 /// Proportional set size of `pid` (shared pages split among their users), KiB.
 fn pss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup"))
+    proc_kib(&format!("/proc/{pid}/smaps_rollup"), "Pss:")
+}
+
+/// The KiB figure of the line starting with `field` in a /proc file; 0 if unreadable.
+fn proc_kib(path: &str, field: &str) -> u64 {
+    std::fs::read_to_string(path)
         .ok()
-        .and_then(|rollup| {
-            rollup
-                .lines()
-                .find_map(|line| line.strip_prefix("Pss:"))
+        .and_then(|text| {
+            text.lines()
+                .find_map(|line| line.strip_prefix(field))
                 .and_then(|value| value.split_whitespace().next()?.parse().ok())
         })
         .unwrap_or(0)
@@ -360,11 +357,11 @@ fn pss_kib(pid: u32) -> u64 {
 
 /// Memory of `pid` and every process below it (a browser and its helpers), as PSS so
 /// pages shared between the processes count once.
-fn tree_rss_kib(pid: u32) -> u64 {
+fn tree_pss_kib(pid: u32) -> u64 {
     let mut total = pss_kib(pid);
     if let Ok(children) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
         for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
-            total += tree_rss_kib(child);
+            total += tree_pss_kib(child);
         }
     }
     total

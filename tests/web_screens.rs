@@ -5,7 +5,8 @@
 //! comes back on the current view, a wrong key sees nothing of the venue, a page gone for
 //! longer than the grace is reported offline, and a page cut off from the console shows
 //! the link-lost note. Over plain HTTP: forged, missing and revoked keys, oversized and
-//! malformed bodies, too many pages per screen and per address. Screenshots go to
+//! malformed bodies, too many pages per screen and per address. Under the shipped broker ACL,
+//! a web screen confirms only with the line the ACL's header documents. Screenshots go to
 //! target/screenshots/web-screen-*.png.
 
 mod common;
@@ -374,6 +375,118 @@ fn keys_bodies_and_limits_are_refused_clearly_and_a_simulated_page_confirms() {
             gone_at.elapsed() >= Duration::from_secs(9),
             "offline only after the grace: {:?}",
             gone_at.elapsed()
+        );
+        stop_node(node, trigger).await;
+    });
+}
+
+/// The shipped ACL with the line its header tells an installer to add for web screen `id`
+/// (the example, uncommented, the example's id replaced), under the console's login.
+fn acl_with_web_screen(id: &str) -> String {
+    const SHIPPED: &str = include_str!("../config/mosquitto/raincheck.acl");
+    let line = SHIPPED
+        .lines()
+        .find_map(|line| line.strip_prefix("#   topic write raincheck/v1/rialto/displays/"))
+        .expect("the ACL's header shows the line to add for a web screen");
+    let line = format!(
+        "topic write raincheck/v1/rialto/displays/{}",
+        line.replace("bar-menu", id)
+    );
+    format!("{SHIPPED}\nuser back-office\n{line}\n")
+}
+
+/// A page without a browser: it reads the first synced view and says it painted it.
+async fn paint_once(address: SocketAddr, screen: &Screen) -> Stream {
+    let mut page = Stream::open(address, screen.id, &screen.key)
+        .await
+        .expect("the key opens");
+    let mut view = page.next("view").await;
+    while view["synced"] != true {
+        view = page.next("view").await;
+    }
+    let answer = reqwest::Client::new()
+        .post(format!(
+            "http://{address}/screen/{}/painted?key={}",
+            screen.id, screen.key
+        ))
+        .json(&serde_json::json!({"seq": view["seq"], "digest": view["digest"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::NO_CONTENT);
+    page
+}
+
+#[test]
+fn under_the_shipped_acl_a_web_screen_confirms_only_with_its_documented_line() {
+    use common::broker::*;
+    let directory = directory_readable_by_mosquitto();
+    let password = |user: &str| format!("pw-{user}-web");
+    let (console_pw, cli_pw) = (password("back-office"), password("cli"));
+    let passwd = directory.path().join("raincheck.passwd");
+    let Some(()) =
+        mosquitto_password_file(&passwd, &[("back-office", &console_pw), ("cli", &cli_pw)])
+    else {
+        return;
+    };
+    let acl = directory.path().join("raincheck.acl");
+    std::fs::write(&acl, acl_with_web_screen("web-allowed")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&acl, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let Some(broker) = mosquitto(&format!(
+        "allow_anonymous false\npassword_file {}\nacl_file {}\n",
+        passwd.display(),
+        acl.display()
+    )) else {
+        return;
+    };
+    let url = broker.url();
+    let (allowed, unlisted) = (screen("web-allowed"), screen("web-unlisted"));
+    let config = write_console_config(
+        directory.path(),
+        "back-office",
+        &url,
+        &[entry(&allowed, ""), entry(&unlisted, "")].concat(),
+    );
+    let secret = private_password_file(directory.path(), "back-office.password", &console_pw);
+    let text = std::fs::read_to_string(&config).unwrap().replacen(
+        &format!("url = \"{url}\"\n"),
+        &format!(
+            "url = \"{url}\"\nusername = \"back-office\"\npassword_file = \"{}\"\n",
+            secret.display()
+        ),
+        1,
+    );
+    std::fs::write(&config, text).unwrap();
+    let cli_secret = private_password_file(directory.path(), "cli.password", &cli_pw);
+    let cli = write_config(
+        directory.path(),
+        "cli",
+        &logged_in_broker_section(&url, "", "cli", &cli_secret),
+    );
+    let runtime = runtime();
+    runtime.block_on(async {
+        let (node, trigger, address) = start_console(&config, directory.path());
+        let mut session = session_from_config(cli, 10)
+            .await
+            .expect("the cli user connects");
+        // The unlisted screen paints first; the broker drops its report, in order before
+        // the listed one's, which it passes.
+        let _unlisted_page = paint_once(address, &unlisted).await;
+        let _allowed_page = paint_once(address, &allowed).await;
+        wait_for(
+            &mut session,
+            WAIT,
+            "the listed web screen confirms",
+            all_confirmed(&["web-allowed"]),
+        )
+        .await;
+        assert!(
+            !session
+                .state
+                .displays
+                .contains_key(&Identifier::parse("web-unlisted").unwrap()),
+            "the broker let the console publish a web screen the ACL does not list"
         );
         stop_node(node, trigger).await;
     });

@@ -159,7 +159,7 @@ cors_origins = ["{ORIGIN}"]
 [display]
 languages = ["en", "es"]
 "#,
-        raincheck::console::feed_key_hash(KEY)
+        raincheck::config::access_key_hash(KEY)
     );
     let config = write_console_config(directory.path(), "back-office", &broker.url(), &extra);
     let (node, stop, address) = start_console(&config, directory.path());

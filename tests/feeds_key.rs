@@ -23,7 +23,7 @@ fn feed_key_prints_a_key_and_its_config_entry() {
     };
     let key = value("key");
     assert_eq!(key.len(), 64);
-    assert_eq!(value("key_hash"), raincheck::console::feed_key_hash(&key));
+    assert_eq!(value("key_hash"), raincheck::config::access_key_hash(&key));
     let entry = &text[text.find("[[console.feeds.keys]]").unwrap()..];
     let config = format!("[node]\nvenue = \"v\"\nid = \"s\"\nroles = [\"signage\"]\n\n{entry}");
     let loaded = raincheck::config::load_str(&config, Path::new("test.toml"))

@@ -32,7 +32,7 @@ struct Screen {
 fn screen(id: &'static str) -> Screen {
     Screen {
         id,
-        key: raincheck::config::new_web_screen_key(),
+        key: raincheck::config::new_access_key(),
     }
 }
 
@@ -41,7 +41,7 @@ fn entry(screen: &Screen, extra: &str) -> String {
         "[[console.web_screens]]\nid = \"{}\"\nname = \"Web {}\"\nkey_hash = \"{}\"\n{extra}\n",
         screen.id,
         screen.id,
-        raincheck::config::web_screen_key_hash(&screen.key)
+        raincheck::config::access_key_hash(&screen.key)
     )
 }
 

@@ -63,7 +63,7 @@ fn console_config(
                 text,
                 "[[console.web_screens]]\nid = \"{}\"\nname = \"Bench {kind} {index}\"\nkey_hash = \"{}\"\nmax_pages = 1\n",
                 screen_id(kind, index),
-                crate::config::web_screen_key_hash(&key(kind, index))
+                crate::config::access_key_hash(&key(kind, index))
             );
         }
     }

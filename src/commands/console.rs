@@ -47,7 +47,7 @@ pub fn run_feed_key(name: &str) -> Result<ExitCode> {
     {
         bail!("NAME must be 1 to 64 characters, without quotes, backslashes or control characters");
     }
-    let key = crate::console::generate_feed_key();
+    let key = crate::config::new_access_key();
     println!("# The key for {name:?}: give it to the reader; it is not stored anywhere.");
     println!("# Read with: Authorization: Bearer {key}   or   /feeds/cap.xml?key={key}");
     println!("key = \"{key}\"");
@@ -55,7 +55,7 @@ pub fn run_feed_key(name: &str) -> Result<ExitCode> {
     println!("# Add to the console's config:");
     println!("[[console.feeds.keys]]");
     println!("name = \"{name}\"");
-    println!("key_hash = \"{}\"", crate::console::feed_key_hash(&key));
+    println!("key_hash = \"{}\"", crate::config::access_key_hash(&key));
     Ok(ExitCode::SUCCESS)
 }
 
@@ -73,7 +73,7 @@ pub fn run_web_screen_key(id: &str, name: &str) -> Result<ExitCode> {
             "--name must be 1 to 64 characters, without quotes, backslashes or control characters"
         );
     }
-    let key = crate::config::new_web_screen_key();
+    let key = crate::config::new_access_key();
     println!("# The page of {name:?}: open it full screen on the player (add &layout=banner for a strip).");
     println!("# The key is not stored anywhere; revoke it with `revoked = true`.");
     println!("# http(s)://CONSOLE-ADDRESS/screen/{id}?key={key}");
@@ -82,10 +82,7 @@ pub fn run_web_screen_key(id: &str, name: &str) -> Result<ExitCode> {
     println!("[[console.web_screens]]");
     println!("id = \"{id}\"");
     println!("name = \"{name}\"");
-    println!(
-        "key_hash = \"{}\"",
-        crate::config::web_screen_key_hash(&key)
-    );
+    println!("key_hash = \"{}\"", crate::config::access_key_hash(&key));
     println!();
     println!("# topic write raincheck/v1/VENUE/displays/{id}");
     Ok(ExitCode::SUCCESS)

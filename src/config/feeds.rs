@@ -7,8 +7,6 @@
 use super::load::Problems;
 use serde::{Deserialize, Serialize};
 
-/// How a stored key hash starts: the hash's algorithm, so another can follow.
-pub const FEED_KEY_HASH_PREFIX: &str = "sha256:";
 /// At most this many feed keys (each is checked on every feed request).
 pub const MAX_FEED_KEYS: usize = 32;
 
@@ -61,16 +59,6 @@ impl Default for FeedsSection {
     }
 }
 
-/// True if `hash` is `sha256:` and 64 lowercase hex digits.
-pub fn is_feed_key_hash(hash: &str) -> bool {
-    hash.strip_prefix(FEED_KEY_HASH_PREFIX).is_some_and(|hex| {
-        hex.len() == 64
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
-}
-
 /// True if `origin` is what a browser sends as `Origin`: a scheme, a host and maybe a
 /// port, with no path, no trailing slash and no wildcard.
 pub fn is_web_origin(origin: &str) -> bool {
@@ -107,7 +95,7 @@ impl FeedsSection {
                     format!("{name:?} is listed twice; names must be unique (ignoring case)"),
                 );
             }
-            if !is_feed_key_hash(&key.key_hash) {
+            if !crate::config::is_access_key_hash(&key.key_hash) {
                 problems.push(
                     "console.feeds.keys",
                     format!(
@@ -166,9 +154,9 @@ mod tests {
     #[test]
     fn hashes_and_origins_have_one_shape() {
         let hash = format!("sha256:{}", "ab".repeat(32));
-        assert!(is_feed_key_hash(&hash));
+        assert!(crate::config::is_access_key_hash(&hash));
         for bad in ["", "sha256:", "sha256:AB", "md5:00", &hash[..70]] {
-            assert!(!is_feed_key_hash(bad), "{bad}");
+            assert!(!crate::config::is_access_key_hash(bad), "{bad}");
         }
         for good in ["https://www.rialto.example", "http://localhost:8000"] {
             assert!(is_web_origin(good), "{good}");

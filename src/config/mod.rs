@@ -25,6 +25,7 @@ macro_rules! string_value {
     };
 }
 
+mod access_keys;
 mod broker;
 mod console;
 mod counter;
@@ -41,6 +42,7 @@ mod texts;
 mod web_screens;
 mod webhooks;
 
+pub use access_keys::{access_key_hash, is_access_key_hash, new_access_key, KEY_HASH_PREFIX};
 pub use broker::{BrokerMode, BrokerSection, BrokerUrl};
 pub use console::{ConsoleSection, ManagerAccount, TimeOfDay, MAX_MANAGER_NAME};
 pub use counter::{
@@ -49,14 +51,12 @@ pub use counter::{
 pub use counter_screen::{CounterWords, MAX_WORDS_CHARS};
 pub use detection::{DetectionSection, ProbeConfig, ProbeTarget, ResolvePolicy};
 pub use display::{DisplaySection, NormalStyle, ScreenBackend, SCREEN_LANGUAGES};
-pub use feeds::{is_feed_key_hash, FeedKey, FeedsSection, FEED_KEY_HASH_PREFIX};
+pub use feeds::{FeedKey, FeedsSection};
 pub use load::{load, load_str, load_str_without_file_checks, ConfigProblem, ConfigReport};
 pub use metrics::MetricsSection;
 pub use node::{NodeSection, Role};
 pub use texts::{ModeTexts, TextsSection};
-pub use web_screens::{
-    new_web_screen_key, web_screen_key_hash, WebLayout, WebScreenConfig, MAX_WEB_SCREENS,
-};
+pub use web_screens::{WebLayout, WebScreenConfig, MAX_WEB_SCREENS};
 pub use webhooks::{HookEvent, WebhookEndpoint, WebhookUrl, MAX_WEBHOOKS};
 
 use serde::{Deserialize, Serialize};

@@ -10,12 +10,9 @@ use super::load::{Checks, Problems};
 use super::SCREEN_LANGUAGES;
 use crate::protocol::Identifier;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// Most web screens one console serves.
 pub const MAX_WEB_SCREENS: usize = 2000;
-/// The prefix of a stored key hash.
-const HASH_PREFIX: &str = "sha256:";
 
 /// How a web screen's page lays the sign out.
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
@@ -59,28 +56,6 @@ fn default_max_pages() -> u32 {
     4
 }
 
-/// The stored form of `key`.
-pub fn web_screen_key_hash(key: &str) -> String {
-    let digest = Sha256::digest(key.as_bytes());
-    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
-    format!("{HASH_PREFIX}{hex}")
-}
-
-/// A fresh key: 256 random bits as 64 hex digits (safe in a URL, easy to paste).
-pub fn new_web_screen_key() -> String {
-    let bytes: [u8; 32] = rand::random();
-    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
-}
-
-fn is_key_hash(text: &str) -> bool {
-    text.strip_prefix(HASH_PREFIX).is_some_and(|hex| {
-        hex.len() == 64
-            && hex
-                .bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    })
-}
-
 /// Every problem of the web screens list, each with its key.
 pub(super) fn check_web_screens(screens: &[WebScreenConfig], _: &Checks, problems: &mut Problems) {
     const KEY: &str = "console.web_screens";
@@ -104,7 +79,7 @@ pub(super) fn check_web_screens(screens: &[WebScreenConfig], _: &Checks, problem
         if name.is_empty() || name.chars().count() > 64 {
             problems.push(KEY, format!("the name of {id} must be 1 to 64 characters"));
         }
-        if !is_key_hash(&screen.key_hash) {
+        if !crate::config::is_access_key_hash(&screen.key_hash) {
             problems.push(
                 KEY,
                 format!("the key_hash of {id} is not \"sha256:\" and 64 hex digits; make one with `raincheck console web-screen-key`"),
@@ -139,11 +114,9 @@ pub(super) fn check_web_screens(screens: &[WebScreenConfig], _: &Checks, problem
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-
     #[test]
     fn check_config_names_every_problem_of_the_web_screens() {
-        let hash = web_screen_key_hash("k");
+        let hash = crate::config::access_key_hash("k");
         let text = format!(
             "[node]\nvenue = \"v\"\nid = \"back-office\"\nroles = [\"console\"]\n\
              [console]\n[[console.managers]]\nname = \"Dana\"\n\
@@ -169,15 +142,5 @@ mod tests {
                 "{expected:?} missing from {report}"
             );
         }
-    }
-
-    #[test]
-    fn a_key_hashes_to_the_stored_form_and_keys_differ() {
-        let key = new_web_screen_key();
-        assert_eq!(key.len(), 64);
-        assert!(is_key_hash(&web_screen_key_hash(&key)));
-        assert_ne!(key, new_web_screen_key());
-        assert!(!is_key_hash("sha256:XYZ"));
-        assert!(!is_key_hash(&key));
     }
 }

@@ -25,7 +25,6 @@ mod web_screens_worker;
 mod webhooks;
 
 pub use access::{check_pin_shape, hash_pin};
-pub use feeds::{feed_key_hash, generate_feed_key};
 pub use snapshot::{ConsoleSnapshot, Phase};
 
 use crate::config::NodeConfig;

@@ -18,7 +18,7 @@
 //! (`web_screens_routes`) live beside it.
 
 use super::access::same_secret;
-use crate::config::{web_screen_key_hash, WebScreenConfig};
+use crate::config::{access_key_hash, WebScreenConfig};
 use crate::model::VenueView;
 use crate::protocol::Identifier;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -131,7 +131,7 @@ impl WebScreens {
     /// The screen `id` if `key` opens it: same answer for an unknown id, a wrong key and a
     /// revoked one, so nobody learns which ids exist.
     pub fn authorise(&self, id: &str, key: &str) -> Result<&WebScreen, PageRefusal> {
-        let hash = web_screen_key_hash(key);
+        let hash = access_key_hash(key);
         let screen = Identifier::parse(id)
             .ok()
             .and_then(|id| self.screens.get(&id))

@@ -239,7 +239,7 @@ mod tests {
         WebScreenConfig {
             id: fixtures::id("bar-menu"),
             name: "Bar menu".into(),
-            key_hash: crate::config::web_screen_key_hash("k"),
+            key_hash: crate::config::access_key_hash("k"),
             languages: Vec::new(),
             layout: Default::default(),
             revoked: false,

@@ -5,9 +5,7 @@
 //! The throttle remembers at most `MAX_TRACKED` addresses, so no stream of requests can
 //! grow it without bound. Pure apart from the random key: time comes in as `Instant`s.
 
-use crate::config::{FeedKey, FEED_KEY_HASH_PREFIX};
-use rand::RngCore;
-use sha2::{Digest, Sha256};
+use crate::config::{access_key_hash, FeedKey};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -21,32 +19,13 @@ pub const MAX_TRACKED: usize = 1024;
 /// A presented key longer than this is wrong without being hashed.
 pub const MAX_KEY_CHARS: usize = 128;
 
-/// A fresh key: 32 random bytes as 64 hex digits.
-pub fn generate_feed_key() -> String {
-    let mut bytes = [0u8; 32];
-    rand::thread_rng().fill_bytes(&mut bytes);
-    hex(&bytes)
-}
-
-/// The `key_hash` of a key, as the config stores it.
-pub fn feed_key_hash(key: &str) -> String {
-    format!(
-        "{FEED_KEY_HASH_PREFIX}{}",
-        hex(&Sha256::digest(key.as_bytes()))
-    )
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// The name of the configured key `presented` matches. Every stored hash is compared
 /// in full, so the time taken says nothing about which or how much matched.
 pub fn key_owner<'a>(keys: &'a [FeedKey], presented: &str) -> Option<&'a str> {
     if presented.is_empty() || presented.len() > MAX_KEY_CHARS {
         return None;
     }
-    let hash = feed_key_hash(presented);
+    let hash = access_key_hash(presented);
     let mut owner = None;
     for key in keys {
         if crate::console::access::same_secret(&hash, &key.key_hash) {
@@ -126,13 +105,13 @@ mod tests {
 
     #[test]
     fn keys_match_only_their_hash() {
-        let key = generate_feed_key();
+        let key = crate::config::new_access_key();
         assert_eq!(key.len(), 64);
         let keys = vec![FeedKey {
             name: "website".into(),
-            key_hash: feed_key_hash(&key),
+            key_hash: access_key_hash(&key),
         }];
-        assert!(crate::config::is_feed_key_hash(&keys[0].key_hash));
+        assert!(crate::config::is_access_key_hash(&keys[0].key_hash));
         assert_eq!(key_owner(&keys, &key), Some("website"));
         assert_eq!(key_owner(&keys, &key[1..]), None);
         assert_eq!(key_owner(&keys, ""), None);

@@ -9,7 +9,6 @@ mod keys;
 mod routes;
 mod status;
 
-pub use keys::{feed_key_hash, generate_feed_key};
 pub use routes::{router, FeedsState};
 
 use crate::config::NodeConfig;

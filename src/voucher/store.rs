@@ -16,9 +16,11 @@ use crate::protocol::vouchers::MAX_STAFF_CHARS;
 use crate::protocol::Identifier;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
 use sled::Transactional;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
+
+mod queries;
+mod replication;
 
 /// The on-disk format this build reads and writes.
 pub const STORE_FORMAT: u32 = 1;
@@ -440,158 +442,5 @@ impl VoucherStore {
             till: self.till_name.clone(),
             change,
         })
-    }
-
-    /// Applies other terminals' events, skipping any already known and any whose code is
-    /// not a valid code of this venue; one flush for the batch. Returns how many were new.
-    pub fn apply_remote(&self, batch: &[VoucherEvent]) -> Result<usize, StoreError> {
-        // Only canonical codes of this venue: a record must never be keyed by a spelling.
-        let valid: Vec<&VoucherEvent> = batch
-            .iter()
-            .filter(|event| {
-                event.v == EVENT_VERSION
-                    && VoucherCode::parse(event.change.code(), &self.secret)
-                        .is_ok_and(|code| code.compact() == event.change.code())
-            })
-            .collect();
-        let applied = flatten((&self.meta, &self.vouchers, &self.events).transaction(
-            |(meta, vouchers, events)| {
-                let mut applied = 0;
-                for event in &valid {
-                    let key = event_key(event.origin.as_str(), event.seq);
-                    if events.get(&key)?.is_some() {
-                        continue;
-                    }
-                    put_json(events, &key, event)?;
-                    let code = event.change.code();
-                    let mut record = record_in(vouchers, code)?.unwrap_or_default();
-                    record.apply(event);
-                    put_json(vouchers, code.as_bytes(), &record)?;
-                    // Advance the origin's watermark over every contiguous event now present.
-                    let watermark_key = format!("wm/{}", event.origin);
-                    let mut watermark = read_u64(meta.get(watermark_key.as_bytes())?);
-                    while events
-                        .get(event_key(event.origin.as_str(), watermark + 1))?
-                        .is_some()
-                    {
-                        watermark += 1;
-                    }
-                    meta.insert(watermark_key.as_bytes(), &watermark.to_be_bytes())?;
-                    if event.origin == self.node {
-                        self.take_back(meta, event)?;
-                    }
-                    applied += 1;
-                }
-                Ok(applied)
-            },
-        ))?;
-        if applied > 0 {
-            self.db.flush()?;
-        }
-        Ok(applied)
-    }
-
-    /// One of this terminal's own events came back from a peer: this store was behind
-    /// (restored from an old backup). Its sequence, its serial and its incident cap count
-    /// are taken as used, so nothing issued from here repeats them.
-    fn take_back(&self, meta: &TransactionalTree, event: &VoucherEvent) -> TransactionResult<()> {
-        let next_seq = read_u64(meta.get("next_seq")?).max(event.seq + 1);
-        meta.insert("next_seq", &next_seq.to_be_bytes())?;
-        if let VoucherChange::Issued {
-            code,
-            incident_id,
-            offer_id,
-        } = &event.change
-        {
-            let Ok(parsed) = VoucherCode::parse(code, &self.secret) else {
-                return Ok(());
-            };
-            let serial = u64::from(parsed.fields.serial);
-            let next_serial = read_u64(meta.get("next_serial")?).max(serial + 1);
-            meta.insert("next_serial", &next_serial.to_be_bytes())?;
-            if let Some(incident) = incident_id {
-                let key = format!("cap/{incident}/{offer_id}");
-                let count = read_u64(meta.get(key.as_bytes())?) + 1;
-                meta.insert(key.as_bytes(), &count.to_be_bytes())?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether this store was restored or moved and has not yet been found current
-    /// (see `provenance`).
-    pub fn unproven(&self) -> Result<bool, StoreError> {
-        Ok(super::provenance::is_unproven(&self.meta)?)
-    }
-
-    /// The venue's marks show this store is current.
-    pub fn mark_proven(&self) -> Result<(), StoreError> {
-        Ok(super::provenance::mark_proven(&self.meta)?)
-    }
-
-    /// The parsed code and what this terminal knows of it.
-    pub fn lookup(
-        &self,
-        text: &str,
-    ) -> Result<(Result<VoucherCode, CodeError>, Option<VoucherRecord>), StoreError> {
-        let parsed = VoucherCode::parse(text, &self.secret);
-        let record = match &parsed {
-            Ok(code) => match self.vouchers.get(code.compact().as_bytes())? {
-                Some(bytes) => Some(
-                    serde_json::from_slice(&bytes)
-                        .map_err(|e| StoreError::Corrupt(e.to_string()))?,
-                ),
-                None => None,
-            },
-            Err(_) => None,
-        };
-        Ok((parsed, record))
-    }
-
-    /// Every record, in code order.
-    pub fn records(&self) -> Result<Vec<VoucherRecord>, StoreError> {
-        self.vouchers
-            .iter()
-            .map(|entry| {
-                let (_, bytes) = entry?;
-                serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
-            })
-            .collect()
-    }
-
-    /// Events of `origin` with a sequence above `after`, in order, at most `limit`.
-    pub fn events_after(
-        &self,
-        origin: &Identifier,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<VoucherEvent>, StoreError> {
-        let start = event_key(origin.as_str(), after.saturating_add(1));
-        let end = event_key(origin.as_str(), u64::MAX);
-        self.events
-            .range(start..=end)
-            .take(limit)
-            .map(|entry| {
-                let (_, bytes) = entry?;
-                serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
-            })
-            .collect()
-    }
-
-    /// Per origin, the highest sequence up to which every event is present.
-    pub fn watermarks(&self) -> Result<BTreeMap<String, u64>, StoreError> {
-        self.meta
-            .scan_prefix("wm/")
-            .map(|entry| {
-                let (key, value) = entry?;
-                let origin = String::from_utf8_lossy(&key[3..]).into_owned();
-                Ok((origin, read_u64(Some(value))))
-            })
-            .collect()
-    }
-
-    /// Bytes the store occupies on disk.
-    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        Ok(self.db.size_on_disk()?)
     }
 }

@@ -1,0 +1,84 @@
+//! The voucher store's replication side: other terminals' events merged in (each code
+//! checked against the venue secret, one flush per batch), and this terminal's own events
+//! taken back from a peer after a restore, so nothing issued from here repeats them. The
+//! terminal's own writes are in `store.rs`.
+
+use super::*;
+
+impl VoucherStore {
+    /// Applies other terminals' events, skipping any already known and any whose code is
+    /// not a valid code of this venue; one flush for the batch. Returns how many were new.
+    pub fn apply_remote(&self, batch: &[VoucherEvent]) -> Result<usize, StoreError> {
+        // Only canonical codes of this venue: a record must never be keyed by a spelling.
+        let valid: Vec<&VoucherEvent> = batch
+            .iter()
+            .filter(|event| {
+                event.v == EVENT_VERSION
+                    && VoucherCode::parse(event.change.code(), &self.secret)
+                        .is_ok_and(|code| code.compact() == event.change.code())
+            })
+            .collect();
+        let applied = flatten((&self.meta, &self.vouchers, &self.events).transaction(
+            |(meta, vouchers, events)| {
+                let mut applied = 0;
+                for event in &valid {
+                    let key = event_key(event.origin.as_str(), event.seq);
+                    if events.get(&key)?.is_some() {
+                        continue;
+                    }
+                    put_json(events, &key, event)?;
+                    let code = event.change.code();
+                    let mut record = record_in(vouchers, code)?.unwrap_or_default();
+                    record.apply(event);
+                    put_json(vouchers, code.as_bytes(), &record)?;
+                    // Advance the origin's watermark over every contiguous event now present.
+                    let watermark_key = format!("wm/{}", event.origin);
+                    let mut watermark = read_u64(meta.get(watermark_key.as_bytes())?);
+                    while events
+                        .get(event_key(event.origin.as_str(), watermark + 1))?
+                        .is_some()
+                    {
+                        watermark += 1;
+                    }
+                    meta.insert(watermark_key.as_bytes(), &watermark.to_be_bytes())?;
+                    if event.origin == self.node {
+                        self.take_back(meta, event)?;
+                    }
+                    applied += 1;
+                }
+                Ok(applied)
+            },
+        ))?;
+        if applied > 0 {
+            self.db.flush()?;
+        }
+        Ok(applied)
+    }
+
+    /// One of this terminal's own events came back from a peer: this store was behind
+    /// (restored from an old backup). Its sequence, its serial and its incident cap count
+    /// are taken as used, so nothing issued from here repeats them.
+    fn take_back(&self, meta: &TransactionalTree, event: &VoucherEvent) -> TransactionResult<()> {
+        let next_seq = read_u64(meta.get("next_seq")?).max(event.seq + 1);
+        meta.insert("next_seq", &next_seq.to_be_bytes())?;
+        if let VoucherChange::Issued {
+            code,
+            incident_id,
+            offer_id,
+        } = &event.change
+        {
+            let Ok(parsed) = VoucherCode::parse(code, &self.secret) else {
+                return Ok(());
+            };
+            let serial = u64::from(parsed.fields.serial);
+            let next_serial = read_u64(meta.get("next_serial")?).max(serial + 1);
+            meta.insert("next_serial", &next_serial.to_be_bytes())?;
+            if let Some(incident) = incident_id {
+                let key = format!("cap/{incident}/{offer_id}");
+                let count = read_u64(meta.get(key.as_bytes())?) + 1;
+                meta.insert(key.as_bytes(), &count.to_be_bytes())?;
+            }
+        }
+        Ok(())
+    }
+}

@@ -2,6 +2,7 @@
 //! to "cash only — ask for your raincheck" together, and proves it. See
 //! docs/ARCHITECTURE.md for the map of these modules.
 
+pub mod access;
 pub mod app;
 pub mod bench;
 pub mod broker;
@@ -31,3 +32,4 @@ pub mod shutdown;
 pub mod status;
 pub mod text;
 pub mod voucher;
+pub mod web_server;

@@ -22,6 +22,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("health", 0),
     ("http_client", 0),
     ("local_http", 0),
+    ("web_server", 0),
+    ("access", 0),
     ("metrics", 1),
     ("logging", 0),
     ("mosquitto", 0),

@@ -3,9 +3,9 @@
 //! the CSRF check for state-changing calls (403), and a JSON body extractor whose
 //! refusals (413, 415, 400) are as specific as everything else.
 
-use super::access::{same_secret, Access};
 use super::audit::{AuditEntry, AuditLog};
 use super::bus::{ConsoleRequest, PublishedSnapshot};
+use crate::access::{same_secret, Access};
 use crate::config::{ConsoleSection, OfferConfig, TextsSection};
 use crate::voucher::CounterHandle;
 use axum::async_trait;
@@ -15,7 +15,6 @@ use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use time::OffsetDateTime;
@@ -74,9 +73,7 @@ impl ConsoleContext {
     }
 }
 
-/// The client's address, set on every request by the server loop.
-#[derive(Clone, Copy, Debug)]
-pub struct ClientAddress(pub SocketAddr);
+pub use crate::web_server::ClientAddress;
 
 #[async_trait]
 impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
@@ -153,7 +150,7 @@ impl FromRequestParts<Context> for Manager {
             .session(&token, Instant::now())
             .ok_or_else(signed_out)?;
         Ok(Manager {
-            name: session.manager,
+            name: session.person,
             csrf_token: session.csrf_token,
             token,
             from,

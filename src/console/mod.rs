@@ -1,10 +1,9 @@
 //! The manager's console (role `console`): an HTTP(S) server on the node's tokio runtime
 //! serving the embedded tablet page and the JSON API behind it (docs/CONSOLE.md). Three
 //! parts: the bus worker (`bus`) that watches the venue and publishes declarations, the
-//! access table (`access`) with sessions and the sign-in throttle, and the routes. The
+//! access table (`crate::access`) with sessions and the sign-in throttle, and the routes. The
 //! voucher figures come from the node's voucher worker when it has a `[counter]` section.
 
-mod access;
 mod assets;
 mod audit;
 mod bus;
@@ -13,7 +12,6 @@ mod http;
 mod incident_routes;
 mod live;
 mod routes;
-mod server;
 mod sign_in;
 mod snapshot;
 mod voucher_figures;
@@ -24,7 +22,7 @@ mod web_screens_routes;
 mod web_screens_worker;
 mod webhooks;
 
-pub use access::{check_pin_shape, hash_pin};
+pub use crate::access::{check_pin_shape, hash_pin};
 pub use snapshot::{ConsoleSnapshot, Phase};
 
 use crate::config::NodeConfig;
@@ -57,7 +55,8 @@ pub fn start_console(
 ) -> Result<ConsoleHandle> {
     let settings = config.console.clone();
     let tls = match (&settings.tls_cert_file, &settings.tls_key_file) {
-        (Some(cert), Some(key)) => Some(server::tls_acceptor(
+        (Some(cert), Some(key)) => Some(crate::web_server::tls_acceptor(
+            "console",
             &config_dir.join(cert),
             &config_dir.join(key),
         )?),
@@ -156,7 +155,7 @@ pub fn start_console(
             .map(|c| c.offers.clone())
             .unwrap_or_default(),
         tls: tls.is_some(),
-        access: Mutex::new(access::Access::new(Duration::from_secs(
+        access: Mutex::new(crate::access::Access::new(Duration::from_secs(
             u64::from(settings.session_minutes) * 60,
         ))),
         settings,
@@ -173,7 +172,9 @@ pub fn start_console(
     let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!("console listening on {scheme}://{address}");
     let has_tls = tls.is_some();
-    let server = tokio::spawn(server::serve(listener, router, tls, shutdown));
+    let server = tokio::spawn(crate::web_server::serve(
+        listener, router, tls, shutdown, "console",
+    ));
     Ok(ConsoleHandle {
         address,
         tls: has_tls,

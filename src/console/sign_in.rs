@@ -3,10 +3,10 @@
 //! per-name and per-address throttle before the slow hash, the session cookie, sign-out,
 //! and an audit line for every attempt that was not throttled.
 
-use super::access::{check_pin_shape, pin_matches, Access};
 use super::http::{
     ApiError, CheckedManager, ClientAddress, Context, JsonBody, Manager, SESSION_COOKIE,
 };
+use crate::access::{check_pin_shape, pin_matches, Access};
 use crate::config::MAX_MANAGER_NAME;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -129,7 +129,7 @@ static PIN_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2)
 /// An argon2 hash of no PIN anyone can type (PINs are digits): checked when the name is
 /// unknown, so an unknown name costs as much time as a wrong PIN.
 static DECOY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    super::access::hash_pin("no such manager")
+    crate::access::hash_pin("no such manager")
         .expect("hashing a fixed PIN with the default argon2 parameters cannot fail")
 });
 

@@ -17,7 +17,7 @@
 //! (`web_screens_feed`), the worker (`web_screens_worker`) and the routes
 //! (`web_screens_routes`) live beside it.
 
-use super::access::same_secret;
+use crate::access::same_secret;
 use crate::config::{access_key_hash, WebScreenConfig};
 use crate::model::VenueView;
 use crate::protocol::Identifier;

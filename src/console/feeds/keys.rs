@@ -28,7 +28,7 @@ pub fn key_owner<'a>(keys: &'a [FeedKey], presented: &str) -> Option<&'a str> {
     let hash = access_key_hash(presented);
     let mut owner = None;
     for key in keys {
-        if crate::console::access::same_secret(&hash, &key.key_hash) {
+        if crate::access::same_secret(&hash, &key.key_hash) {
             owner = Some(key.name.as_str());
         }
     }

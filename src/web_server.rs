@@ -1,14 +1,14 @@
-//! The console's listener: plain HTTP, or HTTPS with the configured certificate (rustls),
-//! one task per connection so a slow TLS handshake never holds up the next tablet. Each
-//! request is tagged with the client's address for the audit log. Stops accepting on
-//! shutdown and drops open connections (live streams end with it).
-
-use super::http::ClientAddress;
+//! The one listener for pages and APIs served to the LAN (the manager's console, a
+//! counter's LAN listener with the web counter): plain HTTP, or HTTPS with the configured
+//! certificate (rustls), one task per connection so a slow TLS handshake never holds up
+//! the next tablet, bounded connections in all and per address. Each request is tagged
+//! with the client's address (audit log, throttles). Stops accepting on shutdown and
+//! drops open connections (live streams end with it).
 use anyhow::{anyhow, Context as _, Result};
 use axum::Router;
 use hyper_util::rt::TokioIo;
 use std::collections::HashMap;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,25 +28,30 @@ const MAX_PER_ADDRESS: usize = 32;
 /// connection's next request: silent connections are closed.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// Reads the certificate chain and key for HTTPS.
-pub fn tls_acceptor(cert_file: &Path, key_file: &Path) -> Result<TlsAcceptor> {
+/// The client's address, set on every request by the server loop.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddress(pub SocketAddr);
+
+/// Reads the certificate chain and key for HTTPS; `section` is the config section that
+/// named them ("console", "lan"), for the error.
+pub fn tls_acceptor(section: &str, cert_file: &Path, key_file: &Path) -> Result<TlsAcceptor> {
     let certs = rustls_pemfile::certs(&mut std::io::BufReader::new(
         std::fs::File::open(cert_file)
-            .with_context(|| format!("open the console certificate {}", cert_file.display()))?,
+            .with_context(|| format!("open the {section} certificate {}", cert_file.display()))?,
     ))
     .collect::<Result<Vec<_>, _>>()
-    .with_context(|| format!("read the console certificate {}", cert_file.display()))?;
+    .with_context(|| format!("read the {section} certificate {}", cert_file.display()))?;
     if certs.is_empty() {
         return Err(anyhow!(
-            "{} holds no PEM certificate; point console.tls_cert_file at the certificate chain",
+            "{} holds no PEM certificate; point {section}.tls_cert_file at the certificate chain",
             cert_file.display()
         ));
     }
     let key = rustls_pemfile::private_key(&mut std::io::BufReader::new(
         std::fs::File::open(key_file)
-            .with_context(|| format!("open the console key {}", key_file.display()))?,
+            .with_context(|| format!("open the {section} key {}", key_file.display()))?,
     ))
-    .with_context(|| format!("read the console key {}", key_file.display()))?
+    .with_context(|| format!("read the {section} key {}", key_file.display()))?
     .ok_or_else(|| anyhow!("{} holds no PEM private key", key_file.display()))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let config = rustls::ServerConfig::builder_with_provider(provider)
@@ -54,16 +59,17 @@ pub fn tls_acceptor(cert_file: &Path, key_file: &Path) -> Result<TlsAcceptor> {
         .context("TLS settings")?
         .with_no_client_auth()
         .with_single_cert(certs, key)
-        .context("the console certificate and key do not belong together")?;
+        .with_context(|| format!("the {section} certificate and key do not belong together"))?;
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-/// Serves `router` on `listener` until `shutdown`.
+/// Serves `router` on `listener` until `shutdown`; `what` names the server in logs.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     tls: Option<TlsAcceptor>,
     mut shutdown: crate::shutdown::Shutdown,
+    what: &'static str,
 ) {
     let mut connections = JoinSet::new();
     let per_address = Arc::new(std::sync::Mutex::new(HashMap::new()));
@@ -82,7 +88,7 @@ pub async fn serve(
             }
             Err(error) => {
                 if !logged_accept_error {
-                    tracing::warn!("console: cannot accept a connection: {error}");
+                    tracing::warn!("{what}: cannot accept a connection: {error}");
                     logged_accept_error = true;
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
@@ -90,7 +96,7 @@ pub async fn serve(
             }
         };
         let Some(slot) = AddressSlot::take(&per_address, address.ip()) else {
-            tracing::debug!(%address, "console: too many connections from one address; refused");
+            tracing::debug!(%address, "{what}: too many connections from one address; refused");
             continue;
         };
         let _ = stream.set_nodelay(true);
@@ -115,7 +121,7 @@ pub async fn serve(
                             http.serve_connection(TokioIo::new(stream), service).await
                         }
                         Ok(Err(error)) => {
-                            tracing::debug!(%address, "console: TLS handshake failed: {error}");
+                            tracing::debug!(%address, "{what}: TLS handshake failed: {error}");
                             return;
                         }
                         Err(_) => return,
@@ -123,7 +129,7 @@ pub async fn serve(
                 }
             };
             if let Err(error) = result {
-                tracing::debug!(%address, "console: connection ended: {error}");
+                tracing::debug!(%address, "{what}: connection ended: {error}");
             }
         });
     }

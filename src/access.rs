@@ -1,7 +1,9 @@
-//! Who may use the console: PINs checked against argon2 hashes, sign-in sessions with
-//! their CSRF tokens, and the throttle that answers repeated failures with a growing
-//! wait. Pure apart from the random tokens: time comes in as `Instant`s so the rules are
-//! unit-tested; the server keeps one `Access` behind a mutex never held across `.await`.
+//! Who may use a page that people sign in to (the manager's console, the web counter):
+//! PINs checked against argon2 hashes, sign-in sessions with their CSRF tokens, and the
+//! throttle that answers repeated failures with a growing wait — one implementation, so
+//! a till's staff PIN is guarded exactly like a manager's. Pure apart from the random
+//! tokens: time comes in as `Instant`s so the rules are unit-tested; each server keeps
+//! one `Access` behind a mutex never held across `.await`.
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
@@ -14,7 +16,7 @@ const FREE_FAILURES: u32 = 2;
 /// The longest wait between attempts from one address.
 const MAX_WAIT: Duration = Duration::from_secs(15 * 60);
 /// The longest wait a name's failures impose on every address: enough to slow guessing
-/// from many hosts, short enough that a stranger cannot lock a manager out for long.
+/// from many hosts, short enough that a stranger cannot lock a manager or a cashier out for long.
 const MAX_NAME_WAIT: Duration = Duration::from_secs(60);
 /// A failure record is forgotten after this long without news.
 const FORGET_AFTER: Duration = Duration::from_secs(60 * 60);
@@ -49,10 +51,11 @@ pub fn pin_matches(hash: &str, pin: &str) -> bool {
     }
 }
 
-/// A signed-in manager.
+/// A signed-in person: a manager on the console, a member of staff on a web counter.
 #[derive(Clone, Debug)]
 pub struct Session {
-    pub manager: String,
+    /// Who signed in: the manager's name, or the staff number.
+    pub person: String,
     pub csrf_token: String,
     expires: Instant,
     created: Instant,
@@ -120,7 +123,7 @@ impl Access {
     }
 
     /// Opens a session after a correct PIN; returns its cookie token.
-    pub fn sign_in(&mut self, keys: &[String], manager: &str, now: Instant) -> (String, Session) {
+    pub fn sign_in(&mut self, keys: &[String], person: &str, now: Instant) -> (String, Session) {
         for key in keys {
             self.failures.remove(key);
         }
@@ -137,7 +140,7 @@ impl Access {
         }
         let token = random_token();
         let session = Session {
-            manager: manager.to_owned(),
+            person: person.to_owned(),
             csrf_token: random_token(),
             expires: now + self.session_length,
             created: now,
@@ -244,7 +247,7 @@ mod tests {
         let mut access = Access::new(Duration::from_secs(60));
         let start = Instant::now();
         let (token, session) = access.sign_in(&[], "Dana", start);
-        assert_eq!(access.session(&token, start).unwrap().manager, "Dana");
+        assert_eq!(access.session(&token, start).unwrap().person, "Dana");
         assert_ne!(token, session.csrf_token);
         assert!(access
             .session(&token, start + Duration::from_secs(61))

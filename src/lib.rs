@@ -20,6 +20,7 @@ pub mod keeper;
 pub mod liveness;
 pub mod local_http;
 pub mod logging;
+pub mod machine_keys;
 pub mod metrics;
 pub mod model;
 pub mod mosquitto;

@@ -19,11 +19,24 @@ use tower::ServiceExt;
 
 /// How long a client may take to finish the TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Open connections at most; more wait in the kernel's backlog.
-const MAX_CONNECTIONS: usize = 512;
-/// Open connections per client address at most (a tablet needs a handful), so one host
-/// cannot hold every slot.
-const MAX_PER_ADDRESS: usize = 32;
+/// How many connections a server holds open.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// Open connections at most; more wait in the kernel's backlog.
+    pub total: usize,
+    /// Open connections per client address at most, so one host cannot hold every slot.
+    pub per_address: usize,
+}
+
+impl Default for ConnectionLimits {
+    /// A tablet or a till needs a handful of connections; a venue a few dozen devices.
+    fn default() -> Self {
+        Self {
+            total: 512,
+            per_address: 32,
+        }
+    }
+}
 /// A client must send a request's headers within this long, including an idle keep-alive
 /// connection's next request: silent connections are closed.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(15);
@@ -68,6 +81,7 @@ pub async fn serve(
     listener: TcpListener,
     router: Router,
     tls: Option<TlsAcceptor>,
+    limits: ConnectionLimits,
     mut shutdown: crate::shutdown::Shutdown,
     what: &'static str,
 ) {
@@ -78,7 +92,7 @@ pub async fn serve(
         while connections.try_join_next().is_some() {}
         let accepted = tokio::select! {
             _ = shutdown.wait() => break,
-            accepted = listener.accept(), if connections.len() < MAX_CONNECTIONS => accepted,
+            accepted = listener.accept(), if connections.len() < limits.total => accepted,
             _ = connections.join_next(), if !connections.is_empty() => continue,
         };
         let (stream, address) = match accepted {
@@ -95,7 +109,7 @@ pub async fn serve(
                 continue;
             }
         };
-        let Some(slot) = AddressSlot::take(&per_address, address.ip()) else {
+        let Some(slot) = AddressSlot::take(&per_address, address.ip(), limits.per_address) else {
             tracing::debug!(%address, "{what}: too many connections from one address; refused");
             continue;
         };
@@ -145,10 +159,10 @@ struct AddressSlot {
 }
 
 impl AddressSlot {
-    fn take(counts: &OpenCounts, address: IpAddr) -> Option<Self> {
+    fn take(counts: &OpenCounts, address: IpAddr, limit: usize) -> Option<Self> {
         let mut open = counts.lock().unwrap_or_else(|e| e.into_inner());
         let count = open.entry(address).or_insert(0);
-        if *count >= MAX_PER_ADDRESS {
+        if *count >= limit {
             return None;
         }
         *count += 1;
@@ -179,19 +193,20 @@ mod tests {
     fn one_address_gets_a_bounded_number_of_slots_and_they_come_back() {
         let counts: OpenCounts = Arc::default();
         let address: IpAddr = [10, 0, 0, 5].into();
-        let slots: Vec<_> = (0..MAX_PER_ADDRESS)
-            .map(|_| AddressSlot::take(&counts, address).expect("a slot"))
+        let limit = ConnectionLimits::default().per_address;
+        let slots: Vec<_> = (0..limit)
+            .map(|_| AddressSlot::take(&counts, address, limit).expect("a slot"))
             .collect();
         assert!(
-            AddressSlot::take(&counts, address).is_none(),
+            AddressSlot::take(&counts, address, limit).is_none(),
             "one host cannot take them all"
         );
         assert!(
-            AddressSlot::take(&counts, [10, 0, 0, 6].into()).is_some(),
+            AddressSlot::take(&counts, [10, 0, 0, 6].into(), limit).is_some(),
             "others still can"
         );
         drop(slots);
-        let again = AddressSlot::take(&counts, address);
+        let again = AddressSlot::take(&counts, address, limit);
         assert!(again.is_some());
         assert_eq!(counts.lock().unwrap().get(&address), Some(&1));
         drop(again);

@@ -24,6 +24,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("local_http", 0),
     ("web_server", 0),
     ("access", 0),
+    ("machine_keys", 0),
     ("metrics", 1),
     ("logging", 0),
     ("mosquitto", 0),

@@ -25,7 +25,6 @@ macro_rules! string_value {
     };
 }
 
-mod access_keys;
 mod broker;
 mod console;
 mod counter;
@@ -42,7 +41,9 @@ mod texts;
 mod web_screens;
 mod webhooks;
 
-pub use access_keys::{access_key_hash, is_access_key_hash, new_access_key, KEY_HASH_PREFIX};
+pub use crate::machine_keys::{
+    access_key_hash, is_access_key_hash, new_access_key, KEY_HASH_PREFIX,
+};
 pub use broker::{BrokerMode, BrokerSection, BrokerUrl};
 pub use console::{ConsoleSection, ManagerAccount, TimeOfDay, MAX_MANAGER_NAME};
 pub use counter::{

@@ -173,7 +173,12 @@ pub fn start_console(
     tracing::info!("console listening on {scheme}://{address}");
     let has_tls = tls.is_some();
     let server = tokio::spawn(crate::web_server::serve(
-        listener, router, tls, shutdown, "console",
+        listener,
+        router,
+        tls,
+        crate::web_server::ConnectionLimits::default(),
+        shutdown,
+        "console",
     ));
     Ok(ConsoleHandle {
         address,

@@ -1,11 +1,10 @@
 //! The console's read-only feeds for systems outside the venue's bus (docs/CONSOLE.md,
 //! "Feeds"; docs/INTEGRATION.md): the current incident as a CAP 1.2 alert for signage
 //! players (`cap`), and a JSON status for websites and online ordering (`status`), both
-//! served by `routes` under `/feeds/` with a feed key (`keys`). They read the console's
+//! served by `routes` under `/feeds/` with a feed key (`crate::machine_keys`). They read the console's
 //! published snapshot and the screens' own wording; they change nothing.
 
 mod cap;
-mod keys;
 mod routes;
 mod status;
 

@@ -7,11 +7,11 @@
 //! preflight included; nothing is cached (`Cache-Control: no-store`).
 
 use super::cap::{cap_message, CapSettings, CapStatus, MessageRef};
-use super::keys::{key_owner, Throttle};
 use super::status::{status_document, words_at, WordsConfig};
 use crate::config::{DisplaySection, FeedsSection, TextsSection};
 use crate::console::bus::PublishedSnapshot;
 use crate::console::http::{ApiError, ClientAddress};
+use crate::machine_keys::{key_owner, Throttle};
 use crate::protocol::Identifier;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
@@ -132,15 +132,22 @@ fn authorize(
         });
     }
     let presented = presented_key(headers, uri);
-    let owner = presented
-        .as_deref()
-        .and_then(|key| key_owner(&feeds.settings.keys, key));
+    let owner = presented.as_deref().and_then(|key| {
+        key_owner(
+            feeds
+                .settings
+                .keys
+                .iter()
+                .map(|k| (k.name.as_str(), k.key_hash.as_str())),
+            key,
+        )
+    });
     if let Some(owner) = owner {
         lock(&feeds.throttle).succeeded(address);
         return Ok(owner.to_owned());
     }
     let count = lock(&feeds.throttle).record_failure(address, now);
-    if count == super::keys::FREE_FAILURES + 1 {
+    if count == crate::machine_keys::FREE_FAILURES + 1 {
         tracing::warn!(from = %address, "feeds: repeated wrong or missing feed keys; this address now has to wait between attempts");
     } else {
         tracing::debug!(from = %address, "feeds: refused a request without a valid feed key");

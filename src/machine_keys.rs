@@ -1,14 +1,45 @@
-//! Who may read the feeds: random 256-bit keys, stored in the config only as SHA-256
-//! hashes (a key is long and random, so a fast hash is as safe as a slow one and a
-//! wrong-key flood costs microseconds, not argon2 seconds), compared in constant time;
-//! and a throttle that answers an address's repeated wrong keys with a growing wait.
-//! The throttle remembers at most `MAX_TRACKED` addresses, so no stream of requests can
-//! grow it without bound. Pure apart from the random key: time comes in as `Instant`s.
+//! Keys that machines present (feed readers at `/feeds/…`, web screen pages at
+//! `/screen/{id}`, POS servers and tills on a counter's LAN listener): 256 random bits
+//! shown once as 64 hex digits, stored in the config only as `sha256:` and the key's
+//! SHA-256 in hex. A key is long and random, so a fast hash is as safe as a slow one and
+//! a wrong-key flood costs microseconds, not argon2 seconds. Presented keys are compared
+//! against every stored hash in constant time, and a throttle answers an address's
+//! repeated wrong keys with a growing wait; it remembers at most `MAX_TRACKED`
+//! addresses, so no stream of requests can grow it without bound. The one implementation
+//! for every machine key; pure apart from the random key (time comes in as `Instant`s).
 
-use crate::config::{access_key_hash, FeedKey};
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
+
+/// How a stored key hash starts.
+pub const KEY_HASH_PREFIX: &str = "sha256:";
+
+/// A fresh key: 32 random bytes as 64 lowercase hex digits (safe in a URL, easy to paste).
+pub fn new_access_key() -> String {
+    let bytes: [u8; 32] = rand::random();
+    hex(&bytes)
+}
+
+/// The stored form of `key`: `sha256:` and 64 hex digits.
+pub fn access_key_hash(key: &str) -> String {
+    format!("{KEY_HASH_PREFIX}{}", hex(&Sha256::digest(key.as_bytes())))
+}
+
+/// True if `text` is a stored key hash: `sha256:` and 64 lowercase hex digits.
+pub fn is_access_key_hash(text: &str) -> bool {
+    text.strip_prefix(KEY_HASH_PREFIX).is_some_and(|hex| {
+        hex.len() == 64
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}
 
 /// Wrong keys an address may send before it must wait; then 2, 4, 8 … seconds.
 pub const FREE_FAILURES: u32 = 5;
@@ -19,17 +50,21 @@ pub const MAX_TRACKED: usize = 1024;
 /// A presented key longer than this is wrong without being hashed.
 pub const MAX_KEY_CHARS: usize = 128;
 
-/// The name of the configured key `presented` matches. Every stored hash is compared
-/// in full, so the time taken says nothing about which or how much matched.
-pub fn key_owner<'a>(keys: &'a [FeedKey], presented: &str) -> Option<&'a str> {
+/// Which of `keys` (each an owner and its stored hash) `presented` matches. Every stored
+/// hash is compared in full, so the time taken says nothing about which or how much
+/// matched.
+pub fn key_owner<'a, T>(
+    keys: impl IntoIterator<Item = (T, &'a str)>,
+    presented: &str,
+) -> Option<T> {
     if presented.is_empty() || presented.len() > MAX_KEY_CHARS {
         return None;
     }
     let hash = access_key_hash(presented);
     let mut owner = None;
-    for key in keys {
-        if crate::access::same_secret(&hash, &key.key_hash) {
-            owner = Some(key.name.as_str());
+    for (candidate, stored) in keys {
+        if crate::access::same_secret(&hash, stored) {
+            owner = Some(candidate);
         }
     }
     owner
@@ -104,18 +139,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn keys_match_only_their_hash() {
-        let key = crate::config::new_access_key();
+    fn keys_are_fresh_and_their_hashes_have_the_stored_shape() {
+        let key = new_access_key();
         assert_eq!(key.len(), 64);
-        let keys = vec![FeedKey {
-            name: "website".into(),
-            key_hash: access_key_hash(&key),
-        }];
-        assert!(crate::config::is_access_key_hash(&keys[0].key_hash));
-        assert_eq!(key_owner(&keys, &key), Some("website"));
-        assert_eq!(key_owner(&keys, &key[1..]), None);
-        assert_eq!(key_owner(&keys, ""), None);
-        assert_eq!(key_owner(&keys, &"a".repeat(10_000)), None);
+        assert_ne!(key, new_access_key());
+        assert!(is_access_key_hash(&access_key_hash(&key)));
+        for bad in [
+            "sha256:",
+            "md5:00",
+            &format!("sha256:{}", "A".repeat(64)),
+            &key,
+        ] {
+            assert!(!is_access_key_hash(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn keys_match_only_their_hash() {
+        let key = new_access_key();
+        assert_eq!(key.len(), 64);
+        let stored = access_key_hash(&key);
+        let keys = [("website", stored.as_str())];
+        assert!(is_access_key_hash(keys[0].1));
+        assert_eq!(key_owner(keys, &key), Some("website"));
+        assert_eq!(key_owner(keys, &key[1..]), None);
+        assert_eq!(key_owner(keys, ""), None);
+        assert_eq!(key_owner(keys, &"a".repeat(10_000)), None);
     }
 
     #[test]

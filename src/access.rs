@@ -41,6 +41,12 @@ pub fn hash_pin(pin: &str) -> Result<String, String> {
         .map_err(|error| format!("cannot hash the PIN: {error}"))
 }
 
+/// True if `text` is an argon2 hash as `hash_pin` writes it (checked at config load, so
+/// a mistyped hash is a config problem, not an account that can never sign in).
+pub fn is_pin_hash(text: &str) -> bool {
+    PasswordHash::new(text).is_ok_and(|hash| hash.algorithm.as_str().starts_with("argon2"))
+}
+
 /// True if `pin` matches `hash`. Slow on purpose (argon2): call it off the async threads.
 pub fn pin_matches(hash: &str, pin: &str) -> bool {
     match PasswordHash::new(hash) {

@@ -74,6 +74,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ConsoleAction,
     },
+    /// Look after the LAN listener (`[lan]`): tokens of POS servers and tills.
+    Lan {
+        #[command(subcommand)]
+        action: LanAction,
+    },
     /// Measure performance (see docs/BENCHMARKS.md).
     Bench {
         #[command(subcommand)]
@@ -93,6 +98,21 @@ pub enum NodeAction {
         undo: bool,
         #[command(flatten)]
         bus: BusArgs,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum LanAction {
+    /// Make the token of a machine that calls the LAN listener (a POS server, a till):
+    /// prints the token, to give to that machine once, and the `[[lan.clients]]` entry
+    /// with its hash to add to the node's config.
+    ClientToken {
+        /// Who calls with it ("pos-server", "till-3"): shown in logs.
+        name: String,
+        /// What it may do: payments (report card authorisations), vouchers (issue,
+        /// redeem, look up), or both, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        may: Vec<String>,
     },
 }
 

@@ -17,6 +17,7 @@ pub mod detection;
 pub mod health;
 pub mod http_client;
 pub mod keeper;
+pub mod lan;
 pub mod liveness;
 pub mod local_http;
 pub mod logging;

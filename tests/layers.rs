@@ -37,6 +37,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("status", 3),
     ("voucher", 3),
     ("console", 3),
+    ("lan", 3),
     ("detection", 3),
     ("keeper", 3),
     ("screen", 3),
@@ -59,6 +60,10 @@ const SIDEWAYS: &[(&str, &str)] = &[
     // the web screens, signs drawn by a browser, show exactly those words).
     ("console", "screen"),
     ("screen", "voucher"),
+    // The LAN listener serves this till's vouchers (its handle) and the web counter,
+    // which words everything as the counter screen does (`screen::counter_words`).
+    ("lan", "voucher"),
+    ("lan", "screen"),
     ("commands", "bench"),
     ("commands", "cli"),
     ("bench", "cli"),

@@ -38,6 +38,8 @@ pub struct NodeHandle {
     pub counter: Option<CounterHandle>,
     /// Where the console listens, on nodes with the `console` role.
     pub console: Option<std::net::SocketAddr>,
+    /// Where the LAN listener listens, when the config has `[lan]`.
+    pub lan: Option<std::net::SocketAddr>,
     /// Whether the node is synced and (counters) serving, as `/healthz` tells it.
     pub health: Health,
     pub(super) workers: Vec<JoinHandle<()>>,
@@ -178,10 +180,12 @@ pub fn start_node(
     if is_keeper(config) {
         workers.extend(start_keeper(config, config_dir, shutdown.clone())?);
     }
+    let mut lan_reports = None;
     if config.has_role(Role::Detector) {
         let detector = crate::detection::start_detector(config, config_dir, shutdown.clone())
             .context("detector")?;
-        workers.extend(detector);
+        workers.extend(detector.workers);
+        lan_reports = detector.lan_reports;
     }
     if let (Some(handle), Some((address, section))) = (
         counter.clone().filter(|_| config.has_role(Role::Counter)),
@@ -200,6 +204,19 @@ pub fn start_node(
             "counter.api_listen",
         )?;
         workers.push(api);
+    }
+    let mut lan = None;
+    if let Some(section) = &config.lan {
+        let parts = crate::lan::LanParts {
+            reports: lan_reports,
+            counter: counter.clone().filter(|_| config.has_role(Role::Counter)),
+            presentation: presentation.clone(),
+            health: health.clone(),
+        };
+        let started = crate::lan::start_lan(config, section, config_dir, parts, shutdown.clone())
+            .context("LAN listener")?;
+        lan = Some(started.address);
+        workers.push(started.worker);
     }
     let mut console = None;
     if config.has_role(Role::Console) {
@@ -222,6 +239,7 @@ pub fn start_node(
         identity,
         counter,
         console,
+        lan,
         health,
         workers,
     })

@@ -39,14 +39,7 @@ pub fn run_hash_pin(config: Option<PathBuf>, name: Option<String>) -> Result<Exi
 /// `raincheck console feed-key NAME`: a fresh feed key and the config entry with its
 /// hash; the key itself is never stored, so it is shown this once.
 pub fn run_feed_key(name: &str) -> Result<ExitCode> {
-    let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > 64
-        || name.contains(['"', '\\'])
-        || name.chars().any(char::is_control)
-    {
-        bail!("NAME must be 1 to 64 characters, without quotes, backslashes or control characters");
-    }
+    let name = config_safe_name(name, "NAME")?;
     let key = crate::config::new_access_key();
     println!("# The key for {name:?}: give it to the reader; it is not stored anywhere.");
     println!("# Read with: Authorization: Bearer {key}   or   /feeds/cap.xml?key={key}");
@@ -63,16 +56,7 @@ pub fn run_feed_key(name: &str) -> Result<ExitCode> {
 pub fn run_web_screen_key(id: &str, name: &str) -> Result<ExitCode> {
     let id =
         crate::protocol::Identifier::parse(id).map_err(|error| anyhow!("ID {id:?} {error}"))?;
-    let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > 64
-        || name.contains(['"', '\\'])
-        || name.chars().any(char::is_control)
-    {
-        bail!(
-            "--name must be 1 to 64 characters, without quotes, backslashes or control characters"
-        );
-    }
+    let name = config_safe_name(name, "--name")?;
     let key = crate::config::new_access_key();
     println!("# The page of {name:?}: open it full screen on the player (add &layout=banner for a strip).");
     println!("# The key is not stored anywhere; revoke it with `revoked = true`.");
@@ -86,6 +70,22 @@ pub fn run_web_screen_key(id: &str, name: &str) -> Result<ExitCode> {
     println!();
     println!("# topic write raincheck/v1/VENUE/displays/{id}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// `name` trimmed, if it can be pasted into a TOML string as printed: 1 to 64
+/// characters, no quotes, backslashes or control characters. `what` names the argument.
+pub(super) fn config_safe_name<'a>(name: &'a str, what: &str) -> Result<&'a str> {
+    let name = name.trim();
+    if name.is_empty()
+        || name.chars().count() > 64
+        || name.contains(['"', '\\'])
+        || name.chars().any(char::is_control)
+    {
+        bail!(
+            "{what} must be 1 to 64 characters, without quotes, backslashes or control characters"
+        );
+    }
+    Ok(name)
 }
 
 /// The PIN from the terminal without echo, or the first line of stdin.

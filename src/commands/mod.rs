@@ -5,6 +5,7 @@ pub mod check_config;
 pub mod console;
 pub mod demo;
 pub mod incident;
+pub mod lan;
 pub mod node;
 pub mod payments;
 pub mod status;
@@ -58,6 +59,9 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Console {
             action: crate::cli::ConsoleAction::WebScreenKey { id, name },
         } => console::run_web_screen_key(&id, &name),
+        Command::Lan {
+            action: crate::cli::LanAction::ClientToken { name, may },
+        } => lan::run_client_token(&name, &may),
         Command::Bench { which } => crate::bench::run(which),
     }
 }

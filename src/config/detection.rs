@@ -121,11 +121,16 @@ impl Default for DetectionSection {
 }
 
 impl DetectionSection {
-    pub(super) fn check(&self, checks: &Checks, problems: &mut Problems) {
-        if checks.has_role(Role::Detector) && self.probes.is_empty() && self.pos_listen.is_none() {
+    /// `lan_reports`: a `[[lan.clients]]` may report payments, which is a source too.
+    pub(super) fn check(&self, checks: &Checks, lan_reports: bool, problems: &mut Problems) {
+        if checks.has_role(Role::Detector)
+            && self.probes.is_empty()
+            && self.pos_listen.is_none()
+            && !lan_reports
+        {
             problems.push(
                 "detection",
-                "the detector role needs a source: set detection.pos_listen or add a [[detection.probes]]",
+                "the detector role needs a source: set detection.pos_listen, add a [[detection.probes]], or let a [[lan.clients]] report payments",
             );
         }
         if let Some(address) = self.pos_listen.filter(|a| !a.ip().is_loopback()) {

@@ -10,6 +10,7 @@ use super::console::ConsoleSection;
 use super::counter::CounterSection;
 use super::detection::DetectionSection;
 use super::display::DisplaySection;
+use super::lan::{LanPermission, LanSection};
 use super::metrics::MetricsSection;
 use super::node::{NodeSection, Role};
 use super::texts::TextsSection;
@@ -70,6 +71,16 @@ pub struct Checks {
 }
 
 impl Checks {
+    /// Checks for a node with `roles` that do not look at files (for section tests).
+    #[cfg(test)]
+    pub fn for_roles(roles: &[Role]) -> Self {
+        Self {
+            base: PathBuf::from("."),
+            files: false,
+            roles: roles.to_vec(),
+        }
+    }
+
     pub fn has_role(&self, role: Role) -> bool {
         self.roles.contains(&role)
     }
@@ -102,9 +113,15 @@ impl Problems {
     pub fn keys(&self) -> Vec<&str> {
         self.0.iter().map(|(key, _)| key.as_str()).collect()
     }
+
+    /// The messages, in order (for tests of one section's checks).
+    #[cfg(test)]
+    pub fn messages(&self) -> Vec<String> {
+        self.0.iter().map(|(_, message)| message.clone()).collect()
+    }
 }
 
-const SECTIONS: [&str; 8] = [
+const SECTIONS: [&str; 9] = [
     "node",
     "broker",
     "texts",
@@ -113,6 +130,7 @@ const SECTIONS: [&str; 8] = [
     "console",
     "detection",
     "metrics",
+    "lan",
 ];
 
 /// Reads and checks a config file.
@@ -185,6 +203,7 @@ fn load_checking(text: &str, origin: &Path, files: bool) -> Result<NodeConfig, C
     let console = reader.section::<ConsoleSection>("console");
     let detection = reader.section::<DetectionSection>("detection");
     let metrics = reader.section::<MetricsSection>("metrics");
+    let lan = reader.section::<LanSection>("lan");
 
     let node = node.ok().flatten();
     let checks = Checks {
@@ -238,11 +257,16 @@ fn load_checking(text: &str, origin: &Path, files: bool) -> Result<NodeConfig, C
             .unwrap_or_default()
             .check(&checks, &mut found);
     }
+    // POS reports may come over the LAN instead of (or besides) the loopback endpoint.
+    let lan_reports = matches!(&lan, Ok(Some(lan)) if lan.grants(LanPermission::Payments));
     if let Ok(detection) = &detection {
         detection
             .clone()
             .unwrap_or_default()
-            .check(&checks, &mut found);
+            .check(&checks, lan_reports, &mut found);
+    }
+    if let Ok(Some(lan)) = &lan {
+        lan.check(&checks, &mut found);
     }
     for (key, message) in found.0 {
         let line = line_of_key(&reader.document, text, &key);
@@ -252,7 +276,7 @@ fn load_checking(text: &str, origin: &Path, files: bool) -> Result<NodeConfig, C
     // In the order of the file, so a technician can fix them top to bottom.
     problems.sort_by_key(|problem| problem.line.unwrap_or(usize::MAX));
     match (
-        node, broker, texts, display, counter, console, detection, metrics,
+        node, broker, texts, display, counter, console, detection, metrics, lan,
     ) {
         (
             Some(node),
@@ -263,6 +287,7 @@ fn load_checking(text: &str, origin: &Path, files: bool) -> Result<NodeConfig, C
             Ok(console),
             Ok(detection),
             Ok(metrics),
+            Ok(lan),
         ) if problems.is_empty() => Ok(NodeConfig {
             node,
             broker: broker.unwrap_or_default(),
@@ -272,6 +297,7 @@ fn load_checking(text: &str, origin: &Path, files: bool) -> Result<NodeConfig, C
             console: console.unwrap_or_default(),
             detection: detection.unwrap_or_default(),
             metrics: metrics.unwrap_or_default(),
+            lan,
         }),
         _ => Err(report(problems)),
     }

@@ -32,6 +32,7 @@ mod counter_screen;
 mod detection;
 mod display;
 mod feeds;
+mod lan;
 mod load;
 mod metrics;
 mod node;
@@ -53,6 +54,10 @@ pub use counter_screen::{CounterWords, MAX_WORDS_CHARS};
 pub use detection::{DetectionSection, ProbeConfig, ProbeTarget, ResolvePolicy};
 pub use display::{DisplaySection, NormalStyle, ScreenBackend, SCREEN_LANGUAGES};
 pub use feeds::{FeedKey, FeedsSection};
+pub use lan::{
+    is_staff_number, LanClient, LanPermission, LanSection, StaffAccount, WebCounterSection,
+    MAX_LAN_CLIENTS, MAX_WEB_COUNTER_STAFF,
+};
 pub use load::{load, load_str, load_str_without_file_checks, ConfigProblem, ConfigReport};
 pub use metrics::MetricsSection;
 pub use node::{NodeSection, Role};
@@ -90,6 +95,10 @@ pub struct NodeConfig {
     /// The Prometheus metrics and health endpoint.
     #[serde(default)]
     pub metrics: MetricsSection,
+    /// The listener on the venue LAN for POS servers, tills and the web counter; absent
+    /// means none.
+    #[serde(default)]
+    pub lan: Option<LanSection>,
 }
 
 impl NodeConfig {

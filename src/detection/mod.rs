@@ -2,7 +2,9 @@
 //! endpoint feed one debouncer per source (`debounce`, pure); each debounced change is
 //! published as the source's retained health; the policy (`policy`, pure) raises an
 //! automatic cash-only incident when a quorum of sources is down and ends it when they
-//! recover, never overriding a manager (invariant 2). `worker` runs it on the bus.
+//! recover, never overriding a manager (invariant 2). `worker` runs it on the bus. The
+//! POS routes are served on loopback (`detection.pos_listen`) and handed to the LAN
+//! listener when a `[[lan.clients]]` may report payments.
 
 pub mod debounce;
 pub mod policy;
@@ -30,12 +32,20 @@ pub fn pos_source(config: &NodeConfig) -> Result<Identifier> {
     }
 }
 
+/// A started detector.
+pub struct Detector {
+    pub workers: Vec<JoinHandle<()>>,
+    /// The POS report routes for the LAN listener, when a `[[lan.clients]]` may report
+    /// payments: the same source and debouncer as the loopback endpoint.
+    pub lan_reports: Option<axum::Router>,
+}
+
 /// Starts the probes, the POS endpoint and the detector worker (inside the runtime).
 pub fn start_detector(
     config: &NodeConfig,
     config_dir: &Path,
     shutdown: Shutdown,
-) -> Result<Vec<JoinHandle<()>>> {
+) -> Result<Detector> {
     let detection = &config.detection;
     let venue = config.node.venue.clone();
     let rules = DebounceRules {
@@ -80,17 +90,25 @@ pub fn start_detector(
             }
         }));
     }
-    if let Some(address) = detection.pos_listen {
+    let lan_reports_wanted = config
+        .lan
+        .as_ref()
+        .is_some_and(|lan| lan.grants(crate::config::LanPermission::Payments));
+    let mut lan_reports = None;
+    if detection.pos_listen.is_some() || lan_reports_wanted {
         let source = pos_source(config)?;
         sources.insert(source.clone(), Debouncer::new(rules));
         let router = pos::router(source, outcome_sender.clone());
-        workers.push(crate::local_http::serve(
-            address,
-            router,
-            shutdown.clone(),
-            "POS reports",
-            "detection.pos_listen",
-        )?);
+        if let Some(address) = detection.pos_listen {
+            workers.push(crate::local_http::serve(
+                address,
+                router.clone(),
+                shutdown.clone(),
+                "POS reports",
+                "detection.pos_listen",
+            )?);
+        }
+        lan_reports = lan_reports_wanted.then_some(router);
     }
     drop(outcome_sender);
 
@@ -135,5 +153,8 @@ pub fn start_detector(
     };
     workers.push(tokio::spawn(worker.run()));
     workers.push(session.connection.task);
-    Ok(workers)
+    Ok(Detector {
+        workers,
+        lan_reports,
+    })
 }

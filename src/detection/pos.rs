@@ -1,4 +1,5 @@
-//! The POS integration: a loopback HTTP endpoint where the venue's POS software reports
+//! The POS integration: an HTTP endpoint (loopback, and the LAN listener behind client
+//! tokens) where the venue's POS software reports
 //! each card authorisation as it happens. An approval or a decline proves the processor
 //! answered (a declined card is not an outage); an error or timeout is a failure. Each
 //! report becomes one outcome for the POS source's debouncer.

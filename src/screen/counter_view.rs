@@ -245,6 +245,5 @@ pub(super) fn show_issued(
 /// A staff number as signed in: 1 to 8 digits.
 pub(super) fn staff_number(typed: &str) -> Option<String> {
     let typed = typed.trim();
-    (!typed.is_empty() && typed.len() <= 8 && typed.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| typed.to_owned())
+    crate::config::is_staff_number(typed).then(|| typed.to_owned())
 }

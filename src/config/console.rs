@@ -56,10 +56,20 @@ pub struct ConsoleSection {
     /// Signs drawn by a browser (`[[console.web_screens]]`, docs/CONSOLE.md).
     #[serde(default)]
     pub web_screens: Vec<super::web_screens::WebScreenConfig>,
-    /// Live streams of web screen pages one address may hold open (1-32: the console
-    /// serves at most 32 connections per address).
+    /// Live streams of web screen pages one address may hold open (1 to
+    /// `max_connections_per_address`: a page holds its stream and a connection to post on).
     #[serde(default = "default_web_streams_per_address")]
     pub web_streams_per_address: u32,
+    /// Connections the console holds open at once (16-8192); more wait in the kernel's
+    /// backlog. Each open tablet page and web screen holds one or two, and each needs a
+    /// file descriptor (`LimitNOFILE`).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: u32,
+    /// Connections one client address may hold open at once (4-4096), so one host cannot
+    /// take every slot. Raise it only where many pages share one address (a NAT, a
+    /// player running several browsers); it never exceeds `max_connections` in effect.
+    #[serde(default = "default_max_connections_per_address")]
+    pub max_connections_per_address: u32,
     /// The read-only feeds: CAP 1.2 and JSON status (`[console.feeds]`).
     #[serde(default)]
     pub feeds: super::feeds::FeedsSection,
@@ -70,6 +80,14 @@ fn default_console_listen() -> SocketAddr {
 }
 fn default_web_streams_per_address() -> u32 {
     16
+}
+// The listener's own defaults (`web_server::ConnectionLimits`): a venue's tablets and a
+// few dozen web screens, each on its own address.
+fn default_max_connections() -> u32 {
+    512
+}
+fn default_max_connections_per_address() -> u32 {
+    32
 }
 fn default_session_minutes() -> u32 {
     720
@@ -94,6 +112,8 @@ impl Default for ConsoleSection {
             webhooks: Vec::new(),
             web_screens: Vec::new(),
             web_streams_per_address: default_web_streams_per_address(),
+            max_connections: default_max_connections(),
+            max_connections_per_address: default_max_connections_per_address(),
             feeds: Default::default(),
         }
     }
@@ -104,12 +124,29 @@ impl ConsoleSection {
         super::webhooks::check_webhooks(&self.webhooks, checks, problems);
         self.feeds.check(problems);
         super::web_screens::check_web_screens(&self.web_screens, checks, problems);
-        if !(1..=32).contains(&self.web_streams_per_address) {
+        if !(16..=8192).contains(&self.max_connections) {
+            problems.push(
+                "console.max_connections",
+                format!("{} is out of range; use 16 to 8192", self.max_connections),
+            );
+        }
+        if !(4..=4096).contains(&self.max_connections_per_address) {
+            problems.push(
+                "console.max_connections_per_address",
+                format!(
+                    "{} is out of range; use 4 to 4096",
+                    self.max_connections_per_address
+                ),
+            );
+        }
+        // A page's stream and its posts share the address's connections: more streams
+        // than connections could never all be served.
+        if !(1..=self.max_connections_per_address).contains(&self.web_streams_per_address) {
             problems.push(
                 "console.web_streams_per_address",
                 format!(
-                    "{} is out of range; use 1 to 32",
-                    self.web_streams_per_address
+                    "{} is out of range; use 1 to max_connections_per_address ({})",
+                    self.web_streams_per_address, self.max_connections_per_address
                 ),
             );
         }
@@ -210,5 +247,37 @@ mod tests {
         for bad in ["5am", "5:00", "24:00", "05:60", "05:00:00", ""] {
             assert!(bad.parse::<TimeOfDay>().is_err(), "{bad}");
         }
+    }
+
+    fn console_problems(keys: &str) -> Vec<String> {
+        let text =
+            format!("[node]\nvenue = \"v\"\nid = \"c\"\nroles = [\"signage\"]\n[console]\n{keys}");
+        match crate::config::load_str(&text, std::path::Path::new("test.toml")) {
+            Ok(_) => Vec::new(),
+            Err(report) => report.problems.into_iter().map(|p| p.key).collect(),
+        }
+    }
+
+    #[test]
+    fn connection_limits_are_bounded_and_streams_fit_in_them() {
+        assert!(console_problems("").is_empty());
+        let many = "max_connections = 4096\nmax_connections_per_address = 2048\nweb_streams_per_address = 1000\n";
+        assert!(console_problems(many).is_empty(), "a bench host's limits");
+        assert_eq!(
+            console_problems("max_connections = 15\nmax_connections_per_address = 4097\n"),
+            [
+                "console.max_connections",
+                "console.max_connections_per_address"
+            ]
+        );
+        assert_eq!(
+            console_problems("web_streams_per_address = 33\n"),
+            ["console.web_streams_per_address"],
+            "beyond the default 32 connections per address"
+        );
+        assert_eq!(
+            console_problems("web_streams_per_address = 0\n"),
+            ["console.web_streams_per_address"]
+        );
     }
 }

@@ -54,6 +54,10 @@ pub fn start_console(
     shutdown: Shutdown,
 ) -> Result<ConsoleHandle> {
     let settings = config.console.clone();
+    let limits = crate::web_server::ConnectionLimits {
+        total: settings.max_connections as usize,
+        per_address: settings.max_connections_per_address as usize,
+    };
     let tls = match (&settings.tls_cert_file, &settings.tls_key_file) {
         (Some(cert), Some(key)) => Some(crate::web_server::tls_acceptor(
             "console",
@@ -173,12 +177,7 @@ pub fn start_console(
     tracing::info!("console listening on {scheme}://{address}");
     let has_tls = tls.is_some();
     let server = tokio::spawn(crate::web_server::serve(
-        listener,
-        router,
-        tls,
-        crate::web_server::ConnectionLimits::default(),
-        shutdown,
-        "console",
+        listener, router, tls, limits, shutdown, "console",
     ));
     Ok(ConsoleHandle {
         address,

@@ -9,7 +9,7 @@
 mod common;
 
 use common::console::*;
-use common::{mosquitto, raw_publisher};
+use common::{mosquitto, raw_publisher, self_signed_certificate};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::net::{IpAddr, Ipv4Addr};
@@ -300,32 +300,6 @@ async fn a_session_cookie_is_http_only_and_strict_and_ends_at_sign_out() {
         }
     };
     assert_eq!(ended, "the event stream ended");
-}
-
-/// A self-signed certificate for 127.0.0.1 and localhost, made by the openssl CLI; the key
-/// is chmod 600. Returns (certificate, key) paths.
-fn self_signed_certificate(directory: &Path) -> (PathBuf, PathBuf) {
-    use std::os::unix::fs::PermissionsExt;
-    let cert = directory.join("cert.pem");
-    let key = directory.join("key.pem");
-    let output = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .args(["-days", "1", "-subj", "/CN=localhost"])
-        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
-        // A server certificate, not a CA (rustls refuses a CA as the server's own).
-        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
-        .output()
-        .expect("run openssl (it must be installed for this test)");
-    assert!(
-        output.status.success(),
-        "openssl failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    (cert, key)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -395,3 +395,29 @@ pub fn screenshots_dir() -> PathBuf {
     std::fs::create_dir_all(&directory).expect("create target/screenshots");
     directory
 }
+
+/// A self-signed certificate for 127.0.0.1 and localhost, made by the openssl CLI; the key
+/// is chmod 600. Returns (certificate, key) paths.
+pub fn self_signed_certificate(directory: &Path) -> (PathBuf, PathBuf) {
+    use std::os::unix::fs::PermissionsExt;
+    let cert = directory.join("cert.pem");
+    let key = directory.join("key.pem");
+    let output = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .args(["-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        // A server certificate, not a CA (rustls refuses a CA as the server's own).
+        .args(["-addext", "basicConstraints=critical,CA:FALSE"])
+        .output()
+        .expect("run openssl (it must be installed for this test)");
+    assert!(
+        output.status.success(),
+        "openssl failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    (cert, key)
+}

@@ -3,7 +3,8 @@
 //! venue goes cash only; a till issues and redeems through the same listener with its
 //! token; every refusal (no token, a wrong one, a permission the token lacks, a bad
 //! body, an unknown path, a flood of wrong tokens) is JSON with a reason and changes
-//! nothing; with a certificate it speaks HTTPS and plain HTTP gets no answer.
+//! nothing; with a certificate it speaks HTTPS and plain HTTP gets no answer, and the
+//! shipped example (`contrib/pos-on-the-lan.sh`, curl) works against it.
 
 mod common;
 
@@ -278,5 +279,36 @@ fn with_a_certificate_the_lan_listener_speaks_only_https() {
             Err(error) => assert!(!error.is_timeout(), "refused, not hanging: {error}"),
             Ok(response) => panic!("plain HTTP got an answer: {}", response.status()),
         }
+
+        // The shipped integration example, as a POS on another box would run it.
+        let script = |token: &str, args: &[&str]| {
+            let output = std::process::Command::new("sh")
+                .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib/pos-on-the-lan.sh"))
+                .args(args)
+                .env("RAINCHECK_LAN", &base)
+                .env("RAINCHECK_TOKEN", token)
+                .env("RAINCHECK_CA", &cert)
+                .output()
+                .expect("run sh (and curl) for contrib/pos-on-the-lan.sh");
+            (
+                output.status.code(),
+                stdout_of(&output).trim().to_owned(),
+                stderr_of(&output),
+            )
+        };
+        let (status, code, errors) = script(TILL_TOKEN, &["issue", "popcorn", "412"]);
+        assert_eq!(status, Some(0), "{errors}");
+        assert_eq!(code.len(), 19, "a code like 7K3Q-9ZX1-M4TB-0C2W: {code:?}");
+        assert_eq!(script(TILL_TOKEN, &["redeem", &code, "412"]).1, "VALID");
+        let (status, answer, _) = script(TILL_TOKEN, &["redeem", &code]);
+        assert_eq!((status, answer.as_str()), (Some(1), "ALREADY REDEEMED"));
+        let (status, _, errors) = script(POS_TOKEN, &["report", "declined", "pos-7"]);
+        assert_eq!(status, Some(0), "{errors}");
+        let (status, _, errors) = script(POS_TOKEN, &["issue", "popcorn"]);
+        assert_eq!(status, Some(1));
+        assert!(
+            errors.contains("403") && errors.contains("may not use"),
+            "{errors}"
+        );
     });
 }

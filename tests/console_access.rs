@@ -13,8 +13,6 @@ use common::{mosquitto, raw_publisher, self_signed_certificate};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use std::net::{IpAddr, Ipv4Addr};
-use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 /// Every API call but sign-in, with a body where it takes one.

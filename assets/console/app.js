@@ -778,8 +778,9 @@
 
     const conflicts = Array.isArray(summary.conflicts) ? summary.conflicts : [];
     const box = el('section', 'conflicts');
-    box.append(el('h3', '', conflicts.length
-      ? `Redeemed more than once (${conflicts.length})`
+    const conflictCount = Number.isInteger(summary.conflict_count) ? summary.conflict_count : conflicts.length;
+    box.append(el('h3', '', conflictCount
+      ? `Redeemed more than once (${conflictCount}${conflictCount > conflicts.length ? `, first ${conflicts.length} listed` : ''})`
       : 'No voucher was redeemed twice'));
     for (const conflict of conflicts) {
       const item = el('article', 'conflict');

@@ -1,7 +1,8 @@
 //! The console's voucher figures: issued, redeemed and voided tonight (the business day
 //! that started at the configured local time) and for the current incident, plus every
 //! conflict (a code redeemed twice during a partition, or issued by two terminals).
-//! Pure: the records come from the console's voucher replica.
+//! Pure: the records stream past from the console's voucher replica (`FiguresTally`),
+//! so the figures of a million vouchers cost one record's memory.
 
 use crate::protocol::Identifier;
 use crate::voucher::events::{EventMark, VoucherRecord};
@@ -36,6 +37,8 @@ pub struct VoucherFigures {
     pub tonight: Counts,
     pub incident: Option<IncidentCounts>,
     pub total: usize,
+    /// Every conflict counted; `conflicts` lists the first `MAX_LISTED_CONFLICTS`.
+    pub conflict_count: usize,
     pub conflicts: Vec<Conflict>,
     #[serde(with = "time::serde::rfc3339")]
     pub business_day_started_at: OffsetDateTime,
@@ -53,47 +56,89 @@ pub fn business_day_start(now: OffsetDateTime, offset: UtcOffset, starts: Time) 
     }
 }
 
+/// Conflicts listed at most; the figures count them all.
+pub const MAX_LISTED_CONFLICTS: usize = 200;
+
+/// The figures, added up one record at a time as the store streams past: memory is that
+/// of the answer, not of the store.
+pub struct FiguresTally {
+    day_start: OffsetDateTime,
+    incident: Option<Identifier>,
+    tonight: Counts,
+    for_incident: Counts,
+    total: usize,
+    conflict_count: usize,
+    conflicts: Vec<Conflict>,
+}
+
+impl FiguresTally {
+    pub fn new(day_start: OffsetDateTime, incident: Option<Identifier>) -> Self {
+        Self {
+            day_start,
+            incident,
+            tonight: Counts::default(),
+            for_incident: Counts::default(),
+            total: 0,
+            conflict_count: 0,
+            conflicts: Vec::new(),
+        }
+    }
+
+    pub fn add(&mut self, record: &VoucherRecord) {
+        let day_start = self.day_start;
+        let since_start = |mark: &EventMark| mark.at >= day_start;
+        let tonight = &mut self.tonight;
+        tonight.issued += usize::from(record.issued.as_ref().is_some_and(since_start));
+        tonight.redeemed += record.redemptions.iter().filter(|m| since_start(m)).count();
+        tonight.voided += usize::from(record.voided.as_ref().is_some_and(|(m, _)| since_start(m)));
+        if self.incident.is_some() && record.incident_id == self.incident {
+            self.for_incident.issued += 1;
+            self.for_incident.redeemed += usize::from(!record.redemptions.is_empty());
+            self.for_incident.voided += usize::from(record.voided.is_some());
+        }
+        self.total += 1;
+        if record.is_conflict() {
+            self.conflict_count += 1;
+            if self.conflicts.len() < MAX_LISTED_CONFLICTS {
+                self.conflicts.push(Conflict {
+                    code: record.code.clone(),
+                    offer_id: record.offer_id.clone(),
+                    redemptions: record.redemptions.clone(),
+                    also_issued_by: record
+                        .duplicate_issues
+                        .iter()
+                        .map(|m| m.origin.clone())
+                        .collect(),
+                });
+            }
+        }
+    }
+
+    pub fn finish(self) -> VoucherFigures {
+        VoucherFigures {
+            tonight: self.tonight,
+            incident: self.incident.map(|incident_id| IncidentCounts {
+                incident_id,
+                counts: self.for_incident,
+            }),
+            total: self.total,
+            conflict_count: self.conflict_count,
+            conflicts: self.conflicts,
+            business_day_started_at: self.day_start,
+        }
+    }
+}
+
+/// The figures of `records` held in memory (the unit tests).
+#[cfg(test)]
 pub fn voucher_figures(
     records: &[VoucherRecord],
     day_start: OffsetDateTime,
     incident: Option<&Identifier>,
 ) -> VoucherFigures {
-    let mut tonight = Counts::default();
-    let mut for_incident = Counts::default();
-    let mut conflicts = Vec::new();
-    for record in records {
-        let since_start = |mark: &EventMark| mark.at >= day_start;
-        tonight.issued += usize::from(record.issued.as_ref().is_some_and(since_start));
-        tonight.redeemed += record.redemptions.iter().filter(|m| since_start(m)).count();
-        tonight.voided += usize::from(record.voided.as_ref().is_some_and(|(m, _)| since_start(m)));
-        if incident.is_some() && record.incident_id.as_ref() == incident {
-            for_incident.issued += 1;
-            for_incident.redeemed += usize::from(!record.redemptions.is_empty());
-            for_incident.voided += usize::from(record.voided.is_some());
-        }
-        if record.is_conflict() {
-            conflicts.push(Conflict {
-                code: record.code.clone(),
-                offer_id: record.offer_id.clone(),
-                redemptions: record.redemptions.clone(),
-                also_issued_by: record
-                    .duplicate_issues
-                    .iter()
-                    .map(|m| m.origin.clone())
-                    .collect(),
-            });
-        }
-    }
-    VoucherFigures {
-        tonight,
-        incident: incident.map(|id| IncidentCounts {
-            incident_id: id.clone(),
-            counts: for_incident,
-        }),
-        total: records.len(),
-        conflicts,
-        business_day_started_at: day_start,
-    }
+    let mut tally = FiguresTally::new(day_start, incident.cloned());
+    records.iter().for_each(|record| tally.add(record));
+    tally.finish()
 }
 
 #[cfg(test)]

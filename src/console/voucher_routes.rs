@@ -3,7 +3,7 @@
 //! one voucher's record, a manager's void (durable before the answer), CSV export.
 
 use super::http::{ApiError, CheckedManager, Context, JsonBody, Manager};
-use super::voucher_figures::{business_day_start, voucher_figures};
+use super::voucher_figures::{business_day_start, FiguresTally};
 use crate::voucher::api::status_of;
 use crate::voucher::{CounterError, CounterHandle};
 use axum::extract::{Path, State};
@@ -36,13 +36,7 @@ fn refused(error: CounterError) -> ApiError {
     ApiError::new(status_of(&error), error.to_string())
 }
 
-/// A figure or export task that did not finish.
-fn task_failed(error: impl std::fmt::Display) -> ApiError {
-    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, error.to_string())
-}
-
 async fn summary(State(context): State<Context>, _manager: Manager) -> Result<Response, ApiError> {
-    let records = replica(&context)?.records().await.map_err(refused)?;
     let now = OffsetDateTime::now_utc();
     let offset = crate::clock::local(now).offset();
     let day_start = business_day_start(now, offset, context.settings.business_day_starts.0);
@@ -54,11 +48,14 @@ async fn summary(State(context): State<Context>, _manager: Manager) -> Result<Re
         .view
         .incident_id
         .clone();
-    let figures = tokio::task::spawn_blocking(move || {
-        voucher_figures(&records, day_start, incident.as_ref())
-    })
-    .await
-    .map_err(task_failed)?;
+    let figures = replica(&context)?
+        .scan(move |store| {
+            let mut tally = FiguresTally::new(day_start, incident);
+            store.each_record(|record| tally.add(&record))?;
+            Ok(tally.finish())
+        })
+        .await
+        .map_err(refused)?;
     Ok(Json(figures).into_response())
 }
 
@@ -115,25 +112,69 @@ async fn void_checked(
         .map_err(refused)
 }
 
+/// Bytes of CSV sent to the download per chunk, and chunks waiting at most: an export of
+/// a million vouchers streams through about 256 KiB of memory.
+const EXPORT_CHUNK: usize = 64 * 1024;
+const EXPORT_CHUNKS_WAITING: usize = 4;
+
 async fn export(State(context): State<Context>, manager: Manager) -> Result<Response, ApiError> {
-    let records = replica(&context)?.records().await.map_err(refused)?;
-    let count = records.len();
-    let csv = tokio::task::spawn_blocking(move || {
-        let mut out = Vec::new();
-        crate::voucher::export::write_csv(&records, &mut out).map(|()| out)
-    })
-    .await
-    .map_err(task_failed)?
-    .map_err(task_failed)?;
-    context
-        .audit(
-            Some(&manager.name),
-            &manager.from,
-            "export",
-            format!("{count} voucher(s) as CSV"),
-            "ok",
-        )
-        .await;
+    let replica = replica(&context)?.clone();
+    let (chunks, body) =
+        tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(EXPORT_CHUNKS_WAITING);
+    // The store streams into the download; a client that goes away ends the scan.
+    tokio::spawn(async move {
+        let failed = chunks.clone();
+        let written = replica
+            .scan(move |store| {
+                let mut chunk = crate::voucher::export::CSV_HEADER.as_bytes().to_vec();
+                chunk.push(b'\n');
+                let mut count = 0usize;
+                let mut gone = false;
+                store.each_record(|record| {
+                    if gone {
+                        return;
+                    }
+                    count += 1;
+                    crate::voucher::export::write_csv_row(&record, &mut chunk)
+                        .expect("writing to a Vec cannot fail");
+                    if chunk.len() >= EXPORT_CHUNK {
+                        gone = chunks
+                            .blocking_send(Ok(std::mem::take(&mut chunk)))
+                            .is_err();
+                    }
+                })?;
+                if !gone {
+                    let _ = chunks.blocking_send(Ok(chunk));
+                }
+                Ok((count, gone))
+            })
+            .await;
+        let outcome = match written {
+            Ok((count, false)) => (format!("{count} voucher(s) as CSV"), "ok".to_owned()),
+            Ok((count, true)) => (
+                format!("{count} voucher(s) as CSV"),
+                "the download was abandoned".to_owned(),
+            ),
+            Err(error) => {
+                let _ = failed
+                    .send(Err(std::io::Error::other(error.to_string())))
+                    .await;
+                ("vouchers as CSV".to_owned(), error.to_string())
+            }
+        };
+        context
+            .audit(
+                Some(&manager.name),
+                &manager.from,
+                "export",
+                outcome.0,
+                &outcome.1,
+            )
+            .await;
+    });
+    let stream = futures_util::stream::unfold(body, |mut body| async move {
+        body.recv().await.map(|chunk| (chunk, body))
+    });
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
@@ -142,7 +183,7 @@ async fn export(State(context): State<Context>, manager: Manager) -> Result<Resp
                 "attachment; filename=\"raincheck-vouchers.csv\"",
             ),
         ],
-        csv,
+        axum::body::Body::from_stream(stream),
     )
         .into_response())
 }

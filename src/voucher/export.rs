@@ -10,24 +10,29 @@ pub const CSV_HEADER: &str =
 
 pub fn write_csv(records: &[VoucherRecord], out: &mut impl Write) -> std::io::Result<()> {
     writeln!(out, "{CSV_HEADER}")?;
-    let text = |value: Option<String>| value.unwrap_or_default();
     for record in records {
-        let first = record.redemptions.first();
-        let fields = [
-            record.code.clone(),
-            text(record.offer_id.as_ref().map(ToString::to_string)),
-            text(record.incident_id.as_ref().map(ToString::to_string)),
-            text(record.issued.as_ref().map(|m| m.at.to_string())),
-            text(record.issued.as_ref().map(|m| m.origin.to_string())),
-            text(first.map(|m| m.at.to_string())),
-            text(first.map(|m| m.origin.to_string())),
-            record.redemptions.len().to_string(),
-            text(record.voided.as_ref().map(|(_, reason)| reason.clone())),
-        ];
-        let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        writeln!(out, "{}", row.join(","))?;
+        write_csv_row(record, out)?;
     }
     Ok(())
+}
+
+/// One record's row (after `CSV_HEADER`): exports stream a row at a time.
+pub fn write_csv_row(record: &VoucherRecord, out: &mut impl Write) -> std::io::Result<()> {
+    let text = |value: Option<String>| value.unwrap_or_default();
+    let first = record.redemptions.first();
+    let fields = [
+        record.code.clone(),
+        text(record.offer_id.as_ref().map(ToString::to_string)),
+        text(record.incident_id.as_ref().map(ToString::to_string)),
+        text(record.issued.as_ref().map(|m| m.at.to_string())),
+        text(record.issued.as_ref().map(|m| m.origin.to_string())),
+        text(first.map(|m| m.at.to_string())),
+        text(first.map(|m| m.origin.to_string())),
+        record.redemptions.len().to_string(),
+        text(record.voided.as_ref().map(|(_, reason)| reason.clone())),
+    ];
+    let row: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+    writeln!(out, "{}", row.join(","))
 }
 
 fn csv_field(text: &str) -> String {

@@ -76,18 +76,21 @@ pub enum CounterRequest {
         code: String,
         reply: oneshot::Sender<Result<LookupResult, CounterError>>,
     },
-    /// Every record in the store (the console's figures and CSV export).
-    Records {
-        reply: oneshot::Sender<Result<Vec<VoucherRecord>, CounterError>>,
-    },
+    /// A read over the whole store (figures, reports, exports), run on a blocking thread
+    /// beside the worker — never in its loop, so a long scan does not hold up a guest's
+    /// issue or redemption. The job answers on its own channel.
+    Scan { job: ScanJob },
 }
+
+/// A whole-store read: given the store, it reads what it needs and sends its answer.
+pub type ScanJob = Box<dyn FnOnce(&super::store::VoucherStore) + Send>;
 
 impl CounterRequest {
     /// Whether the request only reads (served even while the store is behind).
     pub fn reads_only(&self) -> bool {
         matches!(
             self,
-            CounterRequest::Lookup { .. } | CounterRequest::Records { .. }
+            CounterRequest::Lookup { .. } | CounterRequest::Scan { .. }
         )
     }
 
@@ -178,7 +181,22 @@ impl CounterHandle {
             .await
     }
 
+    /// Runs `read` over the store on a blocking thread and answers what it returns; for
+    /// a whole-store read, stream with `VoucherStore::each_record` rather than collect.
+    pub async fn scan<T: Send + 'static>(
+        &self,
+        read: impl FnOnce(&super::store::VoucherStore) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, CounterError> {
+        self.ask(|reply| CounterRequest::Scan {
+            job: Box::new(move |store| {
+                let _ = reply.send(read(store).map_err(CounterError::from));
+            }),
+        })
+        .await
+    }
+
+    /// Every record, in code order (all in memory: for tests and small stores).
     pub async fn records(&self) -> Result<Vec<VoucherRecord>, CounterError> {
-        self.ask(|reply| CounterRequest::Records { reply }).await
+        self.scan(|store| store.records()).await
     }
 }

@@ -67,7 +67,13 @@ pub struct VoucherWorker {
     rejects: RejectLog,
     /// Whether requests are served (for `/healthz`).
     serving: Flag,
+    /// Whole-store reads running at once at most (see `scan`).
+    scans: Arc<tokio::sync::Semaphore>,
 }
+
+/// Whole-store reads (figures, reports, exports) that run at once; more wait their turn,
+/// so a manager refreshing a report cannot occupy every blocking thread.
+const CONCURRENT_SCANS: usize = 2;
 
 /// Runs a blocking store call off the async threads.
 async fn blocking<T: Send + 'static>(
@@ -113,6 +119,7 @@ impl VoucherWorker {
             unreadable: VecDeque::new(),
             rejects: RejectLog::new(Duration::from_secs(10)),
             serving,
+            scans: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_SCANS)),
         };
         (handle, worker)
     }
@@ -273,6 +280,20 @@ impl VoucherWorker {
         }
     }
 
+    /// Runs a whole-store read beside the loop: sled reads alongside the worker's writes,
+    /// and the job answers its caller itself.
+    fn scan(&self, job: super::handle::ScanJob) {
+        let store = self.store.clone();
+        let scans = self.scans.clone();
+        tokio::spawn(async move {
+            // Dropping the job unanswered tells its caller the worker stopped.
+            let Ok(_turn) = scans.acquire_owned().await else {
+                return;
+            };
+            let _ = tokio::task::spawn_blocking(move || job(&store)).await;
+        });
+    }
+
     /// Whether this terminal has seen too many unreadable codes in the last minute.
     fn guessing(&mut self) -> bool {
         let minute_ago = std::time::Instant::now() - Duration::from_secs(60);
@@ -416,8 +437,8 @@ impl VoucherWorker {
                 let _ = reply.send(result);
                 false
             }
-            CounterRequest::Records { reply } => {
-                let _ = reply.send(blocking(&self.store, |store| store.records()).await);
+            CounterRequest::Scan { job } => {
+                self.scan(job);
                 false
             }
         }

@@ -41,15 +41,30 @@ impl VoucherStore {
         Ok((parsed, record))
     }
 
-    /// Every record, in code order.
+    /// Every record, in code order, all in memory; whole-store reads stream with
+    /// [`Self::each_record`].
     pub fn records(&self) -> Result<Vec<VoucherRecord>, StoreError> {
-        self.vouchers
-            .iter()
-            .map(|entry| {
-                let (_, bytes) = entry?;
-                decoded(&bytes)
-            })
-            .collect()
+        let mut records = Vec::new();
+        self.each_record(|record| records.push(record))?;
+        Ok(records)
+    }
+
+    /// Hands every record to `visit`, in code order, one at a time: memory stays that of
+    /// one record whatever the store holds (the figures, reports and the CSV export).
+    pub fn each_record(&self, mut visit: impl FnMut(VoucherRecord)) -> Result<(), StoreError> {
+        for entry in self.vouchers.iter() {
+            let (_, bytes) = entry?;
+            visit(decoded(&bytes)?);
+        }
+        Ok(())
+    }
+
+    /// What a stored code carries (its offer number, terminal and last day), read with
+    /// this venue's secret; `None` for a code that is not this venue's.
+    pub fn code_fields(&self, code: &str) -> Option<crate::voucher::code::VoucherFields> {
+        VoucherCode::parse(code, &self.secret)
+            .ok()
+            .map(|parsed| parsed.fields)
     }
 
     /// Events of `origin` with a sequence above `after`, in order, at most `limit`.

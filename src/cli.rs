@@ -74,6 +74,11 @@ pub enum Command {
         #[command(subcommand)]
         action: ConsoleAction,
     },
+    /// The morning-after report of an incident (docs/CONSOLE.md, "Incident report").
+    Report {
+        #[command(subcommand)]
+        action: ReportAction,
+    },
     /// Look after the LAN listener (`[lan]`): tokens of POS servers and tills.
     Lan {
         #[command(subcommand)]
@@ -98,6 +103,27 @@ pub enum NodeAction {
         undo: bool,
         #[command(flatten)]
         bus: BusArgs,
+    },
+}
+
+#[derive(Subcommand, Debug, Clone)]
+pub enum ReportAction {
+    /// One incident: its timeline (as the console recorded it) and its vouchers per till
+    /// and offer with the outstanding liability, from this node's files. The node must be
+    /// stopped (its voucher store opens in one process at a time); a running console
+    /// serves the same report at /api/reports/incidents/ID.
+    Incident {
+        /// The incident id (as the console, `status` or the webhooks name it).
+        id: String,
+        /// The node's config file (a console's, or a counter's for its own vouchers).
+        #[arg(long, short, env = "RAINCHECK_CONFIG")]
+        config: PathBuf,
+        /// html (for people, printable), csv or json (for the accounts).
+        #[arg(long, default_value = "html")]
+        format: String,
+        /// Write the report here instead of to standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
     },
 }
 

@@ -169,6 +169,7 @@ fn offer() -> raincheck::config::OfferConfig {
         terms: String::new(),
         validity_days: 90,
         per_incident_cap: Some(2),
+        face_value: None,
     }
 }
 

@@ -68,6 +68,7 @@ pub fn run(stored: usize, issues: usize) -> Result<ExitCode> {
         terms: String::new(),
         validity_days: 90,
         per_incident_cap: None,
+        face_value: None,
     };
 
     let mut issue_times = Vec::with_capacity(issues);

@@ -8,6 +8,7 @@ pub mod incident;
 pub mod lan;
 pub mod node;
 pub mod payments;
+pub mod report;
 pub mod status;
 pub mod target;
 pub mod voucher;
@@ -59,6 +60,15 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
         Command::Console {
             action: crate::cli::ConsoleAction::WebScreenKey { id, name },
         } => console::run_web_screen_key(&id, &name),
+        Command::Report {
+            action:
+                crate::cli::ReportAction::Incident {
+                    id,
+                    config,
+                    format,
+                    out,
+                },
+        } => report::run_incident(&id, &config, &format, out.as_deref()),
         Command::Lan {
             action: crate::cli::LanAction::ClientToken { name, may },
         } => lan::run_client_token(&name, &may),

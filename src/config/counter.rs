@@ -44,6 +44,10 @@ pub struct OfferConfig {
     /// At most this many of this offer per incident per terminal; unset means no cap.
     #[serde(default)]
     pub per_incident_cap: Option<u32>,
+    /// What one voucher is worth to the venue ("4.50", in `counter.currency`), for the
+    /// outstanding liability in incident reports; unset means the report counts it only.
+    #[serde(default)]
+    pub face_value: Option<super::Money>,
 }
 
 /// Settings of a counter terminal.
@@ -81,6 +85,9 @@ pub struct CounterSection {
     /// digits), written into every voucher they issue or redeem. Off by default.
     #[serde(default)]
     pub staff_sign_in: bool,
+    /// The currency of the offers' face values ("EUR", "GBP", "USD"), printed in reports.
+    #[serde(default)]
+    pub currency: Option<String>,
     /// The venue's own words for staff (see `CounterWords`).
     #[serde(default)]
     pub words: CounterWords,
@@ -124,6 +131,18 @@ impl CounterSection {
             problems.push(
                 "counter.api_listen",
                 format!("{address} is not a loopback address; the counter API is for software on this machine (127.0.0.1)"),
+            );
+        }
+        if let Some(currency) = self
+            .currency
+            .as_deref()
+            .filter(|c| !super::is_currency_code(c))
+        {
+            problems.push(
+                "counter.currency",
+                format!(
+                    "{currency:?} is not a currency code; write it as three capitals, like \"EUR\""
+                ),
             );
         }
         if self.offers.is_empty() {

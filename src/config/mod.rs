@@ -35,6 +35,7 @@ mod feeds;
 mod lan;
 mod load;
 mod metrics;
+mod money;
 mod node;
 #[cfg(test)]
 mod tests;
@@ -60,6 +61,7 @@ pub use lan::{
 };
 pub use load::{load, load_str, load_str_without_file_checks, ConfigProblem, ConfigReport};
 pub use metrics::MetricsSection;
+pub use money::{is_currency_code, Money};
 pub use node::{NodeSection, Role};
 pub use texts::{ModeTexts, TextsSection};
 pub use web_screens::{WebLayout, WebScreenConfig, MAX_WEB_SCREENS};

@@ -39,6 +39,10 @@ pub struct ConsoleContext {
     pub vouchers: Option<CounterHandle>,
     /// The webhook queue, for the delivery log (none without `[[console.webhooks]]`).
     pub webhooks: Option<Arc<super::webhooks::Queue>>,
+    /// Where the incident timelines are kept (`{data_dir}/incidents/`).
+    pub data_dir: std::path::PathBuf,
+    /// The currency of the offers' face values, for reports.
+    pub currency: Option<String>,
 }
 
 pub type Context = Arc<ConsoleContext>;

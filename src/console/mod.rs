@@ -11,9 +11,12 @@ mod feeds;
 mod http;
 mod incident_routes;
 mod live;
+pub mod report;
+mod report_routes;
 mod routes;
 mod sign_in;
 mod snapshot;
+pub mod timeline;
 mod voucher_figures;
 mod voucher_routes;
 mod web_screens;
@@ -149,6 +152,7 @@ pub fn start_console(
         webhooks::start_webhooks(config, config_dir, snapshots.clone(), shutdown.clone())?;
     let (webhook_queue, webhook_worker) = webhooks.unzip();
     let feeds = feeds::feeds_state(config, snapshots.clone());
+    let snapshots_for_timeline = snapshots.clone();
     let context = Arc::new(http::ConsoleContext {
         venue_name: config.node.venue_name.clone(),
         texts: config.texts.clone(),
@@ -168,8 +172,16 @@ pub fn start_console(
         snapshots,
         vouchers,
         webhooks: webhook_queue,
+        data_dir: config.node.data_dir.clone(),
+        currency: config.counter.as_ref().and_then(|c| c.currency.clone()),
     });
-    let router = routes::router(context)
+    let timeline = timeline::start_timeline(
+        config.node.data_dir.clone(),
+        snapshots_for_timeline,
+        shutdown.clone(),
+    );
+    let router = routes::router(context.clone())
+        .merge(report_routes::router(context))
         .merge(web_screens_routes::router(web_screens))
         .merge(feeds::router(feeds))
         .merge(health.route(crate::health::Needs::Everything));
@@ -187,6 +199,7 @@ pub fn start_console(
             tokio::spawn(web_worker.run()),
             session.connection.task,
             server,
+            timeline,
         ]
         .into_iter()
         .chain(webhook_worker)

@@ -49,17 +49,9 @@ impl ClientTokens {
         &self,
         headers: &HeaderMap,
         from: std::net::IpAddr,
-    ) -> Result<&LanClient, Response> {
+    ) -> Result<&LanClient, Refusal> {
         if let Some(wait) = self.throttle().wait(from, Instant::now()) {
-            let seconds = wait.as_secs().max(1);
-            let mut refusal = refuse(
-                StatusCode::TOO_MANY_REQUESTS,
-                format!("too many wrong tokens from this address; try again in {seconds} s"),
-            );
-            refusal
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-            return Err(refusal);
+            return Err(Refusal::Throttled(wait.as_secs().max(1)));
         }
         let presented = headers
             .get(header::AUTHORIZATION)
@@ -67,9 +59,7 @@ impl ClientTokens {
             .and_then(|value| value.strip_prefix("Bearer "))
             .map(str::trim);
         let Some(presented) = presented else {
-            return Err(unauthorised(
-                "send this client's token as \"Authorization: Bearer <token>\"; make one with `raincheck lan client-token NAME`",
-            ));
+            return Err(Refusal::Missing);
         };
         let owner = key_owner(
             self.clients
@@ -87,10 +77,39 @@ impl ClientTokens {
                 if count == crate::machine_keys::FREE_FAILURES + 1 {
                     tracing::warn!(%from, "lan: repeated wrong client tokens; slowing this address down");
                 }
-                Err(unauthorised(
-                    "this token is not one of this node's [[lan.clients]]; check it, or make a new one with `raincheck lan client-token NAME`",
-                ))
+                Err(Refusal::Wrong)
             }
+        }
+    }
+}
+
+/// Why a request's token was not accepted.
+enum Refusal {
+    /// The address sent too many wrong tokens; it may try again in this many seconds.
+    Throttled(u64),
+    Missing,
+    Wrong,
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        match self {
+            Refusal::Throttled(seconds) => {
+                let mut refusal = refuse(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("too many wrong tokens from this address; try again in {seconds} s"),
+                );
+                refusal
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+                refusal
+            }
+            Refusal::Missing => unauthorised(
+                "send this client's token as \"Authorization: Bearer <token>\"; make one with `raincheck lan client-token NAME`",
+            ),
+            Refusal::Wrong => unauthorised(
+                "this token is not one of this node's [[lan.clients]]; check it, or make a new one with `raincheck lan client-token NAME`",
+            ),
         }
     }
 }
@@ -121,7 +140,7 @@ pub async fn require(
     };
     let client = match tokens.authenticate(request.headers(), from.ip()) {
         Ok(client) => client,
-        Err(refusal) => return refusal,
+        Err(refusal) => return refusal.into_response(),
     };
     if !client.may.contains(&permission) {
         return refuse(

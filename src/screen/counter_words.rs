@@ -195,6 +195,7 @@ mod tests {
             terms: String::new(),
             validity_days: 30,
             per_incident_cap: None,
+            face_value: None,
         }]
     }
 

@@ -35,7 +35,8 @@ pub fn write_csv_row(record: &VoucherRecord, out: &mut impl Write) -> std::io::R
     writeln!(out, "{}", row.join(","))
 }
 
-fn csv_field(text: &str) -> String {
+/// One CSV field: quoted if it could break a row, and never a spreadsheet formula.
+pub fn csv_field(text: &str) -> String {
     // Quote everything that could break a row, and neutralise spreadsheet formulas.
     let text = if text.starts_with(['=', '+', '-', '@']) {
         format!("'{text}")

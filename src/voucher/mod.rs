@@ -15,6 +15,7 @@ pub mod lifecycle;
 pub mod open;
 pub mod printer;
 mod provenance;
+pub mod report;
 pub mod store;
 pub mod worker;
 

@@ -24,11 +24,13 @@ fn counter_section() -> CounterSection {
             terms: String::new(),
             validity_days: 30,
             per_incident_cap: None,
+            face_value: None,
         }],
         api_listen: None,
         answer_secs: 30,
         language: None,
         staff_sign_in: false,
+        currency: None,
         words: Default::default(),
     }
 }

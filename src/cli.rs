@@ -363,6 +363,15 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 2000)]
         issues: usize,
     },
+    /// The incident report and the console's voucher figures over a large store.
+    Reports {
+        /// Vouchers in the store.
+        #[arg(long, default_value_t = 1_000_000)]
+        stored: usize,
+        /// How many figure calls to time through the console.
+        #[arg(long, default_value_t = 50)]
+        rounds: usize,
+    },
     /// A brand-new counter catching up with another's voucher events over MQTT.
     CatchUp {
         #[arg(long, default_value_t = 100_000)]

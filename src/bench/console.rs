@@ -5,6 +5,7 @@
 //! resolve) call to the first snapshot on the stream that shows the new revision
 //! confirmed by all N displays. Rounds alternate between cash only and all clear.
 
+use super::console_client::{call, send, sign_in_as};
 use super::fleet::VENUE;
 use super::stats::percentiles;
 use crate::app::start_node;
@@ -12,8 +13,6 @@ use crate::shutdown::shutdown_pair;
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
@@ -55,7 +54,7 @@ async fn measure(displays: usize, rounds: usize, url: String, data: &Path) -> Re
     nodes.push(console);
     println!("{displays} display nodes and a console online; console at http://{address}");
 
-    let (cookie, csrf) = sign_in(address).await?;
+    let (cookie, csrf) = sign_in_as(address, "Bench", PIN).await?;
     let (seen_tx, mut seen) = mpsc::channel::<Seen>(1024);
     let stream = tokio::spawn(follow_stream(address, cookie.clone(), seen_tx));
     let mut samples = Vec::with_capacity(rounds);
@@ -127,66 +126,6 @@ fn console_config(url: &str, data: &Path) -> Result<crate::config::NodeConfig> {
     );
     crate::config::load_str(&text, Path::new("bench-console.toml"))
         .map_err(|report| anyhow!("{report}"))
-}
-
-async fn send(
-    address: SocketAddr,
-    request: hyper::Request<Full<Bytes>>,
-) -> Result<hyper::Response<Incoming>> {
-    let stream = tokio::net::TcpStream::connect(address).await?;
-    stream.set_nodelay(true)?;
-    let (mut sender, connection) =
-        hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
-    tokio::spawn(connection);
-    Ok(sender.send_request(request).await?)
-}
-
-async fn call(
-    address: SocketAddr,
-    method: &str,
-    path: &str,
-    cookie: &str,
-    csrf: &str,
-    body: Bytes,
-) -> Result<(hyper::StatusCode, Bytes)> {
-    let request = hyper::Request::builder()
-        .method(method)
-        .uri(path)
-        .header("host", address.to_string())
-        .header("content-type", "application/json")
-        .header("cookie", cookie)
-        .header("x-csrf-token", csrf)
-        .body(Full::new(body))?;
-    let response = send(address, request).await?;
-    let status = response.status();
-    let body = response.into_body().collect().await?.to_bytes();
-    Ok((status, body))
-}
-
-/// Signs in as the benchmark's manager: the cookie header and the CSRF token.
-async fn sign_in(address: SocketAddr) -> Result<(String, String)> {
-    let body = serde_json::to_vec(&serde_json::json!({ "name": "Bench", "pin": PIN }))?;
-    let request = hyper::Request::builder()
-        .method("POST")
-        .uri("/api/session")
-        .header("host", address.to_string())
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body)))?;
-    let response = send(address, request).await?;
-    let cookie = response
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .context("sign-in set no cookie")?
-        .to_owned();
-    let body = response.into_body().collect().await?.to_bytes();
-    let answer: serde_json::Value = serde_json::from_slice(&body)?;
-    let csrf = answer["csrf_token"]
-        .as_str()
-        .context("no csrf token")?
-        .to_owned();
-    Ok((cookie, csrf))
 }
 
 /// Reads the live stream and reports each snapshot's arrival time and progress.

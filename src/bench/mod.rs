@@ -3,11 +3,13 @@
 //! assert them (timed assertions flake; targets are compared in the docs).
 
 pub mod console;
+pub mod console_client;
 pub mod detection;
 pub mod fleet;
 pub mod frame;
 pub mod idle;
 pub mod kiosk;
+pub mod reports;
 pub mod responders;
 pub mod stats;
 pub mod switch;
@@ -48,6 +50,7 @@ pub fn run(which: BenchCommand) -> Result<ExitCode> {
         BenchCommand::Vouchers { stored, issues } => vouchers::run(stored, issues),
         BenchCommand::CatchUp { events } => vouchers::run_catch_up(events),
         BenchCommand::Frame {
+        BenchCommand::Reports { stored, rounds } => reports::run(stored, rounds),
             rounds,
             width,
             height,

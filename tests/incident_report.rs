@@ -204,6 +204,36 @@ async fn the_report_tells_what_happened_and_what_is_still_owed() {
         chromium
             .screenshot(&screenshots_dir().join("incident-report.png"))
             .await;
+        // The console's Audit tab lists the incident with its report's formats.
+        chromium.goto(&format!("http://{address}/")).await;
+        chromium
+            .wait_until(
+                "!document.querySelector('#signin').hidden",
+                WAIT,
+                "the sign-in form",
+            )
+            .await;
+        chromium.type_into("#signin-name", MANAGER).await;
+        chromium.type_into("#signin-pin", PIN).await;
+        chromium.click("#signin-submit").await;
+        chromium
+            .wait_until(
+                "document.querySelector('#signin').hidden",
+                WAIT,
+                "signed in",
+            )
+            .await;
+        chromium.click("[data-tab='audit']").await;
+        chromium
+            .wait_until(
+                &format!("[...document.querySelectorAll('#reports a')].some(a => a.href.includes('{incident}?format=html'))"),
+                WAIT,
+                "the incident's report is listed",
+            )
+            .await;
+        chromium
+            .screenshot(&screenshots_dir().join("console-incident-reports.png"))
+            .await;
         chromium.quit().await;
     }
 

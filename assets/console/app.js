@@ -832,7 +832,31 @@
     const entries = Array.isArray(data.entries) ? data.entries : []; // newest first, as sent
     $('audit').replaceChildren(...entries.map(auditRow));
     $('audit-empty').hidden = entries.length > 0;
+    loadReports();
     loadWebhooks();
+  }
+
+  // The incidents with a recorded timeline, newest first, each with its report's formats
+  // (the HTML opens in a new tab for printing; CSV and JSON download for the accounts).
+  async function loadReports() {
+    const data = await attempt(api('GET', '/api/reports/incidents'));
+    if (!data) return;
+    const incidents = Array.isArray(data.incidents) ? data.incidents : [];
+    $('reports').replaceChildren(...incidents.map((item) => {
+      const row = el('tr');
+      const when = el('td', 'audit-time', fullTime(item.last_entry_at));
+      when.title = fullTime(item.last_entry_at);
+      const links = el('td', 'report-links');
+      for (const [format, label] of [['html', 'Open'], ['csv', 'CSV'], ['json', 'JSON']]) {
+        const link = el('a', 'report-link', label);
+        link.href = `/api/reports/incidents/${encodeURIComponent(item.incident)}?format=${format}`;
+        if (format === 'html') { link.target = '_blank'; link.rel = 'noopener'; } else link.download = `raincheck-incident-${item.incident}.${format}`;
+        links.append(link);
+      }
+      row.append(el('td', 'audit-action', item.incident), when, links);
+      return row;
+    }));
+    $('reports-empty').hidden = incidents.length > 0;
   }
 
   // The webhook delivery log (newest first) under the audit log, when there are receivers.

@@ -261,6 +261,12 @@ fn staff_sign_in_is_throttled_and_every_change_needs_the_session_and_its_token()
         page.post("/counter/api/redeem", &huge)
             .await
             .expect_refusal(StatusCode::PAYLOAD_TOO_LARGE, "oversized");
+        page.get("/counter/api/issue")
+            .await
+            .expect_refusal(StatusCode::METHOD_NOT_ALLOWED, "a GET where a POST goes");
+        page.get("/counter/api/vouchers/%FF%FE")
+            .await
+            .expect_refusal(StatusCode::BAD_REQUEST, "a code that is not text");
         assert_eq!(
             till.counter.records().await.unwrap().len(),
             before,
@@ -304,6 +310,50 @@ fn staff_sign_in_is_throttled_and_every_change_needs_the_session_and_its_token()
         page.get("/counter/api/state")
             .await
             .expect_refusal(StatusCode::UNAUTHORIZED, "signed out");
+        stop_node(till.node, till.trigger).await;
+    });
+}
+
+#[test]
+fn over_https_the_session_cookie_is_secure() {
+    let Some(broker) = mosquitto("") else {
+        return;
+    };
+    let directory = tempfile::tempdir().unwrap();
+    let (cert, key) = common::self_signed_certificate(directory.path());
+    let tls = format!(
+        "tls_cert_file = \"{}\"\ntls_key_file = \"{}\"",
+        cert.display(),
+        key.display()
+    );
+    runtime().block_on(async {
+        let trusted = reqwest::Client::builder()
+            .add_root_certificate(
+                reqwest::Certificate::from_pem(&std::fs::read(&cert).unwrap()).unwrap(),
+            )
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap();
+        let till = start_till_with(directory.path(), &broker.url(), &tls, &trusted, "https").await;
+        let mut page = Page::with_client(format!("https://{}", till.address), trusted);
+        page.get("/counter")
+            .await
+            .expect(StatusCode::OK, "the page over HTTPS");
+        let signed = page
+            .sign_in(STAFF, PIN)
+            .await
+            .expect(StatusCode::OK, "0412 signs in over HTTPS");
+        let cookie = signed.header("set-cookie").unwrap_or_default().to_owned();
+        assert!(cookie.contains("; Secure"), "{cookie}");
+        let signed_out = page.post("/counter/api/sign-out", &json!({})).await;
+        let expired = signed_out
+            .header("set-cookie")
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            expired.contains("Max-Age=0") && expired.contains("; Secure"),
+            "{expired}"
+        );
         stop_node(till.node, till.trigger).await;
     });
 }

@@ -27,15 +27,16 @@ pub const COOKIE: &str = "raincheck_counter";
 pub const POPCORN: &str = "A free small popcorn";
 const CALL_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The till's config: the shared counter config plus the web counter.
-pub fn write_web_counter_config(directory: &Path, broker_url: &str) -> PathBuf {
+/// The till's config: the shared counter config plus the web counter; `lan_extra` goes
+/// into `[lan]` (the TLS files).
+pub fn write_web_counter_config(directory: &Path, broker_url: &str, lan_extra: &str) -> PathBuf {
     let path = write_counter_config(directory, "till-1", 1, "allow", Some(broker_url));
     let mut text = std::fs::read_to_string(&path).expect("the counter config");
     let hash = |pin: &str| raincheck::access::hash_pin(pin).expect("hash a PIN");
     // `[display]` is the counter config's last table: its languages go right under it.
     text.push_str(&format!(
         "languages = [\"en\", \"es\"]\n\
-         [lan]\nlisten = \"127.0.0.1:0\"\n\
+         [lan]\nlisten = \"127.0.0.1:0\"\n{lan_extra}\n\
          [lan.web_counter]\nsession_minutes = 60\n\
          [[lan.web_counter.staff]]\nnumber = \"{STAFF}\"\npin_hash = \"{}\"\n\
          [[lan.web_counter.staff]]\nnumber = \"{OTHER_STAFF}\"\npin_hash = \"{}\"\n",
@@ -56,10 +57,22 @@ pub struct Till {
 
 /// Starts the till in-process (inside a runtime) and waits until it serves.
 pub async fn start_till(directory: &Path, broker_url: &str) -> Till {
-    let config = write_web_counter_config(directory, broker_url);
+    start_till_with(directory, broker_url, "", &reqwest::Client::new(), "http").await
+}
+
+/// Like [`start_till`] with `lan_extra` in `[lan]`, readiness asked with `http` over
+/// `scheme`.
+pub async fn start_till_with(
+    directory: &Path,
+    broker_url: &str,
+    lan_extra: &str,
+    http: &reqwest::Client,
+    scheme: &str,
+) -> Till {
+    let config = write_web_counter_config(directory, broker_url, lan_extra);
     let (node, trigger, counter) = start_counter(&config, directory);
     let address = node.lan.expect("a node with [lan] listens on the LAN");
-    wait_serving(address).await;
+    wait_serving(http, &format!("{scheme}://{address}")).await;
     Till {
         node,
         trigger,
@@ -69,11 +82,10 @@ pub async fn start_till(directory: &Path, broker_url: &str) -> Till {
 }
 
 /// Waits (bounded) until the listener's `/healthz` says the voucher worker serves.
-async fn wait_serving(address: SocketAddr) {
-    let http = reqwest::Client::new();
+async fn wait_serving(http: &reqwest::Client, base: &str) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     loop {
-        if let Ok(response) = http.get(format!("http://{address}/healthz")).send().await {
+        if let Ok(response) = http.get(format!("{base}/healthz")).send().await {
             let health: Value = response.json().await.unwrap_or(Value::Null);
             if health["serving"] == true {
                 return;
@@ -108,9 +120,14 @@ impl Page {
             .connect_timeout(CALL_TIMEOUT)
             .build()
             .expect("HTTP client");
+        Self::with_client(format!("http://{address}"), http)
+    }
+
+    /// A client for `base` ("https://127.0.0.1:PORT") with its own reqwest client.
+    pub fn with_client(base: String, http: reqwest::Client) -> Self {
         Self {
             http,
-            base: format!("http://{address}"),
+            base,
             session: None,
             csrf: None,
         }

@@ -74,7 +74,19 @@ pub fn router(parts: WebCounterParts) -> Router {
     let live = Router::new().route("/counter/api/live", get(live::events));
     calls
         .merge(live)
+        .method_not_allowed_fallback(wrong_method)
         .merge(assets::routes())
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(shared)
+}
+
+/// A known address called with a method it does not take: a JSON sentence like every
+/// other refusal.
+async fn wrong_method(method: axum::http::Method) -> session::Refusal {
+    session::Refusal::new(
+        axum::http::StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "this address does not take {method} requests; see docs/INTEGRATION.md, \"The web counter\""
+        ),
+    )
 }

@@ -192,8 +192,9 @@ pub(super) async fn void(
 pub(super) async fn show(
     State(shared): State<Shared>,
     _staff: Staff,
-    Path(code): Path<String>,
+    code: Result<Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Response, Refusal> {
+    let Path(code) = code.map_err(|rejection| Refusal::bad_request(rejection.body_text()))?;
     let error_status = |error: CounterError| Refusal::new(status_of(&error), error.to_string());
     let (parsed, record) = shared.counter.lookup(code).await.map_err(error_status)?;
     parsed.map_err(|error| error_status(CounterError::Code(error)))?;

@@ -86,12 +86,21 @@ pub fn voucher_day(now: OffsetDateTime) -> u16 {
     days.clamp(0, i64::from(u16::MAX)) as u16
 }
 
+/// sled's page cache per store. Its default (1 GiB) would let a console or till reading a
+/// million vouchers for a report grow to a gigabyte on a Raspberry Pi; the OS page cache
+/// still holds the file, so a whole-store read costs little more (docs/BENCHMARKS.md).
+const STORE_CACHE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Opens the sled database, waiting up to two seconds for the file lock: a store that was
 /// just closed (or whose process was just killed and restarted) may hold it a moment.
 fn open_with_patience(path: &Path) -> Result<sled::Db, StoreError> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     loop {
-        match sled::Config::new().path(path).open() {
+        match sled::Config::new()
+            .path(path)
+            .cache_capacity(STORE_CACHE_BYTES)
+            .open()
+        {
             Ok(db) => return Ok(db),
             Err(sled::Error::Io(error))
                 if error.kind() == std::io::ErrorKind::WouldBlock

@@ -413,6 +413,19 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 20)]
         rounds: usize,
     },
+    /// Webhook delivery: declaration → event received (and → screens.confirmed), and the
+    /// drain rate of the durable queue after the receiver was down.
+    Webhooks {
+        /// How many display nodes to simulate (each with its own real MQTT client).
+        #[arg(long, default_value_t = 10)]
+        displays: usize,
+        /// How many start/resolve cycles to time.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+        /// About how many events to queue while the receiver is down (four per cycle).
+        #[arg(long, default_value_t = 1000)]
+        events: usize,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -15,6 +15,7 @@ pub mod stats;
 pub mod switch;
 pub mod vouchers;
 pub mod web_screens;
+pub mod webhooks;
 
 use crate::cli::BenchCommand;
 use anyhow::Result;
@@ -49,8 +50,8 @@ pub fn run(which: BenchCommand) -> Result<ExitCode> {
         }
         BenchCommand::Vouchers { stored, issues } => vouchers::run(stored, issues),
         BenchCommand::CatchUp { events } => vouchers::run_catch_up(events),
-        BenchCommand::Frame {
         BenchCommand::Reports { stored, rounds } => reports::run(stored, rounds),
+        BenchCommand::Frame {
             rounds,
             width,
             height,
@@ -65,5 +66,10 @@ pub fn run(which: BenchCommand) -> Result<ExitCode> {
             clients,
             rounds,
         } => web_screens::run(pages, clients, rounds),
+        BenchCommand::Webhooks {
+            displays,
+            rounds,
+            events,
+        } => webhooks::run(displays, rounds, events),
     }
 }

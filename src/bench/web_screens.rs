@@ -5,14 +5,17 @@
 //! painted, as a page does after its paint) connect to it. Each round publishes a manager's
 //! declaration (cash only, then all clear) and times until an observer on the broker sees
 //! every web screen confirm it. Also prints the memory per connected page: the bench
-//! process's RSS before and after the simulated pages connect (console and clients both,
-//! so an upper bound for the console) and each Chromium's PSS (its processes' own share of memory).
+//! process's RSS before and after the pages connect (with simulated pages, console and
+//! clients both, so an upper bound; with Chromium pages only, the console alone) and each
+//! Chromium's PSS (its processes' own share of memory). Every browser connects from
+//! 127.0.0.1, so the bench raises the console's connection limits (`console.max_connections`,
+//! `console.max_connections_per_address`) past what one host would get in a venue.
 
 use super::fleet::VENUE;
 use super::stats::percentiles;
 use crate::app::start_node;
 use crate::client::{BusSession, BusTarget};
-use crate::model::{prepare_declaration, Confirmations, DeclareAction, DeclareRequest, Standing};
+use crate::model::{prepare_declaration, DeclareAction, DeclareRequest, NodeKind};
 use crate::protocol::{encode, Authority, Identifier, IncidentTexts, Topic, TopicKind};
 use crate::shutdown::shutdown_pair;
 use anyhow::{bail, Context, Result};
@@ -26,9 +29,17 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::time::Instant;
 
 const ROUND_TIMEOUT: Duration = Duration::from_secs(60);
+/// Untimed switches before the timed rounds.
+const WARM_UP: usize = 2;
 const CHROMIUM: &str = "/usr/bin/chromium";
-/// Streams per loopback source address (the console's cap is 32 connections each).
+/// Simulated pages per loopback source address, each with its own stream and one shared
+/// posting connection per address: many devices, as in a venue, not one host.
 const PER_ADDRESS: usize = 12;
+/// The console's connection limits for the bench: 1,000 simulated streams and their posting
+/// connections, and 50 browsers from one address, each with its stream, its posts and its
+/// page loads. Well inside `ulimit -n` (20,000 on the bench machine).
+const LIMITS: &str =
+    "max_connections = 4096\nmax_connections_per_address = 1024\nweb_streams_per_address = 1024\n";
 
 pub fn run(pages: usize, clients: usize, rounds: usize) -> Result<ExitCode> {
     let (broker, runtime) = super::fleet::private_broker_and_runtime()?;
@@ -53,7 +64,7 @@ fn console_config(
     clients: usize,
 ) -> Result<crate::config::NodeConfig> {
     let mut text = format!(
-        "[node]\nvenue = \"{VENUE}\"\nid = \"back-office\"\nroles = [\"console\"]\ndata_dir = \"{}\"\n[broker]\nurl = \"{url}\"\n[console]\nlisten = \"0.0.0.0:0\"\nweb_streams_per_address = 32\n[[console.managers]]\nname = \"Bench\"\npin_hash = \"{}\"\n",
+        "[node]\nvenue = \"{VENUE}\"\nid = \"back-office\"\nroles = [\"console\"]\ndata_dir = \"{}\"\n[broker]\nurl = \"{url}\"\n[console]\nlisten = \"0.0.0.0:0\"\n{LIMITS}[[console.managers]]\nname = \"Bench\"\npin_hash = \"{}\"\n",
         data.display(),
         crate::console::hash_pin("4821").map_err(|e| anyhow::anyhow!(e))?
     );
@@ -90,11 +101,7 @@ async fn measure(
     let port = address.port();
     let target = BusTarget::at_url(&url, VENUE)?.with_timeout(Duration::from_secs(30));
     let mut observer = BusSession::open(target, "bench").await?;
-    let names: Vec<Identifier> = (0..pages)
-        .map(|i| screen_id("page", i))
-        .chain((0..clients).map(|i| screen_id("sim", i)))
-        .map(|id| Identifier::parse(&id))
-        .collect::<Result<_, _>>()?;
+    let screens = pages + clients;
 
     let before = rss_kib(std::process::id());
     let mut tasks = Vec::with_capacity(clients);
@@ -144,18 +151,29 @@ async fn measure(
                 .with_context(|| format!("start {CHROMIUM}"))?,
         );
     }
-    wait_confirmed(&mut observer, &names, Duration::from_secs(180))
+    // Chromium starts in about a second of CPU per browser; on 2 cores 50 take a while.
+    let start_up = Duration::from_secs(60 + 5 * (pages as u64) + (clients as u64) / 10);
+    wait_confirmed(&mut observer, screens, start_up)
         .await
         .context("every web screen confirms the normal view")?;
     let after = rss_kib(std::process::id());
     let chromium: Vec<u64> = browsers
         .0
         .iter()
-        .map(|child| tree_pss_kib(child.id()))
+        .map(|child| tree_sum(child.id(), pss_kib))
         .collect();
     println!("{pages} Chromium pages and {clients} simulated pages connected and confirmed");
-    if clients > 0 {
-        println!("bench process RSS {before} KiB → {after} KiB: {:.1} KiB per simulated page (console + client, upper bound)", (after.saturating_sub(before)) as f64 / clients as f64);
+    let connected = pages + clients;
+    if connected > 0 {
+        let whose = if clients > 0 {
+            "console + simulated client, upper bound"
+        } else {
+            "the console alone: the browsers are other processes"
+        };
+        println!(
+            "bench process RSS {before} KiB → {after} KiB: {:.1} KiB per connected page ({whose})",
+            after.saturating_sub(before) as f64 / connected as f64
+        );
     }
     if !chromium.is_empty() {
         println!(
@@ -165,7 +183,10 @@ async fn measure(
     }
 
     let mut samples = Vec::with_capacity(rounds);
-    for round in 0..rounds {
+    let mut cpu_before = (0, 0);
+    // Two untimed switches first (cash only, all clear): each page's first switch pays for
+    // loading the view's code and fonts, which a player does once, not per incident.
+    for round in 0..rounds + WARM_UP {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let action = if round % 2 == 0 {
             DeclareAction::Start
@@ -200,21 +221,36 @@ async fn measure(
         )
         .to_string();
         let revision = prepared.declaration.revision;
+        if round == WARM_UP {
+            cpu_before = cpu_now(&browsers);
+        }
         let started = Instant::now();
         observer.publish_retained_nowait(&topic, encode(&prepared.declaration))?;
         wait_until(&mut observer, ROUND_TIMEOUT, |session| {
-            session.state.max_revision() >= revision && all_confirmed(session, &names)
+            session.state.max_revision() >= revision && all_confirmed(session, screens)
         })
         .await
         .with_context(|| format!("round {round}: every web screen confirms"))?;
-        samples.push(started.elapsed());
+        if round >= WARM_UP {
+            samples.push(started.elapsed());
+        }
     }
     println!(
         "trigger → every web screen painted and confirmed ({} screens, {rounds} rounds): {}",
-        names.len(),
+        screens,
         percentiles(&samples)
             .map(|p| p.to_string())
             .unwrap_or_default()
+    );
+    // Where a switch's time goes on 2 cores: the CPU each side spent per timed switch
+    // (pauses between rounds included: pings, idle timers).
+    let (browsers_cpu, own_cpu) = cpu_now(&browsers);
+    let per_switch = |ticks: u64| ticks as f64 * 10.0 / rounds.max(1) as f64; // USER_HZ: 100 ticks/s
+    println!(
+        "CPU per switch: Chromium {:.1} ms per page ({:.0} ms for all {pages}), this process (console, observer, simulated pages) {:.0} ms",
+        per_switch(browsers_cpu - cpu_before.0) / pages.max(1) as f64,
+        per_switch(browsers_cpu - cpu_before.0),
+        per_switch(own_cpu - cpu_before.1)
     );
     drop(browsers);
     for task in tasks {
@@ -238,19 +274,17 @@ impl Drop for Browsers {
     }
 }
 
-fn all_confirmed(session: &BusSession, names: &[Identifier]) -> bool {
-    let confirmations = Confirmations::of(&session.state);
-    names
-        .iter()
-        .all(|name| confirmations.standing(name) == Some(Standing::Confirmed))
+/// Every web screen (the venue's only screens) confirms the current view, from the
+/// session's tracker, kept per report as `bench switch` counts: recounting every screen
+/// on every report cost O(screens) each, on the same 2 cores as the console — at 1,000
+/// pages most of this process's CPU.
+fn all_confirmed(session: &BusSession, screens: usize) -> bool {
+    let confirmations = session.confirmations();
+    confirmations.all_confirmed() && confirmations.tally(NodeKind::Screen).confirmed >= screens
 }
 
-async fn wait_confirmed(
-    observer: &mut BusSession,
-    names: &[Identifier],
-    within: Duration,
-) -> Result<()> {
-    wait_until(observer, within, |session| all_confirmed(session, names)).await
+async fn wait_confirmed(observer: &mut BusSession, screens: usize, within: Duration) -> Result<()> {
+    wait_until(observer, within, |session| all_confirmed(session, screens)).await
 }
 
 async fn wait_until(
@@ -355,14 +389,25 @@ fn proc_kib(path: &str, field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Memory of `pid` and every process below it (a browser and its helpers), as PSS so
-/// pages shared between the processes count once.
-fn tree_pss_kib(pid: u32) -> u64 {
-    let mut total = pss_kib(pid);
-    if let Ok(children) = std::fs::read_to_string(format!("/proc/{pid}/task/{pid}/children")) {
+/// `figure` summed over `pid` and every process below it (a browser and its helpers; the
+/// children of each of its threads, since Chromium starts helpers from several).
+fn tree_sum(pid: u32, figure: fn(u32) -> u64) -> u64 {
+    let mut total = figure(pid);
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return total;
+    };
+    for task in tasks.flatten() {
+        let children = std::fs::read_to_string(task.path().join("children")).unwrap_or_default();
         for child in children.split_whitespace().filter_map(|c| c.parse().ok()) {
-            total += tree_pss_kib(child);
+            total += tree_sum(child, figure);
         }
     }
     total
+}
+
+/// CPU ticks of every browser's processes, and of this process.
+fn cpu_now(browsers: &Browsers) -> (u64, u64) {
+    let ticks = |pid| super::idle::cpu_ticks(pid).unwrap_or(0);
+    let browsers = browsers.0.iter().map(|c| tree_sum(c.id(), ticks)).sum();
+    (browsers, ticks(std::process::id()))
 }

@@ -257,6 +257,10 @@ pub struct DeclareArgs {
     /// Who is acting (shown in the console and audit).
     #[arg(long)]
     pub actor: Option<String>,
+    /// Promise the next update within this many minutes (5-1440): the console counts
+    /// down to it and warns when it passes. For start and update.
+    #[arg(long, value_name = "MINUTES", value_parser = clap::value_parser!(u32).range(5..=1440))]
+    pub next_update_in: Option<u32>,
     /// Wait up to this many seconds for every online node to confirm, and report (0-3600).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub wait: u64,

@@ -54,6 +54,7 @@ fn declaration(
         started_at: at,
         declared_at: at,
         actor: Some("chaos".into()),
+        next_update_by: None,
     }
 }
 

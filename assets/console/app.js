@@ -62,6 +62,7 @@
     csrf: null, templates: null, snapshot: null,
     events: null, live: null,          // the EventSource; live: null connecting, true, false lost
     reconnectTimer: 0, noticeTimer: 0, checkingSession: false,
+    nextUpdateBy: null,                // the view's promised next update, for the countdown
     sheet: null, opener: null,         // the open sheet's id, and what to focus when it closes
     offerId: null, autoOffer: '',      // autoOffer: offer text we filled in, safe to replace
     formLanguage: null, previewLanguage: null, wording: {}, lastTyped: 0,
@@ -295,6 +296,8 @@
     $('mode-card').dataset.mode = mode;
     setText($('mode'), MODE_LABEL[mode] || mode);
     setText($('declared-by'), declaredBy(view));
+    state.nextUpdateBy = cashOnly ? view.next_update_by : null;
+    renderNextUpdate();
 
     const phase = progress.phase || 'normal';
     // Blind, the view on the card is only the last one the console heard: greyed, said so.
@@ -317,6 +320,21 @@
       const code = screenLanguages()[0].code;
       fillReplica(nowReplica, resolveTexts(view.texts || {}, code, view.translations), hhmm(view.started_at), code);
     }
+  }
+
+  // "Next update due 19:42 (in 12 min)", or a warning once the promised time has passed;
+  // re-drawn every 15 s so the countdown moves without a new snapshot.
+  function renderNextUpdate() {
+    const box = $('next-update');
+    const due = parseTime(state.nextUpdateBy);
+    box.hidden = !due;
+    if (!due) return;
+    const minutes = Math.round((due.getTime() - Date.now()) / 60000);
+    const overdue = due.getTime() <= Date.now();
+    box.dataset.tone = overdue ? 'warn' : '';
+    setText(box, overdue
+      ? `Update overdue — promised for ${clockOf(due)}`
+      : `Next update due ${clockOf(due)} (${minutes <= 0 ? 'in under a minute' : `in ${minutes} min`})`);
   }
 
   function declaredBy(view) {
@@ -549,6 +567,7 @@
     showWording();
     buildLanguageTabs();
     state.offerId = update ? view.offer_id || null : null;
+    $('next-update-minutes').value = '';
     const offer = offers().find((o) => o.id === state.offerId);
     state.autoOffer = offer ? offer.title : template.offer;
     buildOfferPicker();
@@ -685,6 +704,8 @@
     const body = perLanguage()
       ? { texts: {}, translations: Object.fromEntries(screenLanguages().map(({ code }) => [code, written(code)])), offer_id: state.offerId }
       : { texts: written(state.formLanguage), offer_id: state.offerId };
+    const minutes = Number($('next-update-minutes').value);
+    if (minutes > 0) body.next_update_minutes = minutes;
     sheetAction([$('declare-confirm'), $('update-confirm')],
       () => api(update ? 'PUT' : 'POST', '/api/incident', body),
       (answer) => answer.note || (update ? 'Every screen is being updated.' : 'Every screen is switching to cash only.'));
@@ -909,6 +930,7 @@
     on('resolve-cancel', 'click', closeSheet);
     for (const key of TEXT_KEYS) on(TEXT_INPUTS[key], 'input', typed);
     setInterval(rotatePreview, 4000);
+    setInterval(renderNextUpdate, 15000);
     document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && state.sheet) closeSheet(); });
 
     on('vouchers-refresh', 'click', loadVouchers);

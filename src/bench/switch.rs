@@ -305,5 +305,6 @@ fn declaration(source: &Identifier, revision: u64, round: usize) -> IncidentDecl
         started_at: now,
         declared_at: now,
         actor: Some("bench".into()),
+        next_update_by: None,
     }
 }

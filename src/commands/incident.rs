@@ -54,6 +54,9 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
         }
         None => None,
     };
+    if action == Action::Resolve && args.next_update_in.is_some() {
+        bail!("--next-update-in promises an update of an incident in force; leave it out of a resolve");
+    }
     let request = DeclareRequest {
         action: match action {
             Action::Start => DeclareAction::Start,
@@ -74,6 +77,9 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
         },
         translations: translations_from(&args.texts.in_language)?,
         offer_id,
+        next_update_by: args
+            .next_update_in
+            .map(|minutes| OffsetDateTime::now_utc() + time::Duration::minutes(i64::from(minutes))),
     };
     // Refuse over-long texts before touching the network.
     if let Err(DeclareRefusal::TextTooLong {

@@ -121,6 +121,9 @@ pub(super) struct DeclareBody {
     translations: BTreeMap<String, WrittenTexts>,
     #[serde(default)]
     offer_id: Option<String>,
+    /// Minutes until the next update is promised (5-1440); the console counts down.
+    #[serde(default)]
+    next_update_minutes: Option<u32>,
 }
 
 /// Typed texts trimmed, with empty lines left out ("the template").
@@ -231,6 +234,17 @@ async fn declare_through_bus(
             }
         }
     };
+    let next_update_by = match body.next_update_minutes {
+        None => None,
+        Some(minutes) if (5..=1440).contains(&minutes) => {
+            Some(time::OffsetDateTime::now_utc() + time::Duration::minutes(i64::from(minutes)))
+        }
+        Some(minutes) => {
+            return Err(ApiError::bad_request(format!(
+                "next_update_minutes {minutes} is out of range; promise the next update in 5 to 1440 minutes"
+            )))
+        }
+    };
     let request = DeclareRequest {
         action,
         source: Identifier::parse(CONSOLE_SOURCE)
@@ -240,6 +254,7 @@ async fn declare_through_bus(
         texts,
         translations,
         offer_id,
+        next_update_by,
     };
     let (reply, answer) = oneshot::channel();
     let stopping = || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the console is stopping");
@@ -252,7 +267,9 @@ async fn declare_through_bus(
     outcome.map_err(|failure| {
         let status = match &failure {
             DeclareFailure::Refused(
-                DeclareRefusal::TextTooLong { .. } | DeclareRefusal::Translations(_),
+                DeclareRefusal::TextTooLong { .. }
+                | DeclareRefusal::Translations(_)
+                | DeclareRefusal::NextUpdateOutOfRange,
             ) => StatusCode::BAD_REQUEST,
             DeclareFailure::Refused(_) => StatusCode::CONFLICT,
             _ => StatusCode::SERVICE_UNAVAILABLE,

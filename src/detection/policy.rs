@@ -96,6 +96,7 @@ mod tests {
                 started_at: OffsetDateTime::UNIX_EPOCH,
                 declared_at: OffsetDateTime::UNIX_EPOCH,
                 actor: None,
+                next_update_by: None,
             },
         }
     }

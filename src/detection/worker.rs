@@ -203,6 +203,7 @@ impl DetectorWorker {
                     texts: IncidentTexts::default(),
                     translations: Default::default(),
                     offer_id: None,
+                    next_update_by: None,
                 };
                 let fresh = incident_id(now, rand::random());
                 prepare_declaration(&bus.state, request, Some(&self.templates), now, fresh)

@@ -37,6 +37,8 @@ pub struct DeclareRequest {
     /// Per language, texts over `texts` on screens showing that language.
     pub translations: Translations,
     pub offer_id: Option<Identifier>,
+    /// When the next update is promised; only on a start or update.
+    pub next_update_by: Option<OffsetDateTime>,
 }
 
 /// Why a request cannot become a declaration; each message says what to do instead.
@@ -52,6 +54,8 @@ pub enum DeclareRefusal {
     },
     #[error("{0}")]
     Translations(TranslationProblem),
+    #[error("the next update must be promised for a time ahead, within 24 hours")]
+    NextUpdateOutOfRange,
     #[error(
         "the retained message on {holder} carries the largest possible revision, so nothing newer can be \
          published; find and fix the publisher of that topic, then clear it on the broker"
@@ -220,6 +224,14 @@ fn build(
         Vec::new()
     };
     let revision = revision.map_err(|holder| DeclareRefusal::RevisionsExhausted { holder })?;
+    // A promise of the next update belongs to an incident in force, and must lie ahead.
+    let next_update_by = match request.next_update_by {
+        Some(_) if state_of_declaration == DeclarationState::Resolved => None,
+        Some(next) if next <= now || next > now + crate::protocol::payloads::MAX_NEXT_UPDATE => {
+            return Err(DeclareRefusal::NextUpdateOutOfRange);
+        }
+        next => next,
+    };
     let declaration = IncidentDeclaration {
         v: SCHEMA_VERSION,
         source: request.source,
@@ -235,6 +247,7 @@ fn build(
         started_at,
         declared_at: now,
         actor: request.actor,
+        next_update_by,
     };
     Ok(PreparedDeclaration {
         declaration,
@@ -263,6 +276,7 @@ pub fn prepare_own_resolve(
                 texts: IncidentTexts::default(),
                 translations: Translations::new(),
                 supersedes: Vec::new(),
+                next_update_by: None,
                 ..own.clone()
             }),
     )

@@ -19,6 +19,7 @@ fn request(action: DeclareAction, headline: Option<&str>) -> DeclareRequest {
         },
         translations: Default::default(),
         offer_id: None,
+        next_update_by: None,
     }
 }
 
@@ -308,4 +309,47 @@ fn a_chain_update_needs_an_active_chain_incident() {
         .unwrap_err();
         assert_eq!(refusal, DeclareRefusal::NothingActive { shown: "normal" });
     }
+}
+
+#[test]
+fn a_promised_next_update_lies_ahead_within_a_day_and_a_resolve_carries_none() {
+    let state = VenueState::default();
+    let promising = |minutes: i64, action| DeclareRequest {
+        next_update_by: Some(at(minutes * 60)),
+        ..request(action, None)
+    };
+    for minutes in [-1, 0, 24 * 60 + 1] {
+        let refused = prepare_declaration(
+            &state,
+            promising(minutes, DeclareAction::Start),
+            None,
+            at(0),
+            id("inc-1"),
+        );
+        assert_eq!(
+            refused.err(),
+            Some(DeclareRefusal::NextUpdateOutOfRange),
+            "{minutes} min"
+        );
+    }
+    let started = prepare_declaration(
+        &state,
+        promising(30, DeclareAction::Start),
+        None,
+        at(0),
+        id("inc-1"),
+    )
+    .unwrap();
+    assert_eq!(started.declaration.next_update_by, Some(at(30 * 60)));
+    let mut state = VenueState::default();
+    apply(&mut state, started.declaration, Scope::Venue);
+    let resolved = prepare_declaration(
+        &state,
+        promising(30, DeclareAction::Resolve),
+        None,
+        at(60),
+        id("inc-2"),
+    )
+    .unwrap();
+    assert_eq!(resolved.declaration.next_update_by, None);
 }

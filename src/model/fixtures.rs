@@ -33,6 +33,7 @@ pub fn declaration(source: &str, revision: u64, state: DeclarationState) -> Inci
         started_at: at(0),
         declared_at: at(0),
         actor: None,
+        next_update_by: None,
     }
 }
 

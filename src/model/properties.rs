@@ -41,6 +41,7 @@ prop_compose! {
                 started_at: OffsetDateTime::UNIX_EPOCH,
                 declared_at: OffsetDateTime::UNIX_EPOCH,
                 actor: None,
+                next_update_by: None,
             },
         }
     }
@@ -180,6 +181,7 @@ fn plain(
             started_at: OffsetDateTime::UNIX_EPOCH,
             declared_at: OffsetDateTime::UNIX_EPOCH,
             actor: None,
+            next_update_by: None,
         },
     }
 }
@@ -370,6 +372,7 @@ fn manager(action: DeclareAction) -> DeclareRequest {
         texts: IncidentTexts::default(),
         translations: Default::default(),
         offer_id: None,
+        next_update_by: None,
     }
 }
 

@@ -59,6 +59,14 @@ pub struct VenueView {
     pub started_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339::option")]
     pub declared_at: Option<OffsetDateTime>,
+    /// When the next update was promised (left out of the digest's text when unset, so
+    /// a view without one keeps the digest it always had).
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next_update_by: Option<OffsetDateTime>,
 }
 
 impl VenueView {
@@ -75,6 +83,7 @@ impl VenueView {
             offer_id: None,
             started_at: None,
             declared_at: None,
+            next_update_by: None,
         }
     }
 
@@ -95,6 +104,7 @@ impl VenueView {
             offer_id: declaration.offer_id.clone(),
             started_at: Some(declaration.started_at),
             declared_at: Some(declaration.declared_at),
+            next_update_by: declaration.next_update_by,
         }
     }
 

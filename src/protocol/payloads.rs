@@ -68,7 +68,18 @@ pub struct IncidentDeclaration {
     /// Who made it: a manager's name, `cli`, or the detector's id. Never a secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub actor: Option<String>,
+    /// When the manager promised the next update (the console counts down to it and
+    /// warns when it passes); after `declared_at`, within a day of it.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub next_update_by: Option<OffsetDateTime>,
 }
+
+/// The furthest ahead a declaration's `next_update_by` may be.
+pub const MAX_NEXT_UPDATE: time::Duration = time::Duration::hours(24);
 
 /// Debounced health of one payment source, retained on `…/payments/{source}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

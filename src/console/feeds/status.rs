@@ -88,6 +88,10 @@ pub struct StatusDocument {
     /// When the declaration shown was made (the latest update).
     #[serde(with = "time::serde::rfc3339::option")]
     pub updated_at: Option<OffsetDateTime>,
+    /// When the venue promised its next update during cash only (a website can say
+    /// "next update by 20:15"); null otherwise.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub next_update_by: Option<OffsetDateTime>,
     pub texts: BTreeMap<String, StatusWords>,
     #[serde(with = "time::serde::rfc3339")]
     pub generated_at: OffsetDateTime,
@@ -114,6 +118,9 @@ pub fn status_document(
         revision: if incident.is_some() { view.revision } else { 0 },
         since,
         updated_at: incident.and(view.declared_at),
+        next_update_by: (mode == "cash_only")
+            .then_some(view.next_update_by)
+            .flatten(),
         texts: words
             .into_iter()
             .map(|w| {

@@ -135,6 +135,17 @@ pub fn decode_message(
             // One instant written with two offsets must be one message, not two.
             declaration.started_at = utc(declaration.started_at)?;
             declaration.declared_at = utc(declaration.declared_at)?;
+            if let Some(next) = declaration.next_update_by {
+                let next = utc(next)?;
+                if next <= declaration.declared_at
+                    || next > declaration.declared_at + super::payloads::MAX_NEXT_UPDATE
+                {
+                    return Err(RejectReason::Malformed(
+                        "next_update_by must be after declared_at and within 24 hours of it".into(),
+                    ));
+                }
+                declaration.next_update_by = Some(next);
+            }
             check_owner(&topic.owner, &declaration.source)?;
             check_revision(declaration.revision)?;
             if let Some((field, chars)) = declaration.texts.too_long().next() {

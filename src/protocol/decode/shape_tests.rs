@@ -42,6 +42,7 @@ fn declaration() -> Value {
         started_at: at(),
         declared_at: at(),
         actor: Some("Dana".into()),
+        next_update_by: None,
     })
     .expect("serialises")
 }

@@ -216,3 +216,90 @@ async fn a_promised_update_is_counted_down_warned_about_when_late_and_cleared_by
         tablet.quit().await;
     }
 }
+
+fn payment(status: &str, revision: u64, since: OffsetDateTime) -> Vec<u8> {
+    serde_json::to_vec(&json!({
+        "v": 1, "source": "pos", "status": status, "revision": revision,
+        "since": since.format(&time::format_description::well_known::Rfc3339).unwrap(),
+    }))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managers_incident_left_open_after_payments_recovered_is_called_stale() {
+    let Some(broker) = mosquitto("") else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let (_node, _stop, client) = start_console_signed_in(directory.path(), &broker.url()).await;
+    let mut live = client.events().await;
+    wait_until_console_reads_the_venue(&client).await;
+    let (publisher, _task) = raw_publisher(broker.port);
+    let topic = format!("raincheck/v1/{VENUE}/payments/pos");
+    let recovered = OffsetDateTime::now_utc() - Duration::hours(2);
+    let recovered = recovered.replace_nanosecond(0).unwrap();
+    publisher
+        .publish(
+            &topic,
+            rumqttc::QoS::AtLeastOnce,
+            true,
+            payment("ok", 1, recovered),
+        )
+        .await
+        .unwrap();
+    live.wait_for_snapshot("the source is known", WAIT, |s| {
+        s["payments"].as_array().is_some_and(|p| !p.is_empty())
+    })
+    .await;
+    client
+        .post_json("/api/incident", &json!({}))
+        .await
+        .expect(StatusCode::OK, "a manager declares");
+    let snapshot = live
+        .wait_for_snapshot("cash only", WAIT, |s| s["view"]["mode"] == "cash_only")
+        .await;
+    let at = snapshot["payments_recovered_at"]
+        .as_str()
+        .map(|t| OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).unwrap());
+    assert_eq!(at, Some(recovered), "{snapshot:#}");
+    if let Some(tablet) = browser(1280, 800).await {
+        tablet.goto(&client.url("/")).await;
+        tablet
+            .wait_until(
+                "!document.querySelector('#signin').hidden",
+                WAIT,
+                "the sign-in form",
+            )
+            .await;
+        tablet.type_into("#signin-name", MANAGER).await;
+        tablet.type_into("#signin-pin", PIN).await;
+        tablet.click("#signin-submit").await;
+        tablet
+            .wait_until(
+                "!document.querySelector('#stale-warning').hidden",
+                WAIT,
+                "the stale warning",
+            )
+            .await;
+        assert!(tablet
+            .text("#stale-warning")
+            .await
+            .contains("end the incident"));
+        tablet
+            .screenshot(&screenshots_dir().join("console-stale-incident.png"))
+            .await;
+        tablet.quit().await;
+    }
+    // A source down again: the incident is needed, nothing is stale.
+    publisher
+        .publish(
+            &topic,
+            rumqttc::QoS::AtLeastOnce,
+            true,
+            payment("down", 2, OffsetDateTime::now_utc()),
+        )
+        .await
+        .unwrap();
+    live.wait_for_snapshot("payments down again", WAIT, |s| {
+        s["payments_recovered_at"].is_null() && s["payments"][0]["status"] == "down"
+    })
+    .await;
+}

@@ -63,6 +63,7 @@
     events: null, live: null,          // the EventSource; live: null connecting, true, false lost
     reconnectTimer: 0, noticeTimer: 0, checkingSession: false,
     nextUpdateBy: null,                // the view's promised next update, for the countdown
+    recoveredAt: null,                 // since when payments work again during a manager's incident
     sheet: null, opener: null,         // the open sheet's id, and what to focus when it closes
     offerId: null, autoOffer: '',      // autoOffer: offer text we filled in, safe to replace
     formLanguage: null, previewLanguage: null, wording: {}, lastTyped: 0,
@@ -297,7 +298,9 @@
     setText($('mode'), MODE_LABEL[mode] || mode);
     setText($('declared-by'), declaredBy(view));
     state.nextUpdateBy = cashOnly ? view.next_update_by : null;
+    state.recoveredAt = cashOnly ? state.snapshot?.payments_recovered_at : null;
     renderNextUpdate();
+    renderStale();
 
     const phase = progress.phase || 'normal';
     // Blind, the view on the card is only the last one the console heard: greyed, said so.
@@ -335,6 +338,18 @@
     setText(box, overdue
       ? `Update overdue — promised for ${clockOf(due)}`
       : `Next update due ${clockOf(due)} (${minutes <= 0 ? 'in under a minute' : `in ${minutes} min`})`);
+  }
+
+  // A manager's incident left open long after every payment source recovered.
+  function renderStale() {
+    const box = $('stale-warning');
+    const since = parseTime(state.recoveredAt);
+    const minutes = Number(state.templates?.stale_incident_minutes) || 30;
+    const open = since ? Math.floor((Date.now() - since.getTime()) / 60000) : -1;
+    box.hidden = !(since && open >= minutes);
+    if (!box.hidden) {
+      setText(box, `Card payments have worked again since ${clockOf(since)} (${open} min). If they are fine, end the incident: all clear.`);
+    }
   }
 
   function declaredBy(view) {
@@ -930,7 +945,7 @@
     on('resolve-cancel', 'click', closeSheet);
     for (const key of TEXT_KEYS) on(TEXT_INPUTS[key], 'input', typed);
     setInterval(rotatePreview, 4000);
-    setInterval(renderNextUpdate, 15000);
+    setInterval(() => { renderNextUpdate(); renderStale(); }, 15000);
     document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && state.sheet) closeSheet(); });
 
     on('vouchers-refresh', 'click', loadVouchers);

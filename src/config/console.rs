@@ -70,6 +70,10 @@ pub struct ConsoleSection {
     /// player running several browsers); it never exceeds `max_connections` in effect.
     #[serde(default = "default_max_connections_per_address")]
     pub max_connections_per_address: u32,
+    /// Minutes after every payment source has recovered that a manager's cash-only
+    /// incident still open is called stale on the Status tab (5-1440; default 30).
+    #[serde(default = "default_stale_incident_minutes")]
+    pub stale_incident_minutes: u32,
     /// The read-only feeds: CAP 1.2 and JSON status (`[console.feeds]`).
     #[serde(default)]
     pub feeds: super::feeds::FeedsSection,
@@ -88,6 +92,9 @@ fn default_max_connections() -> u32 {
 }
 fn default_max_connections_per_address() -> u32 {
     32
+}
+fn default_stale_incident_minutes() -> u32 {
+    30
 }
 fn default_session_minutes() -> u32 {
     720
@@ -114,6 +121,7 @@ impl Default for ConsoleSection {
             web_streams_per_address: default_web_streams_per_address(),
             max_connections: default_max_connections(),
             max_connections_per_address: default_max_connections_per_address(),
+            stale_incident_minutes: default_stale_incident_minutes(),
             feeds: Default::default(),
         }
     }
@@ -188,6 +196,15 @@ impl ConsoleSection {
         }
         checks.file_exists(problems, "console.tls_cert_file", &self.tls_cert_file);
         checks.file_exists(problems, "console.tls_key_file", &self.tls_key_file);
+        if !(5..=1440).contains(&self.stale_incident_minutes) {
+            problems.push(
+                "console.stale_incident_minutes",
+                format!(
+                    "{} is out of range; use 5 to 1440",
+                    self.stale_incident_minutes
+                ),
+            );
+        }
         if !(5..=1440).contains(&self.session_minutes) {
             problems.push(
                 "console.session_minutes",

@@ -36,6 +36,8 @@ pub(super) struct Templates {
     /// form's tab, the cash-only wording it starts from, and the sign's own labels for
     /// the preview.
     languages: Vec<LanguageForm>,
+    /// Minutes after payments recovered that a manager's incident is called stale.
+    stale_incident_minutes: u32,
 }
 
 #[derive(Serialize)]
@@ -75,6 +77,7 @@ pub(super) async fn templates(
     // template", and every screen fills it in its own language.
     let english = context.texts.in_language("en");
     Json(Templates {
+        stale_incident_minutes: context.settings.stale_incident_minutes,
         venue_name: context.venue_name.clone(),
         offers: context
             .offers

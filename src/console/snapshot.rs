@@ -8,7 +8,7 @@
 use crate::model::{
     compute_view, Confirmations, NodeKind, Standing, Tally, VenueState, VenueView, ViewMode,
 };
-use crate::protocol::{Identifier, PaymentHealth};
+use crate::protocol::{Authority, Identifier, PaymentHealth, PaymentStatus};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use time::OffsetDateTime;
@@ -96,8 +96,30 @@ pub struct ConsoleSnapshot {
     pub progress: Progress,
     pub nodes: Vec<NodeRow>,
     pub payments: Vec<PaymentHealth>,
+    /// During a manager's cash only: since when every payment source reports ok again
+    /// (the page calls the incident stale after `stale_incident_minutes`); else null.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub payments_recovered_at: Option<OffsetDateTime>,
     #[serde(with = "time::serde::rfc3339")]
     pub generated_at: OffsetDateTime,
+}
+
+/// Since when every payment source is ok again while a manager's cash only holds: the
+/// latest recovery among them. `None` without sources, with one still down, or when the
+/// incident is automatic (detection ends that one itself).
+pub fn payments_recovered_at(view: &VenueView, state: &VenueState) -> Option<OffsetDateTime> {
+    let manager_cash_only =
+        view.mode == ViewMode::CashOnly && view.authority == Some(Authority::Manager);
+    if !manager_cash_only || state.payments.is_empty() {
+        return None;
+    }
+    state
+        .payments
+        .values()
+        .map(|health| (health.status == PaymentStatus::Ok).then_some(health.since))
+        .collect::<Option<Vec<_>>>()?
+        .into_iter()
+        .max()
 }
 
 /// Builds the snapshot from the retained set and its tracker; `now` only stamps it.
@@ -170,6 +192,7 @@ pub fn build_snapshot(
             connected: blind_since.is_none(),
             blind_since,
         },
+        payments_recovered_at: payments_recovered_at(&view, state),
         view: ViewWithDigest {
             digest: confirmations.digest().to_owned(),
             view,
@@ -326,5 +349,41 @@ mod tests {
             snapshot.progress.headline,
             "No screens or counters have reported yet"
         );
+    }
+
+    #[test]
+    fn a_managers_incident_is_stale_only_once_every_payment_source_is_ok_again() {
+        let health = |source: &str, status, since: i64| {
+            BusMessage::Payment(PaymentHealth {
+                v: 1,
+                source: id(source),
+                status,
+                revision: since as u64,
+                since: at(since),
+                detail: None,
+                down_since_revision: None,
+            })
+        };
+        let mut state = VenueState::default();
+        state.apply(BusMessage::Declaration {
+            scope: Scope::Venue,
+            declaration: fixtures::declaration("console", 1, DeclarationState::Active),
+        });
+        let recovered = |state: &VenueState| payments_recovered_at(&compute_view(state), state);
+        assert_eq!(recovered(&state), None, "no source: nothing to go by");
+        state.apply(health("pos", PaymentStatus::Ok, 10));
+        state.apply(health("acquirer", PaymentStatus::Ok, 20));
+        assert_eq!(recovered(&state), Some(at(20)), "the latest recovery");
+        state.apply(health("acquirer", PaymentStatus::Down, 30));
+        assert_eq!(recovered(&state), None, "one source still down");
+        let mut automatic = fixtures::declaration("auto-box", 2, DeclarationState::Active);
+        automatic.authority = Authority::Automatic;
+        let mut state = VenueState::default();
+        state.apply(BusMessage::Declaration {
+            scope: Scope::Venue,
+            declaration: automatic,
+        });
+        state.apply(health("pos", PaymentStatus::Ok, 10));
+        assert_eq!(recovered(&state), None, "detection ends its own incident");
     }
 }

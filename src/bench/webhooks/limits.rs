@@ -39,8 +39,9 @@ pub async fn bare_posts(address: SocketAddr, bodies: &[Bytes]) -> Result<f64> {
 /// What the worker does to the queue per delivery besides the POST, on a sled queue of
 /// the drained deliveries on the same disk.
 pub struct QueueCosts {
-    /// Reading and decoding every waiting delivery, as `Queue::waiting` does before each
-    /// delivery to find the head (median of five scans of the full queue).
+    /// Reading and decoding every waiting delivery, as the worker did before each delivery
+    /// to find the head until it read only the heads (`Queue::heads`); median of five
+    /// scans of the full queue.
     pub scan: Duration,
     /// `Queue::finish`: remove the delivery, log its outcome, flush.
     pub finish: Percentiles,

@@ -141,21 +141,38 @@ impl Queue {
         Ok(())
     }
 
-    /// Every waiting delivery with its key, oldest first.
-    pub fn waiting(&self) -> sled::Result<Vec<(u64, Delivery)>> {
-        let mut all = Vec::new();
+    /// The oldest waiting delivery of each endpoint, with its key: what may go next, as
+    /// each endpoint gets its events in order. Reads from the oldest and stops once every
+    /// endpoint in `endpoints` has its head, so a long queue behind one receiver is not
+    /// read before each delivery. A delivery of an endpoint no longer configured is a
+    /// head too (the worker drops it).
+    pub fn heads(&self, endpoints: &[&str]) -> sled::Result<Vec<(u64, Delivery)>> {
+        let mut heads: Vec<(u64, Delivery)> = Vec::new();
+        let mut found = 0;
         for entry in self.waiting.iter() {
+            if found == endpoints.len() && !endpoints.is_empty() {
+                break;
+            }
             let (key, bytes) = entry?;
             let key = u64::from_be_bytes(key.as_ref().try_into().map_err(|e| corrupt("key", e))?);
-            match serde_json::from_slice(&bytes) {
-                Ok(delivery) => all.push((key, delivery)),
+            let delivery: Delivery = match serde_json::from_slice(&bytes) {
+                Ok(delivery) => delivery,
                 Err(error) => {
                     tracing::warn!("dropping an unreadable webhook delivery: {error}");
                     self.waiting.remove(key.to_be_bytes())?;
+                    continue;
                 }
+            };
+            if heads
+                .iter()
+                .any(|(_, head)| head.endpoint == delivery.endpoint)
+            {
+                continue;
             }
+            found += usize::from(endpoints.contains(&delivery.endpoint.as_str()));
+            heads.push((key, delivery));
         }
-        Ok(all)
+        Ok(heads)
     }
 
     /// Done with delivery `key`: removed from the queue, its outcome logged.
@@ -225,5 +242,47 @@ impl Queue {
             }
         }
         Ok((entries, self.waiting.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::HookEvent;
+
+    #[test]
+    fn heads_are_each_endpoints_oldest_and_reading_stops_once_all_are_found() {
+        let directory = tempfile::tempdir().unwrap();
+        let queue = Queue::open(directory.path()).unwrap();
+        let event = |id: &str| Occurred {
+            event: HookEvent::Started,
+            id: id.into(),
+            body: serde_json::json!({}),
+        };
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let queued: Vec<(String, Occurred)> = [
+            ("orders", "e1"),
+            ("orders", "e2"),
+            ("chat", "e3"),
+            ("gone", "e4"),
+        ]
+        .into_iter()
+        .map(|(endpoint, id)| (endpoint.to_owned(), event(id)))
+        .collect();
+        queue.enqueue(&queued, &Announced::default(), now).unwrap();
+        let ids = |heads: Vec<(u64, Delivery)>| -> Vec<String> {
+            heads.into_iter().map(|(_, d)| d.id).collect()
+        };
+        assert_eq!(ids(queue.heads(&["orders", "chat"]).unwrap()), ["e1", "e3"]);
+        assert_eq!(
+            ids(queue.heads(&["orders"]).unwrap()),
+            ["e1"],
+            "stops at the first"
+        );
+        assert_eq!(
+            ids(queue.heads(&["orders", "chat", "mail"]).unwrap()),
+            ["e1", "e3", "e4"],
+            "an endpoint no longer configured still shows its head, to be dropped"
+        );
     }
 }

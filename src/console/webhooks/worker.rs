@@ -143,7 +143,17 @@ impl WebhookWorker {
         in_flight: &mut BTreeSet<String>,
         done: &mpsc::Sender<Attempted>,
     ) -> Option<tokio::time::Instant> {
-        let waiting = match blocking(&self.queue, Queue::waiting).await {
+        let names: Vec<String> = self
+            .endpoints
+            .iter()
+            .map(|e| e.config.name.to_string())
+            .collect();
+        let waiting = match blocking(&self.queue, move |queue| {
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            queue.heads(&names)
+        })
+        .await
+        {
             Ok(waiting) => waiting,
             Err(error) => {
                 tracing::warn!("cannot read the webhook queue: {error}");
@@ -154,9 +164,8 @@ impl WebhookWorker {
         let mut next_due: Option<OffsetDateTime> = None;
         // Each endpoint gets its events in order: only its oldest waiting delivery may go,
         // so "resolved" never overtakes a "started" that is still being retried.
-        let mut heads = BTreeSet::new();
         for (key, delivery) in waiting {
-            if !heads.insert(delivery.endpoint.clone()) || in_flight.contains(&delivery.endpoint) {
+            if in_flight.contains(&delivery.endpoint) {
                 continue;
             }
             if delivery.next_attempt_at > now {

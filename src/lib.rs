@@ -34,4 +34,5 @@ pub mod shutdown;
 pub mod status;
 pub mod text;
 pub mod voucher;
+pub mod web_api;
 pub mod web_server;

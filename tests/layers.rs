@@ -23,6 +23,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("http_client", 0),
     ("local_http", 0),
     ("web_server", 0),
+    ("web_api", 0),
     ("access", 0),
     ("machine_keys", 0),
     ("metrics", 1),

@@ -5,23 +5,19 @@
 
 use super::audit::{AuditEntry, AuditLog};
 use super::bus::{ConsoleRequest, PublishedSnapshot};
-use crate::access::{same_secret, Access};
+use crate::access::Access;
 use crate::config::{ConsoleSection, OfferConfig, TextsSection};
 use crate::voucher::CounterHandle;
 use axum::async_trait;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
+use axum::http::StatusCode;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
 
 pub const SESSION_COOKIE: &str = "raincheck_session";
-pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Everything the handlers share.
 pub struct ConsoleContext {
@@ -77,6 +73,7 @@ impl ConsoleContext {
     }
 }
 
+pub use crate::web_api::{cookie_value, ApiError, JsonBody};
 pub use crate::web_server::ClientAddress;
 
 #[async_trait]
@@ -91,32 +88,6 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientAddress {
     }
 }
 
-/// A refusal: a status and one sentence.
-#[derive(Debug)]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub message: String,
-}
-
-impl ApiError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-        }
-    }
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, message)
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let body = serde_json::json!({ "error": self.message });
-        (self.status, axum::Json(body)).into_response()
-    }
-}
-
 /// A signed-in manager: the session behind the request's cookie.
 #[derive(Clone, Debug)]
 pub struct Manager {
@@ -124,17 +95,6 @@ pub struct Manager {
     pub csrf_token: String,
     pub token: String,
     pub from: ClientAddress,
-}
-
-pub fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
 }
 
 #[async_trait]
@@ -171,48 +131,7 @@ impl FromRequestParts<Context> for CheckedManager {
     type Rejection = ApiError;
     async fn from_request_parts(parts: &mut Parts, context: &Context) -> Result<Self, ApiError> {
         let manager = Manager::from_request_parts(parts, context).await?;
-        let sent = parts
-            .headers
-            .get(CSRF_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("");
-        if !same_secret(sent, &manager.csrf_token) {
-            return Err(ApiError::new(
-                StatusCode::FORBIDDEN,
-                "this request lacks the page's security token (X-CSRF-Token); reload the page and try again",
-            ));
-        }
+        crate::web_api::check_csrf(&parts.headers, &manager.csrf_token)?;
         Ok(CheckedManager(manager))
-    }
-}
-
-/// A JSON body whose refusals are JSON sentences too.
-pub struct JsonBody<T>(pub T);
-
-#[async_trait]
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = ApiError;
-    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(JsonBody(value)),
-            Err(rejection) => Err(json_refusal(rejection)),
-        }
-    }
-}
-
-fn json_refusal(rejection: JsonRejection) -> ApiError {
-    match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "the request is too large; shorten the texts",
-        ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send the request body as JSON with Content-Type: application/json",
-        ),
-        _ => ApiError::bad_request(format!(
-            "the request body is not what this call expects: {}",
-            rejection.body_text()
-        )),
     }
 }

@@ -7,25 +7,23 @@
 //! The session cookie has its own name and `Path=/counter`: browsers share cookies
 //! between the ports of one host, so a console on the same box must not see it.
 
-use crate::access::{same_secret, Access};
+use crate::access::Access;
 use crate::config::{NodeConfig, WebCounterSection};
 use crate::model::Presentation;
 use crate::voucher::CounterHandle;
+pub use crate::web_api::{cookie_value, ApiError as Refusal, JsonBody};
 use crate::web_server::ClientAddress;
 use axum::async_trait;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use serde::de::DeserializeOwned;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 use tokio::sync::watch;
 
 pub const COOKIE: &str = "raincheck_counter";
-pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// What every handler shares.
 pub struct WebCounter {
@@ -67,45 +65,6 @@ impl WebCounter {
     }
 }
 
-/// A refusal: a status and one sentence, as `{"error": "…"}`.
-#[derive(Debug)]
-pub struct Refusal {
-    pub status: StatusCode,
-    pub message: String,
-    /// Seconds to wait before trying again (`Retry-After`), for 429s.
-    pub retry_after: Option<u64>,
-}
-
-impl Refusal {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self {
-            status,
-            message: message.into(),
-            retry_after: None,
-        }
-    }
-
-    pub fn bad_request(message: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, message)
-    }
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        let mut body = serde_json::json!({ "error": self.message });
-        if let Some(seconds) = self.retry_after {
-            body["retry_after_secs"] = seconds.into();
-        }
-        let mut response = (self.status, axum::Json(body)).into_response();
-        if let Some(seconds) = self.retry_after {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        response
-    }
-}
-
 /// The client's address, as the listener tagged the request.
 pub fn client_address(parts: &Parts) -> Result<ClientAddress, Refusal> {
     parts
@@ -122,17 +81,6 @@ pub struct Staff {
     pub csrf_token: String,
     pub token: String,
     pub from: ClientAddress,
-}
-
-fn cookie_value(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(key, _)| *key == name)
-        .map(|(_, value)| value.to_owned())
 }
 
 #[async_trait]
@@ -169,52 +117,8 @@ impl FromRequestParts<Shared> for CheckedStaff {
     type Rejection = Refusal;
     async fn from_request_parts(parts: &mut Parts, shared: &Shared) -> Result<Self, Refusal> {
         let staff = Staff::from_request_parts(parts, shared).await?;
-        let sent = parts
-            .headers
-            .get(CSRF_HEADER)
-            .and_then(|value| value.to_str().ok())
-            .unwrap_or("");
-        if !same_secret(sent, &staff.csrf_token) {
-            return Err(Refusal::new(
-                StatusCode::FORBIDDEN,
-                "this request lacks the page's security token (X-CSRF-Token); reload the page and try again",
-            ));
-        }
+        crate::web_api::check_csrf(&parts.headers, &staff.csrf_token)?;
         Ok(CheckedStaff(staff))
-    }
-}
-
-/// A JSON body whose refusals are JSON sentences too.
-pub struct JsonBody<T>(pub T);
-
-#[async_trait]
-impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
-    type Rejection = Refusal;
-    async fn from_request(request: Request, state: &S) -> Result<Self, Refusal> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(JsonBody(value)),
-            Err(rejection) => Err(json_refusal(rejection)),
-        }
-    }
-}
-
-fn json_refusal(rejection: JsonRejection) -> Refusal {
-    match rejection.status() {
-        StatusCode::PAYLOAD_TOO_LARGE => Refusal::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "the request is larger than {} bytes; a code, an offer or a reason is far shorter",
-                super::MAX_BODY
-            ),
-        ),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => Refusal::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "send the request body as JSON with Content-Type: application/json",
-        ),
-        _ => Refusal::bad_request(format!(
-            "the request body is not what this call expects: {}",
-            rejection.body_text()
-        )),
     }
 }
 

@@ -2,8 +2,9 @@
 //! PINs checked against argon2 hashes, sign-in sessions with their CSRF tokens, and the
 //! throttle that answers repeated failures with a growing wait — one implementation, so
 //! a till's staff PIN is guarded exactly like a manager's. Pure apart from the random
-//! tokens: time comes in as `Instant`s so the rules are unit-tested; each server keeps
-//! one `Access` behind a mutex never held across `.await`.
+//! tokens and `verify_pin` (argon2 on a blocking thread): time comes in as `Instant`s so
+//! the rules are unit-tested; each server keeps one `Access` behind a mutex never held
+//! across `.await`.
 
 use argon2::password_hash::{rand_core::OsRng, PasswordHash, PasswordHasher, SaltString};
 use argon2::{Argon2, PasswordVerifier};
@@ -53,6 +54,31 @@ pub fn pin_matches(hash: &str, pin: &str) -> bool {
         Ok(parsed) => Argon2::default()
             .verify_password(pin.as_bytes(), &parsed)
             .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// PIN checks running at once at most, across every sign-in page of the process.
+static PIN_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+
+/// An argon2 hash of no PIN anyone can type (PINs are digits): checked when the name or
+/// number is unknown, so an unknown one costs as much time as a wrong PIN.
+static DECOY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    hash_pin("no such person")
+        .expect("hashing a fixed PIN with the default argon2 parameters cannot fail")
+});
+
+/// Whether `pin` matches `hash` (the account's; `None` for an unknown name, checked
+/// against a decoy so timing tells nothing). Argon2 takes ~19 MiB per check, so it runs
+/// off the async threads, at most two at once, whatever arrives. A PIN of the wrong shape
+/// never matches, after the same work.
+pub async fn verify_pin(hash: Option<String>, pin: String) -> bool {
+    let shaped = check_pin_shape(&pin).is_ok();
+    let hash = hash.unwrap_or_else(|| DECOY_HASH.clone());
+    match PIN_CHECKS.acquire().await {
+        Ok(_permit) => tokio::task::spawn_blocking(move || shaped && pin_matches(&hash, &pin))
+            .await
+            .unwrap_or(false),
         Err(_) => false,
     }
 }

@@ -6,7 +6,7 @@
 use super::http::{
     ApiError, CheckedManager, ClientAddress, Context, JsonBody, Manager, SESSION_COOKIE,
 };
-use crate::access::{check_pin_shape, pin_matches, Access};
+use crate::access::Access;
 use crate::config::MAX_MANAGER_NAME;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, StatusCode};
@@ -71,20 +71,9 @@ pub(super) async fn sign_in(
         .iter()
         .find(|m| m.name.trim().eq_ignore_ascii_case(&name))
         .cloned();
-    let pin = body.pin;
-    let shaped = check_pin_shape(&pin).is_ok();
     // The hash is checked even for unknown names, so timing does not tell names apart.
-    let hash = account
-        .as_ref()
-        .map(|a| a.pin_hash.clone())
-        .unwrap_or_else(|| DECOY_HASH.clone());
-    // Argon2 takes ~19 MiB per check: at most a few at once, whatever arrives.
-    let matches = match PIN_CHECKS.acquire().await {
-        Ok(_permit) => tokio::task::spawn_blocking(move || shaped && pin_matches(&hash, &pin))
-            .await
-            .unwrap_or(false),
-        Err(_) => false,
-    };
+    let matches =
+        crate::access::verify_pin(account.as_ref().map(|a| a.pin_hash.clone()), body.pin).await;
     let Some(account) = account.filter(|_| matches) else {
         context
             .audit(
@@ -122,16 +111,6 @@ pub(super) async fn sign_in(
     }
     Ok(response)
 }
-
-/// PIN checks running at once at most.
-static PIN_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-
-/// An argon2 hash of no PIN anyone can type (PINs are digits): checked when the name is
-/// unknown, so an unknown name costs as much time as a wrong PIN.
-static DECOY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    crate::access::hash_pin("no such manager")
-        .expect("hashing a fixed PIN with the default argon2 parameters cannot fail")
-});
 
 pub(super) async fn current_session(manager: Manager) -> Json<SessionInfo> {
     Json(SessionInfo {

@@ -7,7 +7,7 @@
 
 use super::session::{client_address, CheckedStaff, JsonBody, Refusal, Shared, Staff};
 use super::words::PageWords;
-use crate::access::{check_pin_shape, pin_matches, Access};
+use crate::access::Access;
 use crate::config::is_staff_number;
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -86,17 +86,8 @@ pub(super) async fn sign_in(
         .staff
         .iter()
         .find(|account| account.number == number);
-    let shaped = check_pin_shape(&body.pin).is_ok();
     // The hash is checked even for unknown numbers, so timing does not tell them apart.
-    let hash = account.map_or_else(|| DECOY_HASH.clone(), |a| a.pin_hash.clone());
-    let pin = body.pin;
-    // Argon2 takes ~19 MiB per check: at most a few at once, whatever arrives.
-    let matches = match PIN_CHECKS.acquire().await {
-        Ok(_permit) => tokio::task::spawn_blocking(move || shaped && pin_matches(&hash, &pin))
-            .await
-            .unwrap_or(false),
-        Err(_) => false,
-    };
+    let matches = crate::access::verify_pin(account.map(|a| a.pin_hash.clone()), body.pin).await;
     if account.is_none() || !matches {
         tracing::info!(staff = %number, client = %from, "web counter: sign-in refused (wrong staff number or PIN)");
         return Err(Refusal::new(
@@ -119,16 +110,6 @@ pub(super) async fn sign_in(
     }
     Ok(response)
 }
-
-/// PIN checks running at once at most.
-static PIN_CHECKS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
-
-/// An argon2 hash of no PIN anyone can type (PINs are digits): checked when the number
-/// is unknown, so an unknown number costs as much time as a wrong PIN.
-static DECOY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    crate::access::hash_pin("no such member of staff")
-        .expect("hashing a fixed PIN with the default argon2 parameters cannot fail")
-});
 
 /// Who is signed in, and the page's CSRF token (a reloaded page picks its session up).
 pub(super) async fn current(staff: Staff) -> Json<SessionInfo> {

@@ -6,11 +6,11 @@
 //! it back — proof that it is retained and that every node will get it.
 
 use super::snapshot::{build_snapshot, ConsoleSnapshot, NodeNotes};
-use crate::model::{compute_view, prepare_declaration, Confirmations, DeclareRequest, VenueState};
+use crate::model::{Confirmations, DeclareRequest, VenueState};
 use crate::mqtt::{BusEvent, Echo, SyncBarrier};
 use crate::protocol::{
-    decode_message, decode_thumbnail, encode, BusMessage, DisplayStatus, Identifier,
-    IncidentDeclaration, Thumbnail, Topic, TopicKind,
+    decode_message, decode_thumbnail, BusMessage, DisplayStatus, Identifier, IncidentDeclaration,
+    Thumbnail,
 };
 use crate::shutdown::Shutdown;
 use bytes::Bytes;
@@ -21,6 +21,10 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
+
+mod declare;
+
+use declare::answer_echo;
 
 /// The shortest gap between two snapshots; bounds the page's lag behind the bus.
 const SNAPSHOT_GAP: Duration = Duration::from_millis(50);
@@ -308,22 +312,6 @@ impl ConsoleBus {
     }
 }
 
-/// Tells the manager how their declaration ended, now that the broker has it.
-fn answer_echo(state: &BusState, echo: PendingEcho) {
-    let shown = compute_view(&state.venue);
-    let mut note = echo.adopted.map(|id| {
-        format!("incident {id} was already active; it is now declared by you with these texts")
-    });
-    if let Some(precedence) = crate::model::precedence_note(&shown, &echo.declaration) {
-        note = Some(precedence);
-    }
-    let _ = echo.reply.send(Ok(DeclareOutcome {
-        declaration: echo.declaration,
-        shown_revision: shown.revision,
-        note,
-    }));
-}
-
 impl ConsoleBus {
     fn apply_message(&self, state: &mut BusState, topic: &str, payload: Bytes) -> bool {
         match decode_thumbnail(topic, payload.clone(), &self.venue) {
@@ -375,75 +363,6 @@ impl ConsoleBus {
             state.confirmations.applied(&state.venue, &message);
         }
         changed
-    }
-
-    /// Publishes the next declaration, or answers at once when it cannot be made.
-    fn publish_declaration(
-        &self,
-        state: &BusState,
-        request: DeclareRequest,
-        reply: oneshot::Sender<Result<DeclareOutcome, DeclareFailure>>,
-    ) -> Option<PendingEcho> {
-        if !state.connected {
-            let _ = reply.send(Err(DeclareFailure::NoLink));
-            return None;
-        }
-        if !self.barrier.reached() {
-            let _ = reply.send(Err(DeclareFailure::NotReady));
-            return None;
-        }
-        let now = OffsetDateTime::now_utc();
-        let prepared = match prepare_declaration(
-            &state.venue,
-            request,
-            Some(&self.templates),
-            now,
-            crate::model::incident_id(now, rand::random()),
-        ) {
-            Ok(prepared) => prepared,
-            Err(refusal) => {
-                let _ = reply.send(Err(DeclareFailure::Refused(refusal)));
-                return None;
-            }
-        };
-        let declaration = prepared.declaration;
-        let topic = Topic::venue(&self.venue, TopicKind::Incident, &declaration.source).to_string();
-        let payload = encode(&declaration);
-        if self
-            .client
-            .try_publish(topic.clone(), QoS::AtLeastOnce, true, payload.clone())
-            .is_err()
-        {
-            let _ = reply.send(Err(DeclareFailure::NoLink));
-            return None;
-        }
-        Some(PendingEcho {
-            topic,
-            payload,
-            declaration,
-            adopted: prepared.adopted,
-            deadline: Instant::now() + ECHO_TIMEOUT,
-            reply,
-        })
-    }
-}
-
-impl ConsoleBus {
-    /// Publishes `node`'s retirement (retained) if the rule allows it; the snapshot drops
-    /// the node when the broker echoes it back.
-    fn publish_retirement(
-        &self,
-        venue: &VenueState,
-        node: &Identifier,
-        by: &str,
-    ) -> Result<(), String> {
-        let retirement =
-            crate::model::retirement::retire(venue, node, by, OffsetDateTime::now_utc())
-                .map_err(|refusal| refusal.to_string())?;
-        let topic = Topic::venue(&self.venue, TopicKind::Retired, node).to_string();
-        self.client
-            .try_publish(topic, QoS::AtLeastOnce, true, encode(&retirement))
-            .map_err(|_| "the console has no link to the broker right now; try again".to_owned())
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod common;
 
+use common::console::sign_in_in_browser;
 use common::webdriver::browser;
 use common::*;
 use raincheck::app::start_node;
@@ -240,27 +241,6 @@ fn a_manager_declares_watches_every_screen_confirm_and_resolves_from_a_tablet() 
     runtime.block_on(console.join());
 }
 
-/// Signs the tablet in as Dana and waits for the console to open.
-async fn sign_in(tablet: &common::webdriver::Browser) {
-    tablet
-        .wait_until(
-            "!document.querySelector('#signin').hidden",
-            WAIT,
-            "the sign-in form shows",
-        )
-        .await;
-    tablet.type_into("#signin-name", "Dana").await;
-    tablet.type_into("#signin-pin", "4821").await;
-    tablet.click("#signin-submit").await;
-    tablet
-        .wait_until(
-            "!document.querySelector('#app').hidden",
-            WAIT,
-            "the console opens",
-        )
-        .await;
-}
-
 /// What a screen showing `language` draws of the observer's view (its config has no texts).
 fn drawn_in(
     observer: &raincheck::client::BusSession,
@@ -317,7 +297,7 @@ fn wording_is_written_per_screen_language_and_left_untouched_it_stays_each_langu
         let Some(tablet) = browser(1280, 800).await else { return };
         let mut observer = observer_once_online(&url, &["lobby-1"], WAIT).await;
         tablet.goto(&format!("http://{address}/")).await;
-        sign_in(&tablet).await;
+        sign_in_in_browser(&tablet).await;
 
         // Untouched: every screen its own language's wording.
         tablet.click("#declare-open").await;

@@ -206,23 +206,7 @@ async fn the_report_tells_what_happened_and_what_is_still_owed() {
             .await;
         // The console's Audit tab lists the incident with its report's formats.
         chromium.goto(&format!("http://{address}/")).await;
-        chromium
-            .wait_until(
-                "!document.querySelector('#signin').hidden",
-                WAIT,
-                "the sign-in form",
-            )
-            .await;
-        chromium.type_into("#signin-name", MANAGER).await;
-        chromium.type_into("#signin-pin", PIN).await;
-        chromium.click("#signin-submit").await;
-        chromium
-            .wait_until(
-                "document.querySelector('#signin').hidden",
-                WAIT,
-                "signed in",
-            )
-            .await;
+        sign_in_in_browser(&chromium).await;
         chromium.click("[data-tab='audit']").await;
         chromium
             .wait_until(

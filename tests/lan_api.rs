@@ -48,25 +48,6 @@ fn till_with_lan(directory: &Path, url: &str, port: u16, tls: &str) -> PathBuf {
     path
 }
 
-/// Waits (bounded) until the listener says the till serves.
-async fn wait_serving(http: &reqwest::Client, base: &str) {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        if let Ok(response) = http.get(format!("{base}/healthz")).send().await {
-            let health: Value = response.json().await.unwrap_or(Value::Null);
-            if health["serving"] == true {
-                return;
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the LAN listener did not say it serves within {WAIT:?}"
-        );
-        // Nothing pushes readiness to an HTTP client: ask again shortly.
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// POSTs `body` (JSON text) with `token`; the status, the answer as JSON and the
 /// `WWW-Authenticate`/`Retry-After` headers.
 async fn call(
@@ -108,7 +89,7 @@ fn a_pos_and_a_till_on_the_lan_each_do_what_their_token_allows() {
     runtime.block_on(async {
         let http = reqwest::Client::builder().timeout(WAIT).build().unwrap();
         let base = format!("http://127.0.0.1:{port}");
-        wait_serving(&http, &base).await;
+        common::counters::wait_till_serving(&http, &base).await;
         let vouchers = format!("{base}/v1/vouchers");
         let redemptions = format!("{base}/v1/redemptions");
         let reports = format!("{base}/v1/authorisations");
@@ -257,7 +238,7 @@ fn with_a_certificate_the_lan_listener_speaks_only_https() {
             .build()
             .unwrap();
         let base = format!("https://127.0.0.1:{port}");
-        wait_serving(&trusted, &base).await;
+        common::counters::wait_till_serving(&trusted, &base).await;
         let issue = json!({ "offer": "popcorn" }).to_string();
         let (status, issued, _) = call(
             &trusted,

@@ -189,16 +189,7 @@ async fn a_promised_update_is_counted_down_warned_about_when_late_and_cleared_by
     );
     if let Some(tablet) = browser(1280, 800).await {
         tablet.goto(&client.url("/")).await;
-        tablet
-            .wait_until(
-                "!document.querySelector('#signin').hidden",
-                WAIT,
-                "the sign-in form",
-            )
-            .await;
-        tablet.type_into("#signin-name", MANAGER).await;
-        tablet.type_into("#signin-pin", PIN).await;
-        tablet.click("#signin-submit").await;
+        sign_in_in_browser(&tablet).await;
         tablet
             .wait_until(
                 "document.querySelector('#next-update').dataset.tone === 'warn'",
@@ -262,16 +253,7 @@ async fn a_managers_incident_left_open_after_payments_recovered_is_called_stale(
     assert_eq!(at, Some(recovered), "{snapshot:#}");
     if let Some(tablet) = browser(1280, 800).await {
         tablet.goto(&client.url("/")).await;
-        tablet
-            .wait_until(
-                "!document.querySelector('#signin').hidden",
-                WAIT,
-                "the sign-in form",
-            )
-            .await;
-        tablet.type_into("#signin-name", MANAGER).await;
-        tablet.type_into("#signin-pin", PIN).await;
-        tablet.click("#signin-submit").await;
+        sign_in_in_browser(&tablet).await;
         tablet
             .wait_until(
                 "!document.querySelector('#stale-warning').hidden",

@@ -534,3 +534,24 @@ pub fn tiny_png(rgb: [u8; 3]) -> Vec<u8> {
 pub fn thumbnail_topic(node: &str) -> String {
     format!("raincheck/v1/{VENUE}/thumbnails/{node}")
 }
+
+/// Signs the tablet in as Dana and waits for the console to open.
+pub async fn sign_in_in_browser(tablet: &super::webdriver::Browser) {
+    tablet
+        .wait_until(
+            "!document.querySelector('#signin').hidden",
+            WAIT,
+            "the sign-in form shows",
+        )
+        .await;
+    tablet.type_into("#signin-name", MANAGER).await;
+    tablet.type_into("#signin-pin", PIN).await;
+    tablet.click("#signin-submit").await;
+    tablet
+        .wait_until(
+            "!document.querySelector('#app').hidden",
+            WAIT,
+            "the console opens",
+        )
+        .await;
+}

@@ -168,3 +168,22 @@ pub async fn wait_for_retained_marks(
         }
     }
 }
+
+/// Waits (bounded) until the till's `/healthz` at `base` says its voucher worker serves
+/// (nothing pushes readiness to an HTTP client, so it asks every 50 ms).
+pub async fn wait_till_serving(http: &reqwest::Client, base: &str) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Ok(response) = http.get(format!("{base}/healthz")).send().await {
+            let health: serde_json::Value = response.json().await.unwrap_or_default();
+            if health["serving"] == true {
+                return;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the till at {base} did not serve within 30 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

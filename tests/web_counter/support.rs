@@ -72,31 +72,12 @@ pub async fn start_till_with(
     let config = write_web_counter_config(directory, broker_url, lan_extra);
     let (node, trigger, counter) = start_counter(&config, directory);
     let address = node.lan.expect("a node with [lan] listens on the LAN");
-    wait_serving(http, &format!("{scheme}://{address}")).await;
+    crate::common::counters::wait_till_serving(http, &format!("{scheme}://{address}")).await;
     Till {
         node,
         trigger,
         counter,
         address,
-    }
-}
-
-/// Waits (bounded) until the listener's `/healthz` says the voucher worker serves.
-async fn wait_serving(http: &reqwest::Client, base: &str) {
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Ok(response) = http.get(format!("{base}/healthz")).send().await {
-            let health: Value = response.json().await.unwrap_or(Value::Null);
-            if health["serving"] == true {
-                return;
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the till did not serve within 20 s"
-        );
-        // Nothing pushes readiness to a client: ask again shortly.
-        tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 

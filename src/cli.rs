@@ -265,6 +265,11 @@ pub struct DeclareArgs {
     /// down to it and warns when it passes. For start and update.
     #[arg(long, value_name = "MINUTES", value_parser = clap::value_parser!(u32).range(5..=1440))]
     pub next_update_in: Option<u32>,
+    /// End the incident by itself after this long ("90s", "45m", "8h"; up to 72h): the
+    /// console or detector resolves it then on every screen at once. For start and update;
+    /// an update without it withdraws the expiry.
+    #[arg(long, value_name = "DURATION", value_parser = parse_expiry)]
+    pub expires_in: Option<std::time::Duration>,
     /// Wait up to this many seconds for every online node to confirm, and report (0-3600).
     #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=3600))]
     pub wait: u64,
@@ -352,4 +357,32 @@ pub enum VoucherAction {
         #[arg(long, required = true)]
         csv: bool,
     },
+}
+
+/// "90s", "45m" or "8h": a whole number and its unit, more than nothing, at most 72 hours.
+fn parse_expiry(text: &str) -> Result<std::time::Duration, String> {
+    let wrong = || {
+        format!("{text:?} is not a duration: write a whole number with s, m or h, such as 90s, 45m or 8h")
+    };
+    let split = text
+        .len()
+        .checked_sub(1)
+        .filter(|at| *at > 0)
+        .ok_or_else(wrong)?;
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number.parse().map_err(|_| wrong())?;
+    let seconds = match unit {
+        "s" => Some(number),
+        "m" => number.checked_mul(60),
+        "h" => number.checked_mul(3_600),
+        _ => None,
+    }
+    .ok_or_else(wrong)?;
+    let limit = crate::protocol::MAX_EXPIRY.whole_seconds().unsigned_abs();
+    if seconds == 0 || seconds > limit {
+        return Err(format!(
+            "{text} is out of range: an incident may end itself after 1s to 72h"
+        ));
+    }
+    Ok(std::time::Duration::from_secs(seconds))
 }

@@ -55,6 +55,7 @@ fn declaration(
         declared_at: at,
         actor: Some("chaos".into()),
         next_update_by: None,
+        expires_at: None,
     }
 }
 

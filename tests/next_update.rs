@@ -44,6 +44,7 @@ fn declaration(
         declared_at: declared,
         actor: Some("Dana".into()),
         next_update_by: Some(next),
+        expires_at: None,
     }
 }
 

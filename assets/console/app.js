@@ -63,6 +63,7 @@
     events: null, live: null,          // the EventSource; live: null connecting, true, false lost
     reconnectTimer: 0, noticeTimer: 0, checkingSession: false,
     nextUpdateBy: null,                // the view's promised next update, for the countdown
+    expiresAt: null,                   // when the incident on screens ends by itself
     recoveredAt: null,                 // since when payments work again during a manager's incident
     sheet: null, opener: null,         // the open sheet's id, and what to focus when it closes
     offerId: null, autoOffer: '',      // autoOffer: offer text we filled in, safe to replace
@@ -298,8 +299,10 @@
     setText($('mode'), MODE_LABEL[mode] || mode);
     setText($('declared-by'), declaredBy(view));
     state.nextUpdateBy = cashOnly ? view.next_update_by : null;
+    state.expiresAt = cashOnly ? view.expires_at : null;
     state.recoveredAt = cashOnly ? state.snapshot?.payments_recovered_at : null;
     renderNextUpdate();
+    renderExpiry();
     renderStale();
 
     const phase = progress.phase || 'normal';
@@ -338,6 +341,19 @@
     setText(box, overdue
       ? `Update overdue — promised for ${clockOf(due)}`
       : `Next update due ${clockOf(due)} (${minutes <= 0 ? 'in under a minute' : `in ${minutes} min`})`);
+  }
+
+  // "Ends by itself at 23:00 (in 3 h 10 min)": the keeper resolves it then on every screen.
+  function renderExpiry() {
+    const box = $('expires');
+    const at = parseTime(state.expiresAt);
+    box.hidden = !at;
+    if (!at) return;
+    const minutes = Math.max(0, Math.round((at.getTime() - Date.now()) / 60000));
+    const left = minutes >= 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} min`;
+    setText(box, at.getTime() <= Date.now()
+      ? `Ending by itself now (set for ${clockOf(at)})`
+      : `Ends by itself at ${clockOf(at)} (in ${left}) unless updated`);
   }
 
   // A manager's incident left open long after every payment source recovered.
@@ -583,6 +599,7 @@
     buildLanguageTabs();
     state.offerId = update ? view.offer_id || null : null;
     $('next-update-minutes').value = '';
+    prepareExpiry(update ? parseTime(view.expires_at) : null);
     const offer = offers().find((o) => o.id === state.offerId);
     state.autoOffer = offer ? offer.title : template.offer;
     buildOfferPicker();
@@ -591,6 +608,27 @@
     $('update-confirm').hidden = !update;
     updatePreview();
     showSheet('declare-sheet', opener);
+  }
+
+  // On an update, the incident's expiry is kept unless the manager changes it (an update
+  // without one withdraws it); the "keep" choice names the time it ends.
+  function prepareExpiry(current) {
+    const select = $('expires-in-minutes');
+    select.querySelector('option[value="keep"]')?.remove();
+    select.value = '';
+    if (current && current.getTime() > Date.now()) {
+      const keep = el('option', '', `Keep — ends at ${clockOf(current)}`);
+      keep.value = 'keep';
+      select.prepend(keep);
+      select.value = 'keep';
+    }
+  }
+
+  function expiryMinutes() {
+    const chosen = $('expires-in-minutes').value;
+    if (chosen !== 'keep') return Number(chosen);
+    const at = parseTime(state.expiresAt);
+    return at ? Math.max(1, Math.round((at.getTime() - Date.now()) / 60000)) : 0;
   }
 
   function buildOfferPicker() {
@@ -721,6 +759,8 @@
       : { texts: written(state.formLanguage), offer_id: state.offerId };
     const minutes = Number($('next-update-minutes').value);
     if (minutes > 0) body.next_update_minutes = minutes;
+    const ends = expiryMinutes();
+    if (ends > 0) body.expires_in_minutes = ends;
     sheetAction([$('declare-confirm'), $('update-confirm')],
       () => api(update ? 'PUT' : 'POST', '/api/incident', body),
       (answer) => answer.note || (update ? 'Every screen is being updated.' : 'Every screen is switching to cash only.'));
@@ -945,7 +985,7 @@
     on('resolve-cancel', 'click', closeSheet);
     for (const key of TEXT_KEYS) on(TEXT_INPUTS[key], 'input', typed);
     setInterval(rotatePreview, 4000);
-    setInterval(() => { renderNextUpdate(); renderStale(); }, 15000);
+    setInterval(() => { renderNextUpdate(); renderExpiry(); renderStale(); }, 15000);
     document.addEventListener('keydown', (e) => { if (e.key === 'Escape' && state.sheet) closeSheet(); });
 
     on('vouchers-refresh', 'click', loadVouchers);

@@ -306,5 +306,6 @@ fn declaration(source: &Identifier, revision: u64, round: usize) -> IncidentDecl
         declared_at: now,
         actor: Some("bench".into()),
         next_update_by: None,
+        expires_at: None,
     }
 }

@@ -205,6 +205,7 @@ async fn measure(
             translations: Default::default(),
             offer_id: None,
             next_update_by: None,
+            expires_at: None,
         };
         let now = OffsetDateTime::now_utc();
         let prepared = prepare_declaration(

@@ -282,6 +282,7 @@ fn declare(observer: &BusSession, action: DeclareAction) -> Result<(u64, Instant
         translations: Default::default(),
         offer_id: None,
         next_update_by: None,
+        expires_at: None,
     };
     let now = OffsetDateTime::now_utc();
     let id = crate::model::incident_id(now, rand::random());

@@ -54,6 +54,9 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
         }
         None => None,
     };
+    if action == Action::Resolve && args.expires_in.is_some() {
+        bail!("--expires-in ends an incident in force by itself; leave it out of a resolve");
+    }
     if action == Action::Resolve && args.next_update_in.is_some() {
         bail!("--next-update-in promises an update of an incident in force; leave it out of a resolve");
     }
@@ -80,6 +83,9 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
         next_update_by: args
             .next_update_in
             .map(|minutes| OffsetDateTime::now_utc() + time::Duration::minutes(i64::from(minutes))),
+        expires_at: args
+            .expires_in
+            .map(|after| OffsetDateTime::now_utc() + after),
     };
     // Refuse over-long texts before touching the network.
     if let Err(DeclareRefusal::TextTooLong {
@@ -140,6 +146,12 @@ async fn declare(args: DeclareArgs, action: Action) -> Result<ExitCode> {
         "{verb} incident {incident_id} at revision {} as source {source}",
         declaration.revision
     );
+    if let Some(expiry) = declaration.expires_at {
+        println!(
+            "it ends itself at {} unless it is updated or resolved first",
+            crate::clock::hour_minute_second(expiry)
+        );
+    }
     if let Some(note) = precedence_note(&shown, &declaration) {
         println!("note: {note}");
     }

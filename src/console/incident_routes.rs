@@ -127,6 +127,9 @@ pub(super) struct DeclareBody {
     /// Minutes until the next update is promised (5-1440); the console counts down.
     #[serde(default)]
     next_update_minutes: Option<u32>,
+    /// Minutes until the incident ends itself (1-4320); left out, it stays until resolved.
+    #[serde(default)]
+    expires_in_minutes: Option<u32>,
 }
 
 /// Typed texts trimmed, with empty lines left out ("the template").
@@ -175,7 +178,7 @@ async fn run_declaration(
     let (detail, outcome) = match &result {
         Ok(outcome) => (
             format!(
-                "incident {} revision {}{}",
+                "incident {} revision {}{}{}",
                 outcome.declaration.incident_id,
                 outcome.declaration.revision,
                 outcome
@@ -184,6 +187,11 @@ async fn run_declaration(
                     .headline
                     .as_deref()
                     .map(|h| format!(": {h}"))
+                    .unwrap_or_default(),
+                outcome
+                    .declaration
+                    .expires_at
+                    .map(|at| format!(" (ends itself at {})", crate::clock::hour_minute(at)))
                     .unwrap_or_default()
             ),
             "ok".to_owned(),
@@ -248,6 +256,17 @@ async fn declare_through_bus(
             )))
         }
     };
+    let expires_at = match body.expires_in_minutes {
+        None => None,
+        Some(minutes) if (1..=4320).contains(&minutes) => {
+            Some(time::OffsetDateTime::now_utc() + time::Duration::minutes(i64::from(minutes)))
+        }
+        Some(minutes) => {
+            return Err(ApiError::bad_request(format!(
+                "expires_in_minutes {minutes} is out of range; an incident may end itself after 1 to 4320 minutes (72 hours)"
+            )))
+        }
+    };
     let request = DeclareRequest {
         action,
         source: Identifier::parse(CONSOLE_SOURCE)
@@ -258,6 +277,7 @@ async fn declare_through_bus(
         translations,
         offer_id,
         next_update_by,
+        expires_at,
     };
     let (reply, answer) = oneshot::channel();
     let stopping = || ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "the console is stopping");
@@ -272,7 +292,9 @@ async fn declare_through_bus(
             DeclareFailure::Refused(
                 DeclareRefusal::TextTooLong { .. }
                 | DeclareRefusal::Translations(_)
-                | DeclareRefusal::NextUpdateOutOfRange,
+                | DeclareRefusal::NextUpdateOutOfRange
+                | DeclareRefusal::ExpiryOutOfRange
+                | DeclareRefusal::ExpiryOnChain,
             ) => StatusCode::BAD_REQUEST,
             DeclareFailure::Refused(_) => StatusCode::CONFLICT,
             _ => StatusCode::SERVICE_UNAVAILABLE,

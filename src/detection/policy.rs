@@ -97,6 +97,7 @@ mod tests {
                 declared_at: OffsetDateTime::UNIX_EPOCH,
                 actor: None,
                 next_update_by: None,
+                expires_at: None,
             },
         }
     }

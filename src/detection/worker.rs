@@ -204,6 +204,7 @@ impl DetectorWorker {
                     translations: Default::default(),
                     offer_id: None,
                     next_update_by: None,
+                    expires_at: None,
                 };
                 let fresh = incident_id(now, rand::random());
                 prepare_declaration(&bus.state, request, Some(&self.templates), now, fresh)

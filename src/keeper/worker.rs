@@ -3,7 +3,9 @@
 //! whole retained set read) and on every message after it, every topic whose broker copy
 //! is not the winner is published again, retained, at most once a second per topic, so
 //! a publisher that keeps writing old revisions costs one repair a second, not a storm.
-//! Each change of the winners is saved to the keeper's file by a writer task.
+//! Each change of the winners is saved to the keeper's file by a writer task. At an
+//! incident's expiry (by this node's clock) the keeper ends it with the resolve
+//! `model::expiry` builds, and the repairs publish it like any winner the broker lacks.
 
 use super::file;
 use crate::model::Keeper;
@@ -15,6 +17,7 @@ use rumqttc::{AsyncClient, QoS};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Duration;
+use time::OffsetDateTime;
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
@@ -46,8 +49,17 @@ impl KeeperWorker {
         // When a repair held back by its pause is due.
         let mut repair_at: Option<Instant> = None;
         loop {
+            let expiry_at = keeper
+                .next_expiry(OffsetDateTime::now_utc())
+                .map(crate::deadline::instant_at);
             tokio::select! {
                 _ = self.shutdown.wait() => break,
+                _ = crate::deadline::sleep_until(expiry_at) => {
+                    if keeper.expire(OffsetDateTime::now_utc()) {
+                        tracing::info!("an incident reached its expiry; publishing its resolve");
+                        kept_tx.send_replace(keeper.kept(&self.venue));
+                    }
+                }
                 _ = crate::deadline::sleep_until(self.barrier.retry_at()) => {
                     self.barrier.send_if_due(&self.client);
                 }

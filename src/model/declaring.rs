@@ -39,6 +39,9 @@ pub struct DeclareRequest {
     pub offer_id: Option<Identifier>,
     /// When the next update is promised; only on a start or update.
     pub next_update_by: Option<OffsetDateTime>,
+    /// When the incident ends itself; only on a start or update (an update without one
+    /// withdraws it, like the promise of a next update).
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 /// Why a request cannot become a declaration; each message says what to do instead.
@@ -56,6 +59,13 @@ pub enum DeclareRefusal {
     Translations(TranslationProblem),
     #[error("the next update must be promised for a time ahead, within 24 hours")]
     NextUpdateOutOfRange,
+    #[error("the incident can end itself only at a time ahead, within 72 hours")]
+    ExpiryOutOfRange,
+    #[error(
+        "head office's incidents do not end themselves (no keeper at head office would end it on every \
+         screen at once); resolve it with `raincheck incident resolve --chain`"
+    )]
+    ExpiryOnChain,
     #[error(
         "the retained message on {holder} carries the largest possible revision, so nothing newer can be \
          published; find and fix the publisher of that topic, then clear it on the broker"
@@ -151,6 +161,9 @@ pub fn prepare_chain_declaration(
     now: OffsetDateTime,
     fresh_incident_id: Identifier,
 ) -> Result<PreparedDeclaration, DeclareRefusal> {
+    if request.expires_at.is_some() {
+        return Err(DeclareRefusal::ExpiryOnChain);
+    }
     build(
         chain.view(),
         chain.next_revision(),
@@ -232,6 +245,13 @@ fn build(
         }
         next => next,
     };
+    let expires_at = match request.expires_at {
+        Some(_) if state_of_declaration == DeclarationState::Resolved => None,
+        Some(expiry) if expiry <= now || expiry > now + crate::protocol::payloads::MAX_EXPIRY => {
+            return Err(DeclareRefusal::ExpiryOutOfRange);
+        }
+        expiry => expiry,
+    };
     let declaration = IncidentDeclaration {
         v: SCHEMA_VERSION,
         source: request.source,
@@ -248,6 +268,7 @@ fn build(
         declared_at: now,
         actor: request.actor,
         next_update_by,
+        expires_at,
     };
     Ok(PreparedDeclaration {
         declaration,
@@ -277,6 +298,7 @@ pub fn prepare_own_resolve(
                 translations: Translations::new(),
                 supersedes: Vec::new(),
                 next_update_by: None,
+                expires_at: None,
                 ..own.clone()
             }),
     )

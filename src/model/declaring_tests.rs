@@ -20,6 +20,7 @@ fn request(action: DeclareAction, headline: Option<&str>) -> DeclareRequest {
         translations: Default::default(),
         offer_id: None,
         next_update_by: None,
+        expires_at: None,
     }
 }
 

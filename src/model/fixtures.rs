@@ -34,6 +34,7 @@ pub fn declaration(source: &str, revision: u64, state: DeclarationState) -> Inci
         declared_at: at(0),
         actor: None,
         next_update_by: None,
+        expires_at: None,
     }
 }
 

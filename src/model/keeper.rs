@@ -7,11 +7,14 @@
 //! long-running declaring node: the console, the detector, the single box's own node)
 //! holds the winner of every venue declaration and payment topic and, once it has read
 //! the broker's retained set, names each topic whose broker copy is not that winner, so
-//! the worker can publish the winner again. Pure: no clock, no I/O.
+//! the worker can publish the winner again. It also ends incidents at their expiry
+//! (`model::expiry`) when the worker tells it the time. Pure: no clock, no I/O.
 
+use super::expiry;
 use super::venue_state::{ApplyOutcome, VenueState};
 use crate::protocol::{encode, BusMessage, Identifier, Scope, Topic, TopicKind};
 use std::collections::BTreeMap;
+use time::OffsetDateTime;
 
 /// What a keeper holds and what it last heard from the broker, topic by topic.
 #[derive(Clone, Debug, Default)]
@@ -39,6 +42,26 @@ impl Keeper {
     /// A winner restored from the keeper's own disk: held, not heard from the broker.
     pub fn restore(&mut self, message: BusMessage) {
         self.state.apply(message);
+    }
+
+    /// Ends every incident whose expiry has come by `now` (the keeper's clock) with the
+    /// resolve `model::expiry` builds; true when the winners changed. The repairs then
+    /// publish those resolves, as they publish any winner the broker lacks.
+    pub fn expire(&mut self, now: OffsetDateTime) -> bool {
+        let mut changed = false;
+        for declaration in expiry::due_resolves(&self.state, now, time::Duration::ZERO) {
+            let message = BusMessage::Declaration {
+                scope: Scope::Venue,
+                declaration,
+            };
+            changed |= self.state.apply(message) == ApplyOutcome::Changed;
+        }
+        changed
+    }
+
+    /// When [`Keeper::expire`] will next have something to do, strictly after `now`.
+    pub fn next_expiry(&self, now: OffsetDateTime) -> Option<OffsetDateTime> {
+        expiry::next_due(&self.state, now, time::Duration::ZERO)
     }
 
     /// A new session: what the broker held before tells nothing about what it holds now.

@@ -10,6 +10,9 @@
 pub mod chain;
 pub mod confirmation;
 pub mod declaring;
+pub mod expiry;
+#[cfg(test)]
+mod expiry_properties;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod keeper;
@@ -33,6 +36,7 @@ pub use declaring::{
     prepare_declaration, prepare_own_resolve, DeclareAction, DeclareRefusal, DeclareRequest,
     PreparedDeclaration, Template,
 };
+pub use expiry::{compute_view_at, expiry_resolve, next_screen_change, EXPIRY_ACTOR};
 pub use keeper::Keeper;
 pub use presentation::{Drawing, LinkState, Presentation};
 pub use venue_state::{ApplyOutcome, VenueState};

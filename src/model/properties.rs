@@ -42,6 +42,7 @@ prop_compose! {
                 declared_at: OffsetDateTime::UNIX_EPOCH,
                 actor: None,
                 next_update_by: None,
+                expires_at: None,
             },
         }
     }
@@ -182,6 +183,7 @@ fn plain(
             declared_at: OffsetDateTime::UNIX_EPOCH,
             actor: None,
             next_update_by: None,
+            expires_at: None,
         },
     }
 }
@@ -373,6 +375,7 @@ fn manager(action: DeclareAction) -> DeclareRequest {
         translations: Default::default(),
         offer_id: None,
         next_update_by: None,
+        expires_at: None,
     }
 }
 

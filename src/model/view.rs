@@ -67,6 +67,14 @@ pub struct VenueView {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_update_by: Option<OffsetDateTime>,
+    /// When the incident ends itself (see `model::expiry`); out of the digest's text
+    /// when unset, like `next_update_by`.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 impl VenueView {
@@ -84,6 +92,7 @@ impl VenueView {
             started_at: None,
             declared_at: None,
             next_update_by: None,
+            expires_at: None,
         }
     }
 
@@ -105,6 +114,7 @@ impl VenueView {
             started_at: Some(declaration.started_at),
             declared_at: Some(declaration.declared_at),
             next_update_by: declaration.next_update_by,
+            expires_at: declaration.expires_at,
         }
     }
 

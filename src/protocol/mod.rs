@@ -19,7 +19,7 @@ pub use decode::{
 pub use identifiers::{Identifier, IdentifierError};
 pub use payloads::{
     Authority, DeclarationState, DisplayReport, DisplayStatus, IncidentDeclaration, IncidentMode,
-    NodeRetirement, PaymentHealth, PaymentStatus, Shown, SCHEMA_VERSION,
+    NodeRetirement, PaymentHealth, PaymentStatus, Shown, EXPIRY_MARGIN, MAX_EXPIRY, SCHEMA_VERSION,
 };
 pub use texts::{IncidentTexts, TextField};
 pub use topics::{Scope, Topic, TopicKind};

@@ -76,10 +76,29 @@ pub struct IncidentDeclaration {
         skip_serializing_if = "Option::is_none"
     )]
     pub next_update_by: Option<OffsetDateTime>,
+    /// When an active incident ends itself (a venue's only: head office has no keeper
+    /// at the venue); after `declared_at`, within [`MAX_EXPIRY`] of it. A keeper
+    /// publishes the resolve [`expiry_resolve`](crate::model) builds at this moment,
+    /// and a screen that has heard none ends it itself [`EXPIRY_MARGIN`] later.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub expires_at: Option<OffsetDateTime>,
 }
 
 /// The furthest ahead a declaration's `next_update_by` may be.
 pub const MAX_NEXT_UPDATE: time::Duration = time::Duration::hours(24);
+
+/// The furthest ahead of its declaration an incident's expiry may be.
+pub const MAX_EXPIRY: time::Duration = time::Duration::hours(72);
+
+/// How long after an incident's expiry a screen that heard no keeper's resolve ends it
+/// on its own clock. A protocol constant, the same on every node: screens whose clocks
+/// are within half of it of each other never disagree about an expiry the venue's keeper
+/// resolved, and without a keeper they disagree only for their clocks' difference.
+pub const EXPIRY_MARGIN: time::Duration = time::Duration::minutes(2);
 
 /// Debounced health of one payment source, retained on `…/payments/{source}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]

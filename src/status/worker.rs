@@ -3,11 +3,13 @@
 //! what this node's screen drew ([`Drawing`], from the window or the offscreen renderer)
 //! on its retained display topic ([`report_of`]). It publishes with `try_publish` only,
 //! keeping the latest unsent report and retrying on a timer, so it can never wait on the
-//! connection worker that waits on it; an unchanged report is not sent again.
+//! connection worker that waits on it; an unchanged report is not sent again. A timer
+//! wakes it when an incident's expiry (plus the margin) passes with no keeper's resolve.
 
 use super::report::report_of;
 use crate::model::{
-    compute_view, ApplyOutcome, Drawing, LinkState, Presentation, VenueState, ViewMode,
+    compute_view_at, next_screen_change, ApplyOutcome, Drawing, LinkState, Presentation,
+    VenueState, ViewMode,
 };
 use crate::mqtt::{BusEvent, Echo, SyncBarrier};
 use crate::protocol::{decode_message, encode, DisplayReport, Identifier, Topic, TopicKind};
@@ -73,9 +75,14 @@ impl StatusWorker {
         let mut retry = tokio::time::interval(REPORT_RETRY);
         retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            // An incident that ends itself changes the view with no message: wake then.
+            let expiry_at = next_screen_change(&state, now()).map(crate::deadline::instant_at);
             tokio::select! {
                 _ = self.shutdown.wait() => break,
                 _ = retry.tick(), if report_due => {}
+                _ = crate::deadline::sleep_until(expiry_at) => {
+                    report_due |= self.refresh_view(&state);
+                }
                 _ = crate::deadline::sleep_until(remember_at) => {
                     remember_at = None;
                     self.remember();
@@ -154,10 +161,11 @@ impl StatusWorker {
         self.publish_offline_and_disconnect();
     }
 
-    /// Recomputes the view; true when what the screen is told changed (the report may
-    /// then change too).
+    /// Recomputes the view (with any incident past its expiry and margin ended, by this
+    /// node's clock: `model::expiry`); true when what the screen is told changed (the
+    /// report may then change too).
     fn refresh_view(&self, state: &VenueState) -> bool {
-        let view = compute_view(state);
+        let view = compute_view_at(state, now());
         let mut changed = false;
         self.presentation.send_if_modified(|p| {
             let first_state = !p.has_state && !state.declarations.is_empty();

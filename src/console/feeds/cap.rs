@@ -145,7 +145,11 @@ pub fn cap_message(
                 msg_type,
                 identifier,
                 sent,
-                sent + settings.expires_after,
+                // An incident that ends itself is not announced past its end.
+                view.expires_at
+                    .map_or(sent + settings.expires_after, |end| {
+                        end.min(sent + settings.expires_after)
+                    }),
                 renews,
             )
         }

@@ -92,6 +92,10 @@ pub struct StatusDocument {
     /// "next update by 20:15"); null otherwise.
     #[serde(with = "time::serde::rfc3339::option")]
     pub next_update_by: Option<OffsetDateTime>,
+    /// When the incident ends itself during cash only, if the manager set that; null
+    /// otherwise.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub expires_at: Option<OffsetDateTime>,
     pub texts: BTreeMap<String, StatusWords>,
     #[serde(with = "time::serde::rfc3339")]
     pub generated_at: OffsetDateTime,
@@ -121,6 +125,7 @@ pub fn status_document(
         next_update_by: (mode == "cash_only")
             .then_some(view.next_update_by)
             .flatten(),
+        expires_at: (mode == "cash_only").then_some(view.expires_at).flatten(),
         texts: words
             .into_iter()
             .map(|w| {

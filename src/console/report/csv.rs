@@ -121,10 +121,17 @@ pub fn render(report: &IncidentReport) -> String {
                 String::new(),
                 format!("revision {revision}: {mode}"),
             ),
-            TimelineEntry::Resolved { revision } => (
+            TimelineEntry::Resolved {
+                revision,
+                by_expiry,
+            } => (
                 "resolved".to_owned(),
                 String::new(),
-                format!("revision {revision}"),
+                if *by_expiry {
+                    format!("revision {revision}: ended itself at its expiry")
+                } else {
+                    format!("revision {revision}")
+                },
             ),
         };
         let at = stamped

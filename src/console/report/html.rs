@@ -92,7 +92,17 @@ fn describe(entry: &TimelineEntry) -> (&'static str, String) {
                 }
             ),
         ),
-        TimelineEntry::Resolved { revision } => ("Resolved", format!("revision {revision}")),
+        TimelineEntry::Resolved {
+            revision,
+            by_expiry,
+        } => (
+            "Resolved",
+            if *by_expiry {
+                format!("revision {revision}: ended itself at its expiry")
+            } else {
+                format!("revision {revision}")
+            },
+        ),
     }
 }
 
@@ -229,6 +239,15 @@ fn summary(timeline: &[Stamped]) -> String {
     let everywhere =
         first(&|e| matches!(e, TimelineEntry::AllConfirmed { mode, .. } if mode == "cash_only"));
     let resolved = first(&|e| matches!(e, TimelineEntry::Resolved { .. }));
+    let by_expiry = timeline.iter().any(|s| {
+        matches!(
+            s.entry,
+            TimelineEntry::Resolved {
+                by_expiry: true,
+                ..
+            }
+        )
+    });
     let cleared =
         first(&|e| matches!(e, TimelineEntry::AllConfirmed { mode, .. } if mode != "cash_only"));
     let lost = timeline
@@ -258,7 +277,12 @@ fn summary(timeline: &[Stamped]) -> String {
         Some(at) => {
             let _ = write!(
                 out,
-                "Resolved {}; every screen showed the all clear {}.",
+                "{} {}; every screen showed the all clear {}.",
+                if by_expiry {
+                    "Ended itself at its expiry,"
+                } else {
+                    "Resolved"
+                },
                 clock(at),
                 after(resolved, cleared)
             );

@@ -53,8 +53,13 @@ pub enum TimelineEntry {
     },
     /// Every online screen and counter showed the current revision.
     AllConfirmed { revision: u64, mode: String },
-    /// Cash only ended for this incident.
-    Resolved { revision: u64 },
+    /// Cash only ended for this incident; `by_expiry` when it ended itself at the expiry
+    /// the manager set (the keeper's resolve, declared at that very moment).
+    Resolved {
+        revision: u64,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        by_expiry: bool,
+    },
 }
 
 /// A timeline entry, the incident it belongs to, and when the console saw it.
@@ -76,6 +81,8 @@ pub struct Observer {
     /// The revision being confirmed, and when the console first saw it.
     revision: Option<(u64, OffsetDateTime)>,
     resolved: bool,
+    /// The expiry the incident's latest cash-only revision carried.
+    expires_at: Option<OffsetDateTime>,
     confirmed: BTreeMap<Identifier, u64>,
     offline: BTreeMap<Identifier, bool>,
     all_confirmed: Option<u64>,
@@ -127,10 +134,14 @@ impl Observer {
                     self.resolved = true;
                     entries.push(TimelineEntry::Resolved {
                         revision: view.revision,
+                        by_expiry: self.expires_at.is_some() && view.declared_at == self.expires_at,
                     });
                 }
             }
             _ => {}
+        }
+        if cash_only && self.incident == view.incident_id {
+            self.expires_at = view.expires_at;
         }
         let Some(incident) = self.incident.clone() else {
             self.note_links(snapshot, &mut Vec::new());

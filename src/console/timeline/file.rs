@@ -70,7 +70,10 @@ mod tests {
         let entry = |revision| Stamped {
             at: time::OffsetDateTime::UNIX_EPOCH,
             incident: incident.clone(),
-            entry: TimelineEntry::Resolved { revision },
+            entry: TimelineEntry::Resolved {
+                revision,
+                by_expiry: false,
+            },
         };
         assert!(read(directory.path(), &incident).unwrap().is_none());
         append(directory.path(), &[entry(1), entry(2)]).unwrap();

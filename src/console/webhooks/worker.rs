@@ -224,10 +224,7 @@ impl WebhookWorker {
                     .await;
             });
         }
-        next_due.map(|due| {
-            let wait = (due - now).max(time::Duration::ZERO);
-            tokio::time::Instant::now() + Duration::try_from(wait).unwrap_or_default()
-        })
+        next_due.map(crate::deadline::instant_at)
     }
 
     /// Records an attempt's outcome: delivered, retried later, or given up.

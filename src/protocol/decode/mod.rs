@@ -18,7 +18,8 @@ pub use vouchers::{decode_voucher_message, VoucherMessage};
 
 use super::identifiers::Identifier;
 use super::payloads::{
-    DisplayReport, IncidentDeclaration, NodeRetirement, PaymentHealth, SCHEMA_VERSION,
+    DeclarationState, DisplayReport, IncidentDeclaration, NodeRetirement, PaymentHealth,
+    SCHEMA_VERSION,
 };
 use super::topics::{Scope, Topic, TopicKind};
 use super::{MAX_PAYLOAD_BYTES, MAX_REVISION};
@@ -146,6 +147,9 @@ pub fn decode_message(
                 }
                 declaration.next_update_by = Some(next);
             }
+            if let Some(expires) = declaration.expires_at {
+                declaration.expires_at = Some(check_expiry(&topic, &declaration, expires)?);
+            }
             check_owner(&topic.owner, &declaration.source)?;
             check_revision(declaration.revision)?;
             if let Some((field, chars)) = declaration.texts.too_long().next() {
@@ -243,6 +247,31 @@ fn check_revision(revision: u64) -> Result<(), RejectReason> {
     }
 }
 
+/// An expiry is a venue's active incident ending itself: after its declaration, within
+/// `MAX_EXPIRY` of it, never on a resolve or on head office's topic (no keeper there).
+fn check_expiry(
+    topic: &Topic,
+    declaration: &IncidentDeclaration,
+    expires: time::OffsetDateTime,
+) -> Result<time::OffsetDateTime, RejectReason> {
+    let expires = utc(expires)?;
+    let refused = |why: &str| Err(RejectReason::Malformed(why.into()));
+    if topic.scope == Scope::Chain {
+        return refused(
+            "expires_at is not allowed on a chain declaration: head office resolves its own",
+        );
+    }
+    if declaration.state != DeclarationState::Active {
+        return refused("expires_at belongs to an active declaration, not a resolve");
+    }
+    if expires <= declaration.declared_at
+        || expires > declaration.declared_at + super::payloads::MAX_EXPIRY
+    {
+        return refused("expires_at must be after declared_at and within 72 hours of it");
+    }
+    Ok(expires)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,6 +300,54 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn an_expiry_is_taken_only_on_a_venues_active_declaration_within_72_hours() {
+        let with = |state: &str, expires: &str| {
+            GOOD.replace(r#""state":"active""#, &format!(r#""state":"{state}""#))
+                .replace(
+                    r#""future_field":true"#,
+                    &format!(r#""expires_at":"{expires}""#),
+                )
+        };
+        let venue_topic = "raincheck/v1/rialto/incident/cli";
+        let taken = decode_message(
+            venue_topic,
+            with("active", "2026-11-25T19:42:00Z").as_bytes(),
+            &venue(),
+        );
+        assert!(matches!(
+            taken,
+            Ok(BusMessage::Declaration { ref declaration, .. }) if declaration.expires_at.is_some()
+        ));
+        for (topic, payload, says) in [
+            (
+                venue_topic,
+                with("active", "2026-11-25T19:42:01Z"),
+                "within 72 hours",
+            ),
+            (
+                venue_topic,
+                with("active", "2026-11-22T19:42:00Z"),
+                "after declared_at",
+            ),
+            (
+                venue_topic,
+                with("resolved", "2026-11-22T20:00:00Z"),
+                "not a resolve",
+            ),
+            (
+                "raincheck/v1/_chain/incident/cli",
+                with("active", "2026-11-22T20:00:00Z"),
+                "chain",
+            ),
+        ] {
+            match decode_message(topic, payload.as_bytes(), &venue()) {
+                Err(RejectReason::Malformed(why)) => assert!(why.contains(says), "{why}"),
+                other => panic!("{payload} on {topic} must be refused, got {other:?}"),
+            }
+        }
     }
 
     #[test]

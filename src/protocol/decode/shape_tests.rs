@@ -43,6 +43,7 @@ fn declaration() -> Value {
         declared_at: at(),
         actor: Some("Dana".into()),
         next_update_by: None,
+        expires_at: None,
     })
     .expect("serialises")
 }

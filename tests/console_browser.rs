@@ -253,6 +253,7 @@ fn drawn_in(
         restored: false,
         link: raincheck::model::LinkState::Up,
         shown_since: now,
+        drill_full_screen: false,
     };
     let (content, _) = raincheck::screen::screen_content(
         &presentation,

@@ -56,7 +56,25 @@ fn showing(mode: ViewMode, texts: IncidentTexts) -> Presentation {
         restored: false,
         link: LinkState::Up,
         shown_since: at(19, 42),
+        drill_full_screen: false,
     }
+}
+
+/// A staff drill over the normal screen: the marker, or on a screen the drill names the
+/// full cash-only screen with the marker.
+fn drilling(full_screen: bool) -> Presentation {
+    let mut presentation = showing(ViewMode::Normal, IncidentTexts::default());
+    presentation.view.started_at = None;
+    presentation.view.declared_at = None;
+    presentation.view.drill = Some(raincheck::model::DrillView {
+        drill_id: raincheck::protocol::Identifier::parse("drill-1").unwrap(),
+        revision: 3,
+        started_at: at(10, 0),
+        ends_at: at(10, 2),
+        full_screen: Vec::new(),
+    });
+    presentation.drill_full_screen = full_screen;
+    presentation
 }
 
 fn cases() -> Vec<Case> {
@@ -226,6 +244,27 @@ fn cases() -> Vec<Case> {
             colour: Some(AMBER),
         },
         Case {
+            name: "drill-marker",
+            presentation: drilling(false),
+            display: DisplaySection::default(),
+            expected: vec![
+                ("en", vec!["TEST — staff drill", "Rialto Picture House"]),
+                ("es", vec!["PRUEBA — simulacro del personal"]),
+                ("de", vec!["TEST — Übung des Personals"]),
+            ],
+            colour: None,
+        },
+        Case {
+            name: "drill-full-screen",
+            presentation: drilling(true),
+            display: DisplaySection::default(),
+            expected: vec![
+                ("en", vec!["TEST — staff drill", "CASH ONLY"]),
+                ("fr", vec!["TEST — exercice du personnel"]),
+            ],
+            colour: Some(AMBER),
+        },
+        Case {
             name: "all-clear",
             presentation: showing(ViewMode::AllClear, IncidentTexts::default()),
             display: DisplaySection::default(),
@@ -342,5 +381,5 @@ fn every_state_in_every_language_and_size() {
             }
         }
     }
-    assert_eq!(checked, SIZES.len() * 24);
+    assert_eq!(checked, SIZES.len() * 29);
 }

@@ -290,6 +290,7 @@
     renderStatus(view, progress);
     renderNodes(snapshot.nodes || [], progress);
     renderPayments(snapshot.payments || [], view);
+    if (window.raincheckDrill) window.raincheckDrill.render(snapshot);
   }
 
   function renderStatus(view, progress) {
@@ -909,6 +910,7 @@
     $('audit').replaceChildren(...entries.map(auditRow));
     $('audit-empty').hidden = entries.length > 0;
     loadReports();
+    if (window.raincheckDrill) window.raincheckDrill.loadReports();
     loadWebhooks();
   }
 
@@ -965,6 +967,11 @@
       el('td', 'audit-action', entry.action), el('td', 'audit-detail', entry.detail), outcome);
     return row;
   }
+
+  // What drill.js (the staff drill's part of the page) shares with this script.
+  window.raincheckConsole = {
+    $, el, setText, api, attempt, fail, showNotice, showSheet, closeSheet, sheetAction, parseTime, clockOf, fullTime,
+  };
 
   // ── Wiring ─────────────────────────────────────────────────────────────────────────
   function wire() {

@@ -143,6 +143,8 @@
     const neutral = state.staff ? L('waiting') : (state.setup ? state.setup.venue_name : '');
     setText($('banner-text'), status ? status.banner : neutral);
     setText($('since'), status ? status.since : '');
+    setText($('drill'), status && status.drill ? status.drill : '');
+    $('drill').hidden = !(status && status.drill);
     setText($('say-cash'), status && status.say ? `${L('say')} “${status.say}”` : '');
     setText($('runbook'), status && status.runbook ? `→ ${status.runbook}` : '');
     renderFooter();

@@ -125,8 +125,11 @@
       const lostSince = state.lostAt ? hourMinute(state.lostAt) : content.link_lost_since;
       setText('note', lostSince ? labels.link_lost.replace('{}', lostSince) : '');
       $('note').hidden = !lostSince;
+      setText('drill', content.drill ? labels.drill : '');
+      $('drill').hidden = !content.drill;
     } else {
       $('note').hidden = true;
+      $('drill').hidden = true;
     }
     fit();
   }

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 
 const PAGE: &str = include_str!("../../assets/console/index.html");
 const SCRIPT: &str = include_str!("../../assets/console/app.js");
+const DRILL_SCRIPT: &str = include_str!("../../assets/console/drill.js");
 const STYLE: &str = include_str!("../../assets/console/app.css");
 
 /// Only our own script, style and images; no inline script, no framing by other sites.
@@ -43,6 +44,10 @@ pub async fn page() -> Response {
 
 pub async fn script() -> Response {
     asset("text/javascript; charset=utf-8", SCRIPT)
+}
+
+pub async fn drill_script() -> Response {
+    asset("text/javascript; charset=utf-8", DRILL_SCRIPT)
 }
 
 pub async fn style() -> Response {

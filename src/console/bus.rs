@@ -9,8 +9,8 @@ use super::snapshot::{build_snapshot, ConsoleSnapshot, NodeNotes};
 use crate::model::{Confirmations, DeclareRequest, VenueState};
 use crate::mqtt::{BusEvent, Echo, SyncBarrier};
 use crate::protocol::{
-    decode_message, decode_thumbnail, BusMessage, DisplayStatus, Identifier, IncidentDeclaration,
-    Thumbnail,
+    decode_message, decode_thumbnail, BusMessage, DisplayStatus, DrillOrder, Identifier,
+    IncidentDeclaration, Thumbnail,
 };
 use crate::shutdown::Shutdown;
 use bytes::Bytes;
@@ -23,8 +23,10 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
 mod declare;
+mod drill;
 
 use declare::answer_echo;
+pub use drill::{DrillCommand, DrillFailure};
 
 /// The shortest gap between two snapshots; bounds the page's lag behind the bus.
 const SNAPSHOT_GAP: Duration = Duration::from_millis(50);
@@ -76,6 +78,11 @@ pub enum ConsoleRequest {
         node: Identifier,
         by: String,
         reply: oneshot::Sender<Result<(), String>>,
+    },
+    /// A manager starts or ends a staff drill (`bus/drill.rs`).
+    Drill {
+        command: DrillCommand,
+        reply: oneshot::Sender<Result<DrillOrder, DrillFailure>>,
     },
 }
 
@@ -157,7 +164,13 @@ impl ConsoleBus {
         let mut dirty = true;
         let mut urgent = true;
         let mut last_snapshot = Instant::now() - SNAPSHOT_GAP;
+        // The drill whose end this console published on time (until the echo shows it).
+        let mut drill_ended: Option<Identifier> = None;
+        // When to try ending it again after the link or the unread set stopped us.
+        let mut drill_retry: Option<Instant> = None;
         loop {
+            let drill_due = drill::drill_due(&state, drill_ended.as_ref())
+                .map(|due| drill_retry.map_or(due, |retry| due.max(retry)));
             let snapshot_at = if urgent {
                 Instant::now()
             } else {
@@ -175,6 +188,12 @@ impl ConsoleBus {
                     urgent = false;
                     last_snapshot = Instant::now();
                 }
+                _ = crate::deadline::sleep_until(drill_due) => {
+                    drill_ended = self.end_drill_on_time(&state);
+                    drill_retry = drill_ended
+                        .is_none()
+                        .then(|| Instant::now() + Duration::from_secs(1));
+                }
                 _ = crate::deadline::sleep_until(echo_deadline) => {
                     if let Some(late) = pending.take() {
                         let _ = late.reply.send(Err(DeclareFailure::NotConfirmed(ECHO_TIMEOUT)));
@@ -190,6 +209,9 @@ impl ConsoleBus {
                     }
                     Some(ConsoleRequest::Retire { node, by, reply }) => {
                         let _ = reply.send(self.publish_retirement(&state.venue, &node, &by));
+                    }
+                    Some(ConsoleRequest::Drill { command, reply }) => {
+                        let _ = reply.send(self.publish_drill(&state, command));
                     }
                 },
                 event = self.events.recv() => match event {

@@ -17,7 +17,6 @@ use std::collections::BTreeMap;
 use tokio::sync::oneshot;
 
 /// The source name of every console declaration (docs/PROTOCOL.md).
-const CONSOLE_SOURCE: &str = "console";
 
 #[derive(Serialize)]
 pub(super) struct OfferInfo {
@@ -269,7 +268,7 @@ async fn declare_through_bus(
     };
     let request = DeclareRequest {
         action,
-        source: Identifier::parse(CONSOLE_SOURCE)
+        source: Identifier::parse(super::CONSOLE_SOURCE)
             .map_err(|error| ApiError::bad_request(error.to_string()))?,
         authority: Authority::Manager,
         actor: Some(manager.name.clone()),

@@ -7,6 +7,8 @@
 mod assets;
 mod audit;
 mod bus;
+mod drill;
+mod drill_routes;
 mod feeds;
 mod http;
 mod incident_routes;
@@ -26,6 +28,9 @@ mod web_screens_worker;
 mod webhooks;
 
 pub use crate::access::{check_pin_shape, hash_pin};
+
+/// The source the console declares and drills as (`…/incident/console`, `…/drill/console`).
+const CONSOLE_SOURCE: &str = "console";
 pub use snapshot::{ConsoleSnapshot, Phase};
 
 use crate::config::NodeConfig;
@@ -153,6 +158,7 @@ pub fn start_console(
     let (webhook_queue, webhook_worker) = webhooks.unzip();
     let feeds = feeds::feeds_state(config, snapshots.clone());
     let snapshots_for_timeline = snapshots.clone();
+    let snapshots_for_drills = snapshots.clone();
     let context = Arc::new(http::ConsoleContext {
         venue_name: config.node.venue_name.clone(),
         texts: config.texts.clone(),
@@ -180,7 +186,13 @@ pub fn start_console(
         snapshots_for_timeline,
         shutdown.clone(),
     );
+    let drills = drill::start_drill_recorder(
+        config.node.data_dir.clone(),
+        snapshots_for_drills,
+        shutdown.clone(),
+    );
     let router = routes::router(context.clone())
+        .merge(drill_routes::router(context.clone()))
         .merge(report_routes::router(context))
         .merge(web_screens_routes::router(web_screens))
         .merge(feeds::router(feeds))
@@ -200,6 +212,7 @@ pub fn start_console(
             session.connection.task,
             server,
             timeline,
+            drills,
         ]
         .into_iter()
         .chain(webhook_worker)

@@ -23,6 +23,7 @@ pub fn router(context: Context) -> Router {
     Router::new()
         .route("/", get(super::assets::page))
         .route("/app.js", get(super::assets::script))
+        .route("/drill.js", get(super::assets::drill_script))
         .route("/app.css", get(super::assets::style))
         .route(
             "/api/session",

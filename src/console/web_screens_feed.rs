@@ -16,12 +16,13 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 /// The sign's fixed labels, by the names the page uses (`ui/signage.slint`'s `@tr`).
-const LABELS: [(&str, &str); 5] = [
+const LABELS: [(&str, &str); 6] = [
     ("cash_only", "CASH ONLY"),
     ("your_raincheck", "Your raincheck"),
     ("since", "Since {}"),
     ("welcome", "Welcome"),
     ("link_lost", "Status link lost since {}"),
+    ("drill", "TEST — staff drill"),
 ];
 
 /// Follows the console's snapshots as a screen follows the bus.
@@ -71,6 +72,7 @@ impl ViewTracker {
             restored: false,
             link,
             shown_since: self.shown_since,
+            drill_full_screen: false,
         };
         let served = ServedView {
             seq: self.seq,
@@ -154,6 +156,7 @@ fn content_json(language: &str, content: &ScreenContent) -> Value {
         "cash_points": content.cash_points,
         "since_time": content.since_time,
         "link_lost_since": content.link_lost_since,
+        "drill": content.drill,
         "labels": labels,
     })
 }

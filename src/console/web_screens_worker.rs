@@ -13,6 +13,7 @@ use super::bus::PublishedSnapshot;
 use super::web_screens::{Pages, WebScreens};
 use super::web_screens_feed::{view_event, SignSettings, ViewTracker};
 use crate::config::WebScreenConfig;
+use crate::model::Presentation;
 use crate::protocol::{encode, DisplayReport, DisplayStatus, Identifier, Shown, Topic, TopicKind};
 use crate::shutdown::Shutdown;
 use rumqttc::{AsyncClient, QoS};
@@ -132,17 +133,24 @@ impl WebScreensWorker {
         let published = self.snapshots.borrow_and_update().clone();
         let (presentation, served) = tracker.follow(&published.snapshot, now);
         self.screens.served(served.clone());
-        let mut events: HashMap<&[String], Arc<str>> = HashMap::new();
+        let mut events: HashMap<(&[String], bool), Arc<str>> = HashMap::new();
         let mut recheck: Option<Duration> = None;
-        for screen in self.screens.screens.values() {
+        for (id, screen) in &self.screens.screens {
             let languages = if screen.config.languages.is_empty() {
                 &self.settings.display.languages
             } else {
                 &screen.config.languages
             };
+            // A drill may name this sign for the full cash-only screen.
+            let full = (presentation.view.drill.as_ref())
+                .is_some_and(|drill| drill.full_screen.contains(id));
             let event = events
-                .entry(languages.as_slice())
+                .entry((languages.as_slice(), full))
                 .or_insert_with(|| {
+                    let presentation = Presentation {
+                        drill_full_screen: full,
+                        ..presentation.clone()
+                    };
                     let (json, again) =
                         view_event(&self.settings, &presentation, &served, languages, now);
                     recheck = match (recheck, again) {

@@ -159,7 +159,7 @@ impl Confirmations {
                 None => self.unset(&retirement.node),
             },
             BusMessage::RetirementWithdrawn(_) => {}
-            BusMessage::Declaration { .. } | BusMessage::Payment(_) => {
+            BusMessage::Declaration { .. } | BusMessage::Payment(_) | BusMessage::Drill(_) => {
                 let digest = compute_view(state).digest();
                 if digest != self.digest {
                     *self = Self::against(state, digest);

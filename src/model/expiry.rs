@@ -9,11 +9,12 @@
 //! it decides nothing (invariant 1, "expiry aside, with a skew margin"; property-tested in
 //! `expiry_properties`). Pure: the caller passes the time.
 
+use super::drill::latest_drill;
 use super::venue_state::VenueState;
 use super::view::{compute_view, VenueView};
 use crate::protocol::{
-    BusMessage, DeclarationState, IncidentDeclaration, IncidentTexts, Scope, Translations,
-    EXPIRY_MARGIN, MAX_REVISION,
+    BusMessage, DeclarationState, DrillState, IncidentDeclaration, IncidentTexts, Scope,
+    Translations, EXPIRY_MARGIN, MAX_REVISION,
 };
 use time::OffsetDateTime;
 
@@ -83,9 +84,24 @@ pub fn next_due(
 
 /// What a screen shows at `now` by its own clock: the view of the retained set, with
 /// every incident whose expiry passed [`EXPIRY_MARGIN`] ago ended by the resolve a
-/// keeper would have published. Before any such moment this is exactly
-/// [`compute_view`].
+/// keeper would have published, and a drill whose end passed as long ago over. Before
+/// any such moment this is exactly [`compute_view`].
 pub fn compute_view_at(state: &VenueState, now: OffsetDateTime) -> VenueView {
+    let mut view = view_with_ends(state, now);
+    // A drill past its end and the margin, whose end order this screen never heard, is
+    // over here too (the console publishes that order at `ends_at`).
+    if view
+        .drill
+        .as_ref()
+        .is_some_and(|drill| drill.ends_at + EXPIRY_MARGIN <= now)
+    {
+        view.drill = None;
+    }
+    view
+}
+
+/// The view with every incident whose expiry passed the margin ago ended.
+fn view_with_ends(state: &VenueState, now: OffsetDateTime) -> VenueView {
     let ended = due_resolves(state, now, EXPIRY_MARGIN);
     if ended.is_empty() {
         return compute_view(state);
@@ -94,6 +110,7 @@ pub fn compute_view_at(state: &VenueState, now: OffsetDateTime) -> VenueView {
     let mut with_ends = VenueState {
         declarations: state.declarations.clone(),
         payments: state.payments.clone(),
+        drills: state.drills.clone(),
         ..VenueState::default()
     };
     for declaration in ended {
@@ -107,5 +124,12 @@ pub fn compute_view_at(state: &VenueState, now: OffsetDateTime) -> VenueView {
 
 /// When a screen's view will next change by its own clock alone, if ever.
 pub fn next_screen_change(state: &VenueState, now: OffsetDateTime) -> Option<OffsetDateTime> {
+    let drill_over = latest_drill(state)
+        .filter(|order| order.state == DrillState::Running)
+        .map(|order| order.ends_at + EXPIRY_MARGIN)
+        .filter(|moment| *moment > now);
     next_due(state, now, EXPIRY_MARGIN)
+        .into_iter()
+        .chain(drill_over)
+        .min()
 }

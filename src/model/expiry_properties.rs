@@ -1,12 +1,12 @@
-//! Property tests for incidents that end themselves (`model::expiry`), invariant 1's one
-//! exception: the clock decides nothing until an expiry and its margin have passed; screens
+//! Property tests for incidents (and drills) that end themselves (`model::expiry`),
+//! invariant 1's one exception: the clock decides nothing until an expiry and its margin have passed; screens
 //! whose clocks are within half the margin of the true time agree whatever order they
 //! heard things in once the keeper (its clock as skewed) has published its resolves; and
 //! without any keeper, once the margin has passed on every clock, every screen shows what
 //! the keeper's resolve would have shown.
 
 use super::expiry::compute_view_at;
-use super::properties::{declaration, payment};
+use super::properties::{declaration, drill, payment};
 use super::*;
 use crate::protocol::{BusMessage, DeclarationState, Identifier, Scope, EXPIRY_MARGIN};
 use proptest::prelude::*;
@@ -32,7 +32,7 @@ fn expiring_declaration() -> impl Strategy<Value = BusMessage> {
 }
 
 fn message() -> impl Strategy<Value = BusMessage> {
-    prop_oneof![3 => expiring_declaration(), 1 => payment()]
+    prop_oneof![3 => expiring_declaration(), 1 => payment(), 1 => drill()]
 }
 
 fn state_of(messages: &[BusMessage]) -> VenueState {
@@ -55,7 +55,8 @@ fn shuffled(mut messages: Vec<BusMessage>, mut seed: u64) -> Vec<BusMessage> {
 }
 
 /// What the venue's keeper publishes by its clock `now`: every winner it holds, its
-/// expiry resolves included.
+/// expiry resolves included; and, as the console does, the end of a drill whose time
+/// has come.
 fn keeper_publishes(messages: &[BusMessage], now: OffsetDateTime) -> Vec<BusMessage> {
     let mut keeper = Keeper::default();
     for message in messages {
@@ -63,11 +64,22 @@ fn keeper_publishes(messages: &[BusMessage], now: OffsetDateTime) -> Vec<BusMess
     }
     keeper.expire(now);
     let venue = Identifier::parse("rialto").expect("a valid venue id");
-    keeper
+    let mut published: Vec<BusMessage> = keeper
         .kept(&venue)
         .into_iter()
         .map(|(_, message)| message)
-        .collect()
+        .collect();
+    let mut heard = state_of(messages);
+    for message in &published {
+        heard.apply(message.clone());
+    }
+    let console = Identifier::parse("console").expect("a valid source");
+    if drill::latest_drill(&heard).is_some_and(|order| order.ends_at <= now) {
+        if let Ok(end) = prepare_drill_end(&heard, &console, None) {
+            published.push(BusMessage::Drill(end));
+        }
+    }
+    published
 }
 
 /// A clock within half the margin of the true time, either way (in seconds).
@@ -91,10 +103,12 @@ proptest! {
             .iter()
             .filter_map(|m| match m {
                 BusMessage::Declaration { declaration, .. } => declaration.expires_at,
+                BusMessage::Drill(order) => Some(order.ends_at),
                 _ => None,
             })
             .min();
-        prop_assume!(first_end.is_none_or(|end| now < end + EXPIRY_MARGIN));
+        // Any moment before the first end and its margin, the last second included.
+        let now = first_end.map_or(now, |end| now.min(end + EXPIRY_MARGIN - Duration::seconds(1)));
         prop_assert_eq!(compute_view_at(&state, now), compute_view(&state));
     }
 

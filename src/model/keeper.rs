@@ -116,6 +116,7 @@ pub fn payload_of(message: &BusMessage) -> Vec<u8> {
         BusMessage::Payment(health) => encode(health),
         BusMessage::Display(report) => encode(report),
         BusMessage::Retired(retirement) => encode(retirement),
+        BusMessage::Drill(order) => encode(order),
         BusMessage::DisplayRemoved(_) | BusMessage::RetirementWithdrawn(_) => Vec::new(),
     }
 }

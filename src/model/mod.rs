@@ -10,6 +10,7 @@
 pub mod chain;
 pub mod confirmation;
 pub mod declaring;
+pub mod drill;
 pub mod expiry;
 #[cfg(test)]
 mod expiry_properties;
@@ -35,6 +36,9 @@ pub use declaring::{
     check_text_lengths, incident_id, precedence_note, prepare_chain_declaration,
     prepare_declaration, prepare_own_resolve, DeclareAction, DeclareRefusal, DeclareRequest,
     PreparedDeclaration, Template,
+};
+pub use drill::{
+    drill_id, latest_drill, prepare_drill, prepare_drill_end, DrillRefusal, DrillRequest, DrillView,
 };
 pub use expiry::{compute_view_at, expiry_resolve, next_screen_change, EXPIRY_ACTOR};
 pub use keeper::Keeper;

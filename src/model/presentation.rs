@@ -31,6 +31,9 @@ pub struct Presentation {
     pub link: LinkState,
     /// When this node started showing `view` (its own clock; informational).
     pub shown_since: OffsetDateTime,
+    /// The view's drill names this node: it draws the full cash-only screen with the
+    /// drill marker, not the marker alone.
+    pub drill_full_screen: bool,
 }
 
 impl Presentation {
@@ -41,6 +44,7 @@ impl Presentation {
             restored: false,
             link: LinkState::Connecting,
             shown_since: now,
+            drill_full_screen: false,
         }
     }
 
@@ -54,6 +58,7 @@ impl Presentation {
             restored: true,
             link: LinkState::Lost { since: last_heard },
             shown_since: now,
+            drill_full_screen: false,
         }
     }
 

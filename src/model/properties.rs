@@ -62,8 +62,29 @@ prop_compose! {
     }
 }
 
+prop_compose! {
+    pub(super) fn drill()(
+        source in prop::sample::select(vec!["console", "cli"]),
+        revision in 1u64..12,
+        running in any::<bool>(),
+        full in any::<bool>(),
+    ) -> BusMessage {
+        BusMessage::Drill(crate::protocol::DrillOrder {
+            v: SCHEMA_VERSION,
+            source: id(source),
+            revision,
+            drill_id: id(&format!("drill-{}", revision % 3)),
+            state: if running { crate::protocol::DrillState::Running } else { crate::protocol::DrillState::Ended },
+            started_at: OffsetDateTime::UNIX_EPOCH,
+            ends_at: OffsetDateTime::UNIX_EPOCH + time::Duration::minutes(5),
+            full_screen: if full { vec![id("lobby-1")] } else { vec![] },
+            actor: None,
+        })
+    }
+}
+
 fn message() -> impl Strategy<Value = BusMessage> {
-    prop_oneof![3 => declaration(), 1 => payment()]
+    prop_oneof![3 => declaration(), 1 => payment(), 1 => drill()]
 }
 
 fn state_of(messages: &[BusMessage]) -> VenueState {

@@ -67,7 +67,13 @@ mod tests {
 
     #[test]
     fn every_catalogue_translates_every_sign_label() {
-        for label in ["CASH ONLY", "Your raincheck", "Since {}", "Welcome"] {
+        for label in [
+            "CASH ONLY",
+            "Your raincheck",
+            "Since {}",
+            "Welcome",
+            "TEST — staff drill",
+        ] {
             for language in ["es", "fr", "de"] {
                 let translated = screen_label(language, label);
                 assert_ne!(translated, label, "{label:?} has no {language} translation");

@@ -5,8 +5,8 @@
 
 use super::revisions;
 use crate::protocol::{
-    BusMessage, DisplayReport, DisplayStatus, Identifier, IncidentDeclaration, NodeRetirement,
-    PaymentHealth, Scope,
+    BusMessage, DisplayReport, DisplayStatus, DrillOrder, Identifier, IncidentDeclaration,
+    NodeRetirement, PaymentHealth, Scope,
 };
 use std::collections::BTreeMap;
 
@@ -18,6 +18,8 @@ pub struct VenueState {
     /// Nodes retired by `raincheck node forget`: their offline reports are kept out of
     /// `displays`, so a retired screen shows nowhere; an online one is never hidden.
     pub retired: BTreeMap<Identifier, NodeRetirement>,
+    /// Each source's latest staff drill (`model::drill`).
+    pub drills: BTreeMap<Identifier, DrillOrder>,
 }
 
 /// What applying one message did, so callers can log stale messages and skip work.
@@ -40,6 +42,10 @@ impl VenueState {
             BusMessage::Payment(health) => {
                 let key = health.source.clone();
                 merge_highest(&mut self.payments, key, health, |h| h.revision)
+            }
+            BusMessage::Drill(order) => {
+                let key = order.source.clone();
+                merge_highest(&mut self.drills, key, order, |o| o.revision)
             }
             // Display reports are not part of any view; the broker's order per topic is
             // the truth (a reconnecting node republishes after its own last will).
@@ -96,11 +102,12 @@ impl VenueState {
     }
 
     /// The highest revision a view believes (model::revisions): the top of the chain of
-    /// declaration and payment revisions. Messages above it are ignored, as never sent.
+    /// declaration, payment and drill revisions. Messages above it are ignored, as never sent.
     pub fn ceiling(&self) -> u64 {
         let declarations = self.declarations.values().map(|d| d.revision);
         let payments = self.payments.values().map(|p| p.revision);
-        revisions::ceiling(declarations.chain(payments))
+        let drills = self.drills.values().map(|d| d.revision);
+        revisions::ceiling(declarations.chain(payments).chain(drills))
     }
 
     /// The declarations a view believes, by (scope, source).
@@ -152,6 +159,12 @@ impl VenueState {
                     .values()
                     .filter(|p| p.revision == top)
                     .map(|p| format!("payments/{}", p.source)),
+            )
+            .chain(
+                self.drills
+                    .values()
+                    .filter(|d| d.revision == top)
+                    .map(|d| format!("drill/{}", d.source)),
             )
             .chain(
                 self.displays

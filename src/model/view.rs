@@ -9,6 +9,7 @@
 //! 4. else the newest resolve of any source (all clear), or normal if nothing was ever
 //!    declared.
 
+use super::drill::{drill_in_view, DrillView};
 use super::venue_state::VenueState;
 use crate::protocol::{
     Authority, DeclarationState, Identifier, IncidentDeclaration, IncidentMode, IncidentTexts,
@@ -75,6 +76,10 @@ pub struct VenueView {
         skip_serializing_if = "Option::is_none"
     )]
     pub expires_at: Option<OffsetDateTime>,
+    /// The staff drill screens draw over this view (`model::drill`); out of the digest's
+    /// text when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill: Option<DrillView>,
 }
 
 impl VenueView {
@@ -93,6 +98,7 @@ impl VenueView {
             declared_at: None,
             next_update_by: None,
             expires_at: None,
+            drill: None,
         }
     }
 
@@ -115,6 +121,7 @@ impl VenueView {
             declared_at: Some(declaration.declared_at),
             next_update_by: declaration.next_update_by,
             expires_at: declaration.expires_at,
+            drill: None,
         }
     }
 
@@ -148,8 +155,16 @@ fn latest(
         .map(|((scope, _), declaration)| (scope, declaration))
 }
 
-/// Computes the view from the retained set; see the module docs for the rules.
+/// Computes the view from the retained set; see the module docs for the rules, and
+/// `model::drill` for the drill it may carry.
 pub fn compute_view(state: &VenueState) -> VenueView {
+    let mut view = incident_view(state);
+    view.drill = drill_in_view(state, &view);
+    view
+}
+
+/// The view of the declarations alone.
+fn incident_view(state: &VenueState) -> VenueView {
     let is_active = |d: &IncidentDeclaration| d.state == DeclarationState::Active;
     let venue_manager = latest(state, |scope, d| {
         *scope == Scope::Venue && d.authority == Authority::Manager

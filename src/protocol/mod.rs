@@ -5,6 +5,7 @@
 //! without breaking older displays.
 
 pub mod decode;
+pub mod drills;
 pub mod identifiers;
 pub mod payloads;
 pub mod texts;
@@ -16,6 +17,7 @@ pub use decode::{
     decode_chain_message, decode_message, decode_thumbnail, decode_voucher_message, BusMessage,
     ChainMessage, RejectReason, Thumbnail, VoucherMessage,
 };
+pub use drills::{DrillOrder, DrillState, MAX_DRILL, MAX_FULL_SCREEN};
 pub use identifiers::{Identifier, IdentifierError};
 pub use payloads::{
     Authority, DeclarationState, DisplayReport, DisplayStatus, IncidentDeclaration, IncidentMode,

@@ -36,6 +36,8 @@ pub enum TopicKind {
     VoucherMarks,
     /// Retained: a node a manager or technician retired (`raincheck node forget`).
     Retired,
+    /// Retained: a manager's staff drill (`protocol::drills`).
+    Drill,
 }
 
 impl TopicKind {
@@ -48,6 +50,7 @@ impl TopicKind {
             TopicKind::Vouchers => "vouchers",
             TopicKind::VoucherMarks => "voucher-marks",
             TopicKind::Retired => "retired",
+            TopicKind::Drill => "drill",
         }
     }
 
@@ -60,6 +63,7 @@ impl TopicKind {
             "vouchers" => TopicKind::Vouchers,
             "voucher-marks" => TopicKind::VoucherMarks,
             "retired" => TopicKind::Retired,
+            "drill" => TopicKind::Drill,
             _ => return None,
         })
     }
@@ -119,6 +123,7 @@ impl Topic {
         vec![
             format!("{TOPIC_ROOT}/{venue}/incident/+"),
             format!("{TOPIC_ROOT}/{venue}/payments/+"),
+            format!("{TOPIC_ROOT}/{venue}/drill/+"),
             format!("{TOPIC_ROOT}/{CHAIN_SEGMENT}/incident/+"),
         ]
     }

@@ -18,6 +18,7 @@ pub fn apply(window: &ui::SignageWindow, content: &ScreenContent) {
     window.set_cash_points(content.cash_points.as_str().into());
     window.set_since_time(content.since_time.as_str().into());
     window.set_link_lost_since(content.link_lost_since.as_str().into());
+    window.set_drill(content.drill);
 }
 
 /// The Slint state of a screen mode (shared by the signage and counter windows).

@@ -33,6 +33,8 @@ pub struct ScreenContent {
     pub since_time: String,
     /// "19:50" while the status link is lost; empty while it is up.
     pub link_lost_since: String,
+    /// A staff drill runs: the "TEST — staff drill" marker is drawn over the screen.
+    pub drill: bool,
 }
 
 /// The content to show now in `language`, and when it must be recomputed even without
@@ -61,7 +63,21 @@ pub fn screen_content(
         }
         ViewMode::AllClear => (ScreenMode::Normal, None),
     };
-    let chosen = chosen_texts(presentation, mode, &texts.in_language(language), language);
+    let drill = view.drill.is_some() && mode != ScreenMode::Booting;
+    // A screen the drill names shows the venue's own cash-only screen (never an old
+    // incident's words), with the marker; the others keep what they show.
+    let drill_full_screen = drill && presentation.drill_full_screen && mode != ScreenMode::CashOnly;
+    let quiet;
+    let (mode, words_of) = if drill_full_screen {
+        quiet = Presentation {
+            view: crate::model::VenueView::normal(),
+            ..presentation.clone()
+        };
+        (ScreenMode::CashOnly, &quiet)
+    } else {
+        (mode, presentation)
+    };
+    let chosen = chosen_texts(words_of, mode, &texts.in_language(language), language);
     let wording = match mode {
         ScreenMode::CashOnly => WordingMode::CashOnly,
         ScreenMode::AllClear => WordingMode::AllClear,
@@ -85,13 +101,16 @@ pub fn screen_content(
         offer: text(TextField::Offer),
         cash_points: text(TextField::CashPoints),
         since_time: match mode {
-            ScreenMode::CashOnly => view.started_at.map(hour_minute).unwrap_or_default(),
+            ScreenMode::CashOnly if !drill_full_screen => {
+                view.started_at.map(hour_minute).unwrap_or_default()
+            }
             _ => String::new(),
         },
         link_lost_since: match presentation.link {
             LinkState::Lost { since } => hour_minute(since),
             _ => String::new(),
         },
+        drill,
     };
     (content, recheck)
 }
@@ -148,6 +167,7 @@ mod tests {
             restored: false,
             link: LinkState::Up,
             shown_since,
+            drill_full_screen: false,
         }
     }
 

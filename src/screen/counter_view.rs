@@ -157,6 +157,11 @@ pub(super) fn apply_status(
     } else {
         wording.say("Since {}", &[&content.since_time]).into()
     });
+    window.set_drill_note(if content.drill {
+        wording.say("TEST — staff drill", &[]).into()
+    } else {
+        "".into()
+    });
     window.set_link_lost_note(if content.link_lost_since.is_empty() {
         "".into()
     } else {

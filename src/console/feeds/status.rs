@@ -33,6 +33,7 @@ pub fn words_at(
         restored: false,
         link: LinkState::Up,
         shown_since: at,
+        drill_full_screen: false,
     };
     let english = ["en".to_owned()];
     let languages = if config.languages.is_empty() {

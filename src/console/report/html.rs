@@ -8,7 +8,7 @@ use crate::console::timeline::entries::{Stamped, TimelineEntry};
 use crate::voucher::report::IncidentVouchers;
 use std::fmt::Write;
 
-fn escape(text: &str) -> String {
+pub(in crate::console) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -24,7 +24,7 @@ fn escape(text: &str) -> String {
     out
 }
 
-fn clock(at: time::OffsetDateTime) -> String {
+pub(in crate::console) fn clock(at: time::OffsetDateTime) -> String {
     crate::clock::local(at)
         .format(time::macros::format_description!(
             "[year]-[month]-[day] [hour]:[minute]:[second]"
@@ -32,7 +32,7 @@ fn clock(at: time::OffsetDateTime) -> String {
         .unwrap_or_else(|_| at.to_string())
 }
 
-fn who(node: &crate::protocol::Identifier, name: &Option<String>) -> String {
+pub(in crate::console) fn who(node: &crate::protocol::Identifier, name: &Option<String>) -> String {
     match name {
         Some(name) => format!("{} ({node})", escape(name)),
         None => node.to_string(),
@@ -222,7 +222,7 @@ fn vouchers(out: &mut String, vouchers: &IncidentVouchers) {
     }
 }
 
-const STYLE: &str = "body{font:16px/1.45 system-ui,sans-serif;color:#111;margin:2rem auto;max-width:60rem;padding:0 1rem}\
+pub(in crate::console) const STYLE: &str = "body{font:16px/1.45 system-ui,sans-serif;color:#111;margin:2rem auto;max-width:60rem;padding:0 1rem}\
 h1{font-size:1.6rem;margin:0}h2{margin-top:2rem;border-bottom:2px solid #111}.meta{color:#444}\
 table{border-collapse:collapse;width:100%;margin:1rem 0}th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #ccc}\
 td:not(:first-child),th:not(:first-child){text-align:right}.timeline td,.timeline th{text-align:left}.summary{font-size:1.1rem;background:#f3f3f3;padding:.75rem 1rem;border-left:6px solid #b00020}\

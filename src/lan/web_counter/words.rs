@@ -191,6 +191,7 @@ impl<'a> PageWords<'a> {
         let status = json!({
             "mode": mode,
             "banner": banner,
+            "drill": if content.drill { self.say("TEST — staff drill", &[]) } else { String::new() },
             "since": if cash_only && !content.since_time.is_empty() {
                 self.say("Since {}", &[&content.since_time])
             } else {

@@ -16,6 +16,7 @@ pub use chain::{decode_chain_message, ChainMessage};
 pub use thumbnails::{decode_thumbnail, Thumbnail, MAX_THUMBNAIL_BYTES};
 pub use vouchers::{decode_voucher_message, VoucherMessage};
 
+use super::drills::DrillOrder;
 use super::identifiers::Identifier;
 use super::payloads::{
     DeclarationState, DisplayReport, IncidentDeclaration, NodeRetirement, PaymentHealth,
@@ -39,6 +40,8 @@ pub enum BusMessage {
     Retired(NodeRetirement),
     /// An empty retained payload on a retired topic: the retirement was withdrawn.
     RetirementWithdrawn(Identifier),
+    /// A staff drill's start or end.
+    Drill(DrillOrder),
 }
 
 /// Why a message was ignored. Displayed in logs next to the topic.
@@ -213,9 +216,43 @@ pub fn decode_message(
             }
             Ok(BusMessage::Retired(retirement))
         }
+        TopicKind::Drill => {
+            let mut order: DrillOrder = typed::decode_typed(payload, "a drill", true)?;
+            order.started_at = utc(order.started_at)?;
+            order.ends_at = utc(order.ends_at)?;
+            check_owner(&topic.owner, &order.source)?;
+            check_revision(order.revision)?;
+            check_drill(&order)?;
+            Ok(BusMessage::Drill(order))
+        }
         TopicKind::Vouchers | TopicKind::VoucherMarks | TopicKind::Thumbnails => {
             Err(RejectReason::NotStatus)
         }
+    }
+}
+
+/// A drill runs for a while after its start, within `MAX_DRILL`, names at most
+/// `MAX_FULL_SCREEN` screens, and its actor is short.
+fn check_drill(order: &DrillOrder) -> Result<(), RejectReason> {
+    if order.ends_at <= order.started_at || order.ends_at > order.started_at + super::MAX_DRILL {
+        return Err(RejectReason::Malformed(
+            "a drill's ends_at must be after its started_at and within 10 minutes of it".into(),
+        ));
+    }
+    if order.full_screen.len() > super::MAX_FULL_SCREEN {
+        return Err(RejectReason::Malformed(format!(
+            "a drill names {} full-screen nodes; the limit is {}",
+            order.full_screen.len(),
+            super::MAX_FULL_SCREEN
+        )));
+    }
+    match order.actor.as_ref().map(|actor| actor.chars().count()) {
+        Some(chars) if chars > super::vouchers::MAX_STAFF_CHARS => Err(RejectReason::TextTooLong {
+            field: "actor",
+            chars,
+            limit: super::vouchers::MAX_STAFF_CHARS,
+        }),
+        _ => Ok(()),
     }
 }
 

@@ -5,8 +5,10 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;
 
 mod bench;
+mod drill;
 
 pub use bench::BenchCommand;
+pub use drill::{DrillAction, DrillStartArgs};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -82,6 +84,12 @@ pub enum Command {
     Report {
         #[command(subcommand)]
         action: ReportAction,
+    },
+    /// Run a staff drill: every screen and counter shows a "TEST — staff drill" marker and
+    /// confirms it, with no alarm for guests (docs/CONSOLE.md, "Drills").
+    Drill {
+        #[command(subcommand)]
+        action: DrillAction,
     },
     /// Look after the LAN listener (`[lan]`): tokens of POS servers and tills.
     Lan {
@@ -361,14 +369,23 @@ pub enum VoucherAction {
 
 /// "90s", "45m" or "8h": a whole number and its unit, more than nothing, at most 72 hours.
 fn parse_expiry(text: &str) -> Result<std::time::Duration, String> {
+    let limit = crate::protocol::MAX_EXPIRY.whole_seconds().unsigned_abs();
+    parse_span(text, 1, limit, "an incident may end itself after 1s to 72h")
+}
+
+/// A whole number of seconds, minutes or hours ("90s", "45m", "8h") within
+/// `least..=most` seconds; `range` says the range in words when it is not.
+pub(crate) fn parse_span(
+    text: &str,
+    least: u64,
+    most: u64,
+    range: &str,
+) -> Result<std::time::Duration, String> {
     let wrong = || {
         format!("{text:?} is not a duration: write a whole number with s, m or h, such as 90s, 45m or 8h")
     };
-    let split = text
-        .len()
-        .checked_sub(1)
-        .filter(|at| *at > 0)
-        .ok_or_else(wrong)?;
+    // Split before the last character, wherever it starts (the text may be any UTF-8).
+    let (split, _) = text.char_indices().last().ok_or_else(wrong)?;
     let (number, unit) = text.split_at(split);
     let number: u64 = number.parse().map_err(|_| wrong())?;
     let seconds = match unit {
@@ -378,11 +395,8 @@ fn parse_expiry(text: &str) -> Result<std::time::Duration, String> {
         _ => None,
     }
     .ok_or_else(wrong)?;
-    let limit = crate::protocol::MAX_EXPIRY.whole_seconds().unsigned_abs();
-    if seconds == 0 || seconds > limit {
-        return Err(format!(
-            "{text} is out of range: an incident may end itself after 1s to 72h"
-        ));
+    if !(least..=most).contains(&seconds) {
+        return Err(format!("{text} is out of range: {range}"));
     }
     Ok(std::time::Duration::from_secs(seconds))
 }

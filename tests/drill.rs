@@ -244,3 +244,64 @@ async fn a_drill_left_alone_ends_when_its_time_is_up() {
     assert_eq!(report["interrupted"], false);
     assert_eq!(report["nodes"][0]["outcome"], "confirmed");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_technician_runs_a_drill_from_the_cli_and_reads_each_screens_result() {
+    let Some(broker) = mosquitto("") else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let url = broker.url();
+    let _screens = start_nodes(directory.path(), &["lobby-1", "lobby-2"], &url);
+    let mut observer = observer_once_online(&url, &["lobby-1", "lobby-2"], WAIT).await;
+    let drill = |extra: &[&str]| {
+        let mut args = vec!["drill", "start", "--broker", url.as_str(), "--venue", VENUE];
+        args.extend_from_slice(extra);
+        cli(&args)
+    };
+    for (extra, says) in [
+        (vec!["--for", "5s"], "a drill runs for 10s to 10m"),
+        (vec!["--for", "5é"], "is not a duration"),
+        (vec!["--full-screen", "lobby-9"], "no such screen"),
+    ] {
+        let output = drill(&extra);
+        assert!(!output.status.success(), "{extra:?} must fail");
+        assert!(
+            stderr_of(&output).contains(says),
+            "{extra:?}: {}",
+            stderr_of(&output)
+        );
+    }
+    assert!(observer.state.drills.is_empty(), "nothing was published");
+
+    let output = drill(&["--for", "1m", "--full-screen", "lobby-2", "--wait", "20"]);
+    let out = stdout_of(&output);
+    assert!(output.status.success(), "{out}\n{}", stderr_of(&output));
+    for node in ["lobby-1", "lobby-2"] {
+        assert!(out.contains(&format!("{node}: confirmed in ")), "{out}");
+    }
+    assert!(out.contains("ended: every screen returns"), "{out}");
+    wait_for(&mut observer, WAIT, "the drill's end", |state| {
+        raincheck::model::latest_drill(state)
+            .is_some_and(|order| order.state == raincheck::protocol::DrillState::Ended)
+    })
+    .await;
+    assert!(raincheck::model::compute_view(&observer.state)
+        .drill
+        .is_none());
+
+    // During a real incident a drill is refused, and `drill end` with none running too.
+    declare(&url, "start", &[]);
+    let output = drill(&[]);
+    assert!(!output.status.success());
+    assert!(
+        stderr_of(&output).contains("real incident is in force"),
+        "{}",
+        stderr_of(&output)
+    );
+    let output = cli(&["drill", "end", "--broker", url.as_str(), "--venue", VENUE]);
+    assert!(!output.status.success());
+    assert!(
+        stderr_of(&output).contains("no drill is running"),
+        "{}",
+        stderr_of(&output)
+    );
+}

@@ -5,15 +5,12 @@
 //! resolve) call to the first snapshot on the stream that shows the new revision
 //! confirmed by all N displays. Rounds alternate between cash only and all clear.
 
-use super::console_client::{call, send, sign_in_as};
-use super::fleet::VENUE;
+use super::console_client::{call, console_config, follow_stream, sign_in_as, Seen, PIN};
 use super::stats::percentiles;
 use crate::app::start_node;
 use crate::shutdown::shutdown_pair;
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use std::net::SocketAddr;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -21,7 +18,6 @@ use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 const ROUND_TIMEOUT: Duration = Duration::from_secs(60);
-const PIN: &str = "4821";
 
 pub fn run(displays: usize, rounds: usize) -> Result<ExitCode> {
     let (broker, runtime) = super::fleet::private_broker_and_runtime()?;
@@ -29,14 +25,6 @@ pub fn run(displays: usize, rounds: usize) -> Result<ExitCode> {
     let result = runtime.block_on(measure(displays, rounds, broker.url(), data.path()));
     drop(broker);
     result
-}
-
-/// What the benchmark reads from each snapshot on the stream.
-struct Seen {
-    at: Instant,
-    revision: u64,
-    done: bool,
-    confirmed: u64,
 }
 
 async fn measure(displays: usize, rounds: usize, url: String, data: &Path) -> Result<ExitCode> {
@@ -114,57 +102,4 @@ async fn measure(displays: usize, rounds: usize, url: String, data: &Path) -> Re
         node.join().await;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn console_config(url: &str, data: &Path) -> Result<crate::config::NodeConfig> {
-    let hash = crate::console::hash_pin(PIN).map_err(|e| anyhow!(e))?;
-    let text = format!(
-        "[node]\nvenue = \"{VENUE}\"\nid = \"console\"\nroles = [\"console\"]\ndata_dir = \"{}\"\n\
-         [broker]\nurl = \"{url}\"\n[console]\nlisten = \"127.0.0.1:0\"\n\
-         [[console.managers]]\nname = \"Bench\"\npin_hash = \"{hash}\"\n",
-        data.display()
-    );
-    crate::config::load_str(&text, Path::new("bench-console.toml"))
-        .map_err(|report| anyhow!("{report}"))
-}
-
-/// Reads the live stream and reports each snapshot's arrival time and progress.
-async fn follow_stream(
-    address: SocketAddr,
-    cookie: String,
-    seen: mpsc::Sender<Seen>,
-) -> Result<()> {
-    let request = hyper::Request::builder()
-        .uri("/api/events")
-        .header("host", address.to_string())
-        .header("cookie", cookie)
-        .body(Full::new(Bytes::new()))?;
-    let mut body = send(address, request).await?.into_body();
-    let mut buffer = String::new();
-    while let Some(frame) = body.frame().await {
-        let Ok(data) = frame?.into_data() else {
-            continue;
-        };
-        let at = Instant::now();
-        buffer.push_str(&String::from_utf8_lossy(&data));
-        while let Some(end) = buffer.find("\n\n") {
-            let event: String = buffer.drain(..end + 2).collect();
-            let Some(json) = event.lines().find_map(|line| line.strip_prefix("data:")) else {
-                continue;
-            };
-            let snapshot: serde_json::Value = serde_json::from_str(json.trim())?;
-            let report = Seen {
-                at,
-                revision: snapshot["view"]["revision"].as_u64().unwrap_or(0),
-                done: snapshot["progress"]["done"].as_bool().unwrap_or(false),
-                confirmed: snapshot["progress"]["screens"]["confirmed"]
-                    .as_u64()
-                    .unwrap_or(0),
-            };
-            if seen.send(report).await.is_err() {
-                return Ok(());
-            }
-        }
-    }
-    Ok(())
 }

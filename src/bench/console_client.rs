@@ -1,6 +1,7 @@
 //! A benchmark's way to a console node over HTTP: one request per connection (as a
-//! tablet's fresh fetch would be), the signed-in manager's cookie and CSRF token. Shared
-//! by the benchmarks that drive a console, so none imports another.
+//! tablet's fresh fetch would be), the signed-in manager's cookie and CSRF token, the
+//! console's config and its live stream read snapshot by snapshot. Shared by the
+//! benchmarks that drive a console, so none imports another.
 
 use anyhow::{Context, Result};
 use bytes::Bytes;
@@ -67,4 +68,75 @@ pub async fn sign_in_as(address: SocketAddr, name: &str, pin: &str) -> Result<(S
         .context("no csrf token")?
         .to_owned();
     Ok((cookie, csrf))
+}
+
+/// The manager's PIN of the benchmarks' console.
+pub const PIN: &str = "4821";
+
+/// A console node on `url` whose manager "Bench" signs in with [`PIN`].
+pub fn console_config(url: &str, data: &std::path::Path) -> Result<crate::config::NodeConfig> {
+    let hash = crate::console::hash_pin(PIN).map_err(|e| anyhow::anyhow!(e))?;
+    let venue = super::fleet::VENUE;
+    let text = format!(
+        "[node]\nvenue = \"{venue}\"\nid = \"console\"\nroles = [\"console\"]\ndata_dir = \"{}\"\n\
+         [broker]\nurl = \"{url}\"\n[console]\nlisten = \"127.0.0.1:0\"\n\
+         [[console.managers]]\nname = \"Bench\"\npin_hash = \"{hash}\"\n",
+        data.display()
+    );
+    crate::config::load_str(&text, std::path::Path::new("bench-console.toml"))
+        .map_err(|report| anyhow::anyhow!("{report}"))
+}
+
+/// What a benchmark reads from each snapshot on the console's live stream.
+pub struct Seen {
+    pub at: tokio::time::Instant,
+    pub revision: u64,
+    pub done: bool,
+    pub confirmed: u64,
+    /// The drill the view carries, if any.
+    pub drill: Option<String>,
+}
+
+/// Reads the live stream and reports each snapshot's arrival time and progress.
+pub async fn follow_stream(
+    address: SocketAddr,
+    cookie: String,
+    seen: tokio::sync::mpsc::Sender<Seen>,
+) -> Result<()> {
+    let request = hyper::Request::builder()
+        .uri("/api/events")
+        .header("host", address.to_string())
+        .header("cookie", cookie)
+        .body(Full::new(Bytes::new()))?;
+    let mut body = send(address, request).await?.into_body();
+    let mut buffer = String::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        let at = tokio::time::Instant::now();
+        buffer.push_str(&String::from_utf8_lossy(&data));
+        while let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            let Some(json) = event.lines().find_map(|line| line.strip_prefix("data:")) else {
+                continue;
+            };
+            let snapshot: serde_json::Value = serde_json::from_str(json.trim())?;
+            let report = Seen {
+                at,
+                revision: snapshot["view"]["revision"].as_u64().unwrap_or(0),
+                done: snapshot["progress"]["done"].as_bool().unwrap_or(false),
+                confirmed: snapshot["progress"]["screens"]["confirmed"]
+                    .as_u64()
+                    .unwrap_or(0),
+                drill: snapshot["view"]["drill"]["drill_id"]
+                    .as_str()
+                    .map(str::to_owned),
+            };
+            if seen.send(report).await.is_err() {
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
 }

@@ -5,6 +5,7 @@
 pub mod console;
 pub mod console_client;
 pub mod detection;
+pub mod drill;
 pub mod fleet;
 pub mod frame;
 pub mod idle;
@@ -31,6 +32,11 @@ pub fn run(which: BenchCommand) -> Result<ExitCode> {
             observe_at_hq,
         } => switch::run(displays, rounds, broker, bridged, observe_at_hq),
         BenchCommand::Console { displays, rounds } => console::run(displays, rounds),
+        BenchCommand::Drill {
+            displays,
+            rounds,
+            full_screen,
+        } => drill::run(displays, rounds, full_screen),
         BenchCommand::Detection { displays, rounds } => detection::run(displays, rounds),
         BenchCommand::Idle {
             seconds,

@@ -35,6 +35,18 @@ pub enum BenchCommand {
         #[arg(long, default_value_t = 40)]
         rounds: usize,
     },
+    /// A manager's drill click → every screen's drill confirmation, through the console.
+    Drill {
+        /// How many display nodes to simulate (each with its own real MQTT client).
+        #[arg(long, default_value_t = 1000)]
+        displays: usize,
+        /// How many drills to time.
+        #[arg(long, default_value_t = 20)]
+        rounds: usize,
+        /// How many screens draw the full cash-only screen rather than the marker.
+        #[arg(long, default_value_t = 0)]
+        full_screen: usize,
+    },
     /// Processor down → every display cash only, through a detector with the default debounce.
     Detection {
         /// How many display nodes to simulate.

@@ -4,6 +4,7 @@
 pub mod check_config;
 pub mod console;
 pub mod demo;
+pub mod drill;
 pub mod incident;
 pub mod lan;
 pub mod node;
@@ -69,6 +70,12 @@ pub fn dispatch(cli: Cli) -> Result<ExitCode> {
                     out,
                 },
         } => report::run_incident(&id, &config, &format, out.as_deref()),
+        Command::Drill { action } => block_on(async move {
+            match action {
+                crate::cli::DrillAction::Start(args) => drill::start(args).await,
+                crate::cli::DrillAction::End { bus } => drill::end(bus).await,
+            }
+        }),
         Command::Lan {
             action: crate::cli::LanAction::ClientToken { name, may },
         } => lan::run_client_token(&name, &may),

@@ -274,6 +274,23 @@ fn issue_and_redeem_from_the_counter_screen() {
         window.get_state() == ScreenState::Normal
     });
 
+    // A staff drill: the till shows the marker in its banner and stays a till.
+    let url = broker.url();
+    let drill = cli(&["drill", "start", "--broker", url.as_str(), "--venue", VENUE]);
+    assert!(drill.status.success(), "{}", stderr_of(&drill));
+    wait_until("the drill marker", &|| {
+        window.get_drill_note() == "TEST — staff drill"
+    });
+    assert_eq!(window.get_state(), ScreenState::Normal, "a drill is no incident");
+    std::fs::write(
+        screenshots.join("counter-drill-1280x800.png"),
+        render_window(&software, 1280, 800).to_png().unwrap(),
+    )
+    .unwrap();
+    let ended = cli(&["drill", "end", "--broker", url.as_str(), "--venue", VENUE]);
+    assert!(ended.status.success(), "{}", stderr_of(&ended));
+    wait_until("the marker goes", &|| window.get_drill_note().is_empty());
+
     trigger.trigger();
     runtime
         .block_on(async { tokio::time::timeout(Duration::from_secs(10), node.join()).await })

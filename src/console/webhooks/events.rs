@@ -102,3 +102,60 @@ pub fn occurred(announced: &Announced, snapshot: &ConsoleSnapshot) -> (Vec<Occur
     }
     (events, next)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::console::snapshot::build_snapshot;
+    use crate::model::fixtures::{at, declaration, id, report};
+    use crate::model::{compute_view, prepare_drill, Confirmations, DrillRequest, VenueState};
+    use crate::protocol::{BusMessage, DeclarationState, Scope};
+
+    fn snapshot(state: &VenueState) -> ConsoleSnapshot {
+        let confirmations = Confirmations::of(state);
+        build_snapshot(
+            &id("rialto"),
+            "Rialto",
+            None,
+            state,
+            &confirmations,
+            &Default::default(),
+            at(5),
+        )
+    }
+
+    fn drew(state: &mut VenueState) {
+        let digest = compute_view(state).digest();
+        state.apply(BusMessage::Display(report(
+            "lobby-1",
+            "signage",
+            Some(&digest),
+        )));
+    }
+
+    #[test]
+    fn a_drill_fires_no_webhook_and_a_real_incident_after_it_does() {
+        let mut state = VenueState::default();
+        drew(&mut state);
+        let request = DrillRequest {
+            source: id("console"),
+            actor: None,
+            runs_for: time::Duration::minutes(2),
+            full_screen: vec![id("lobby-1")],
+        };
+        let order = prepare_drill(&state, request, at(0), id("drill-1")).expect("a quiet venue");
+        state.apply(BusMessage::Drill(order));
+        drew(&mut state);
+        let drilling = snapshot(&state);
+        assert!(drilling.view.view.drill.is_some() && drilling.progress.done);
+        let (events, announced) = occurred(&Announced::default(), &drilling);
+        assert!(events.is_empty(), "a drill is no incident: {events:?}");
+        let revision = state.next_revision().expect("room");
+        state.apply(BusMessage::Declaration {
+            scope: Scope::Venue,
+            declaration: declaration("console", revision, DeclarationState::Active),
+        });
+        let (events, _) = occurred(&announced, &snapshot(&state));
+        assert_eq!(events.first().map(|e| e.event), Some(HookEvent::Started));
+    }
+}

@@ -78,7 +78,7 @@ pub struct IncidentDeclaration {
     pub next_update_by: Option<OffsetDateTime>,
     /// When an active incident ends itself (a venue's only: head office has no keeper
     /// at the venue); after `declared_at`, within [`MAX_EXPIRY`] of it. A keeper
-    /// publishes the resolve [`expiry_resolve`](crate::model) builds at this moment,
+    /// publishes the expiry resolve (the model's `expiry_resolve`) at this moment,
     /// and a screen that has heard none ends it itself [`EXPIRY_MARGIN`] later.
     #[serde(
         default,

@@ -15,6 +15,7 @@ pub mod counter_words;
 pub mod kiosk;
 pub mod offscreen;
 pub mod offscreen_backend;
+pub mod override_words;
 pub mod proof;
 pub mod thumbnail;
 pub mod window;

@@ -10,6 +10,7 @@ pub mod bridge;
 pub mod cec;
 pub mod content;
 pub mod counter;
+mod counter_override;
 mod counter_view;
 pub mod counter_words;
 pub mod kiosk;

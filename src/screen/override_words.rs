@@ -22,6 +22,21 @@ pub const OVERRIDE_LABELS: [(&str, &str); 6] = [
 ];
 
 impl CounterWording<'_> {
+    /// The override form's labels on the native counter screen.
+    pub fn override_labels(&self) -> super::ui::OverrideLabels {
+        let [title, manager, pin, code, or, issue] =
+            OVERRIDE_LABELS.map(|(_, english)| self.say(english, &[]).into());
+        super::ui::OverrideLabels {
+            title,
+            manager,
+            pin,
+            code,
+            or,
+            issue,
+            cancel: self.say("Cancel", &[]).into(),
+        }
+    }
+
     /// Why an issue was refused, in this screen's language where it has the words.
     pub fn refusal(&self, error: &CounterError) -> String {
         match error {

@@ -90,11 +90,17 @@ fn a_reached_cap_opens_the_override_form_and_a_managers_pin_issues_past_it() {
         !window.get_override_error().is_empty()
     });
     assert!(
-        window.get_override_error().contains("Wrong manager name or PIN"),
+        window
+            .get_override_error()
+            .contains("Wrong manager name or PIN"),
         "{}",
         window.get_override_error()
     );
-    assert_eq!(window.get_override_offer(), "popcorn", "the form stays open");
+    assert_eq!(
+        window.get_override_offer(),
+        "popcorn",
+        "the form stays open"
+    );
     assert_eq!(records().len(), 1, "nothing issued");
     std::fs::write(
         std::env::temp_dir().join("counter-override-wrong-pin-1280x800.png"),

@@ -371,4 +371,39 @@ async fn a_console_code_is_used_once_across_the_venue_and_bad_codes_change_nothi
         }
     );
     assert_eq!(till_2.records().await.unwrap().len(), 3);
+
+    // The incident report lists the override: which till, offer, code and cap.
+    let path = "/api/reports/incidents/storm-1";
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let report = loop {
+        let reply = client.get(path).await;
+        if reply.status == StatusCode::OK {
+            let report = reply.json();
+            if report["vouchers"]["issued"] == 3 {
+                break report;
+            }
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the console's replica did not hold the incident's three vouchers"
+        );
+        // Nothing pushes the replica's figures to a client: ask again shortly.
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        report["vouchers"]["overrides"],
+        json!([{ "till": "till-1", "offer": "popcorn", "code": code, "cap": "till_count", "issued": 1, "allowed": 1 }]),
+        "{report:#}"
+    );
+    let html = client.get(&format!("{path}?format=html")).await.text();
+    assert!(
+        html.contains("Overrides (1 issued past a cap)") && html.contains(&code),
+        "{html}"
+    );
+    let csv = client.get(&format!("{path}?format=csv")).await.text();
+    assert!(
+        csv.lines()
+            .any(|line| line.starts_with("override,till-1,popcorn,1,") && line.contains(&code)),
+        "{csv}"
+    );
 }

@@ -21,6 +21,7 @@ pub mod override_code;
 pub mod printer;
 mod provenance;
 pub mod report;
+pub mod report_overrides;
 pub mod store;
 pub mod worker;
 

@@ -1,5 +1,7 @@
 //! The voucher store: sled on the terminal's disk. Trees: `meta` (format version, venue,
-//! node, next serial and sequence, per-origin watermarks, per-incident caps), `vouchers`
+//! node, next serial and sequence, per-origin watermarks, per incident and offer the
+//! vouchers this till and the venue issued — what `limits` judges the caps on — and each
+//! override code's uses), `vouchers`
 //! (compact code → record) and `events` (origin, sequence → event). Every issue, redeem
 //! and void is one sled transaction followed by a flush, and only then reported
 //! (invariant 4): a `kill -9` at any instant loses nothing that was reported, and since

@@ -21,6 +21,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to wait before trying again (`Retry-After` and `retry_after_secs`).
     pub retry_after: Option<u64>,
+    /// A reached cap a manager can override, sent as `"cap"` (`voucher::api::refusal_body`).
+    pub cap: Option<serde_json::Value>,
 }
 
 impl ApiError {
@@ -29,6 +31,7 @@ impl ApiError {
             status,
             message: message.into(),
             retry_after: None,
+            cap: None,
         }
     }
 
@@ -42,6 +45,9 @@ impl IntoResponse for ApiError {
         let mut body = serde_json::json!({ "error": self.message });
         if let Some(seconds) = self.retry_after {
             body["retry_after_secs"] = seconds.into();
+        }
+        if let Some(cap) = self.cap {
+            body["cap"] = cap;
         }
         let mut response = (self.status, axum::Json(body)).into_response();
         if let Some(seconds) = self.retry_after {

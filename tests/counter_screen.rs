@@ -281,7 +281,11 @@ fn issue_and_redeem_from_the_counter_screen() {
     wait_until("the drill marker", &|| {
         window.get_drill_note() == "TEST — staff drill"
     });
-    assert_eq!(window.get_state(), ScreenState::Normal, "a drill is no incident");
+    assert_eq!(
+        window.get_state(),
+        ScreenState::Normal,
+        "a drill is no incident"
+    );
     std::fs::write(
         screenshots.join("counter-drill-1280x800.png"),
         render_window(&software, 1280, 800).to_png().unwrap(),

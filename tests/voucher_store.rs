@@ -169,6 +169,10 @@ fn offer() -> raincheck::config::OfferConfig {
         terms: String::new(),
         validity_days: 90,
         per_incident_cap: Some(2),
+        till_cap: None,
+        till_value_cap: None,
+        venue_cap: None,
+        venue_value_cap: None,
         face_value: None,
     }
 }
@@ -188,6 +192,7 @@ fn two_terminals_sync_and_a_double_redemption_is_reported_not_merged() {
             incident: None,
             staff: None,
             now,
+            past_cap: None,
         })
         .unwrap();
     let code = issued.code.to_string();
@@ -247,6 +252,7 @@ fn two_terminals_sync_and_a_double_redemption_is_reported_not_merged() {
                 incident: incident.clone(),
                 staff: None,
                 now,
+                past_cap: None,
             })
             .unwrap();
     }
@@ -255,9 +261,10 @@ fn two_terminals_sync_and_a_double_redemption_is_reported_not_merged() {
         incident,
         staff: None,
         now,
+        past_cap: None,
     });
     assert!(
-        matches!(capped, Err(StoreError::CapReached { cap: 2, .. })),
+        matches!(&capped, Err(StoreError::CapReached { reached, .. }) if reached.limit == 2 && reached.used == 2),
         "{capped:?}"
     );
 }
@@ -271,6 +278,7 @@ fn a_store_of_another_venue_or_node_is_refused_and_left_alone() {
         incident: None,
         staff: None,
         now: OffsetDateTime::now_utc(),
+        past_cap: None,
     })
     .unwrap();
     drop(till);

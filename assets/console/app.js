@@ -813,6 +813,7 @@
 
   // ── Vouchers ───────────────────────────────────────────────────────────────────────
   async function loadVouchers() {
+    fillOverrideOffers();
     const panelError = $('vouchers-error');
     $('vouchers-refresh').disabled = true;
     try {
@@ -897,6 +898,43 @@
       fail(err);
     } finally {
       $('void-submit').disabled = false;
+    }
+  }
+
+  // The offers a code can be asked for: the console's own (templates).
+  function fillOverrideOffers() {
+    const select = $('override-offer');
+    const chosen = select.value;
+    select.replaceChildren(...offers().map((offer) => {
+      const option = el('option', '', offer.title || offer.id);
+      option.value = offer.id;
+      return option;
+    }));
+    if (chosen) select.value = chosen;
+  }
+
+  async function onOverride(event) {
+    event.preventDefault();
+    const terminal = $('override-terminal').value.trim();
+    const body = {
+      offer: $('override-offer').value,
+      terminal: terminal ? Number(terminal) : null,
+      extra: Number($('override-extra').value),
+      minutes: Number($('override-minutes').value),
+    };
+    $('override-submit').disabled = true;
+    $('override-result').hidden = true;
+    try {
+      const minted = await api('POST', '/api/override-codes', body);
+      setText($('override-code'), minted.code);
+      const where = minted.terminal ? `till ${minted.terminal}` : 'any till';
+      setText($('override-what'), `${minted.title}: ${minted.extra} more at ${where}, until ${hhmm(minted.expires_at)}`);
+      $('override-result').hidden = false;
+      clearError();
+    } catch (err) {
+      fail(err);
+    } finally {
+      $('override-submit').disabled = false;
     }
   }
 
@@ -997,6 +1035,7 @@
 
     on('vouchers-refresh', 'click', loadVouchers);
     on('void-form', 'submit', onVoid);
+    on('override-form', 'submit', onOverride);
     on('audit-refresh', 'click', loadAudit);
 
     // A tablet waking from sleep may hold a dead stream; start a fresh one.

@@ -103,6 +103,13 @@
     setText($('label-void-reason'), L('reason'));
     setText($('void-submit'), L('void'));
     setText($('void-cancel'), L('cancel'));
+    setText($('override-title'), L('override_title'));
+    setText($('label-override-manager'), L('override_manager'));
+    setText($('label-override-pin'), L('override_pin'));
+    setText($('override-or'), L('override_or'));
+    setText($('label-override-code'), L('override_code'));
+    setText($('override-submit'), L('override_issue'));
+    setText($('override-cancel'), L('cancel'));
     setText($('camera'), '📷');
     $('camera').title = L('camera');
     $('camera').setAttribute('aria-label', L('camera'));
@@ -345,9 +352,54 @@
       clearLater();
       keepInView('issue-half');
     } catch (err) {
-      failed(err);
+      // A reached cap (409 with "cap"): offer the manager's override.
+      if (err.status === 409 && err.data && err.data.cap) openOverride(offer, err.message);
+      else failed(err);
     } finally {
       setBusy(false);
+    }
+  }
+
+  // ── a manager's override past a reached cap ──────────────────────────────────────
+  function openOverride(offer, message) {
+    state.overrideOffer = offer;
+    setText($('override-cap'), message);
+    for (const id of ['override-manager', 'override-pin', 'override-code']) $(id).value = '';
+    $('override-error').hidden = true;
+    $('override-sheet').hidden = false;
+    $('override-manager').focus();
+  }
+
+  function closeOverride() {
+    $('override-sheet').hidden = true;
+    state.overrideOffer = null;
+    focusCode();
+  }
+
+  async function onOverride(event) {
+    event.preventDefault();
+    const manager = $('override-manager').value.trim();
+    const pin = $('override-pin').value.trim();
+    const code = $('override-code').value.trim();
+    // A code, or else a name and PIN: whichever staff filled in.
+    const past = code ? { code } : { manager, pin };
+    if (!code && (!manager || !pin)) { $(manager ? 'override-pin' : 'override-manager').focus(); return; }
+    const button = $('override-submit');
+    button.disabled = true;
+    try {
+      const issued = await api('POST', '/counter/api/issue', { offer: state.overrideOffer, override: past });
+      closeOverride();
+      showNote('');
+      showIssued(issued);
+      clearLater();
+      keepInView('issue-half');
+    } catch (err) {
+      if (err.status === 401) { closeOverride(); toSignin(L('session_ended')); return; }
+      $('override-pin').value = '';
+      setText($('override-error'), err.message);
+      $('override-error').hidden = false;
+    } finally {
+      button.disabled = false;
     }
   }
 
@@ -382,7 +434,7 @@
   }
 
   function focusCode() {
-    const sheetOpen = !$('void-sheet').hidden || !$('camera-sheet').hidden;
+    const sheetOpen = !$('void-sheet').hidden || !$('camera-sheet').hidden || !$('override-sheet').hidden;
     if (!sheetOpen && state.staff) $('code').focus();
   }
 
@@ -499,12 +551,14 @@
   $('void-open').addEventListener('click', () => openVoid(''));
   $('void-cancel').addEventListener('click', closeVoid);
   $('void-form').addEventListener('submit', onVoid);
+  $('override-cancel').addEventListener('click', closeOverride);
+  $('override-form').addEventListener('submit', onOverride);
   $('signout').addEventListener('click', signOut);
   $('language').addEventListener('click', nextLanguage);
   $('camera').addEventListener('click', openCamera);
   $('camera-close').addEventListener('click', closeCamera);
   document.addEventListener('keydown', (event) => {
-    if (event.key === 'Escape') { closeCamera(); closeVoid(); }
+    if (event.key === 'Escape') { closeCamera(); closeVoid(); if (!$('override-sheet').hidden) closeOverride(); }
   });
   // Leaving the page ends the stream at once; coming back from the back/forward cache
   // reconnects.

@@ -75,6 +75,7 @@ fn events(
                 code: code.clone(),
                 offer_id: popcorn.clone(),
                 incident_id: in_incident.then(|| incident.clone()),
+                past_cap: None,
             },
         ));
         if in_incident && serial % 100 == 0 {

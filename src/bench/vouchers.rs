@@ -45,6 +45,7 @@ fn synthetic_issue(
             code: code.compact(),
             offer_id: Identifier::parse("popcorn")?,
             incident_id: None,
+            past_cap: None,
         },
     })
 }
@@ -68,6 +69,10 @@ pub fn run(stored: usize, issues: usize) -> Result<ExitCode> {
         terms: String::new(),
         validity_days: 90,
         per_incident_cap: None,
+        till_cap: None,
+        till_value_cap: None,
+        venue_cap: None,
+        venue_value_cap: None,
         face_value: None,
     };
 
@@ -79,6 +84,7 @@ pub fn run(stored: usize, issues: usize) -> Result<ExitCode> {
             incident: None,
             staff: None,
             now: OffsetDateTime::now_utc(),
+            past_cap: None,
         })?;
         issue_times.push(started.elapsed());
     }

@@ -58,6 +58,7 @@ pub fn run(config: Option<PathBuf>, action: VoucherAction) -> Result<ExitCode> {
                     incident: incident.clone(),
                     staff: staff.clone(),
                     now: OffsetDateTime::now_utc(),
+                    past_cap: None,
                 };
                 let issued = store.issue(request)?;
                 // Only now, with the voucher on disk, may anyone see the code.

@@ -23,6 +23,34 @@ pub struct ManagerAccount {
     pub pin_hash: String,
 }
 
+/// Every problem with a list of managers (`[[console.managers]]`, `[[counter.managers]]`):
+/// names present, short and unique, PIN hashes argon2.
+pub(super) fn check_managers(key: &str, managers: &[ManagerAccount], problems: &mut Problems) {
+    let mut names = std::collections::BTreeSet::new();
+    for manager in managers {
+        let name = manager.name.trim();
+        if name.is_empty() || name.chars().count() > MAX_MANAGER_NAME {
+            problems.push(
+                key,
+                format!("a manager's name must be 1 to {MAX_MANAGER_NAME} characters"),
+            );
+        } else if !names.insert(name.to_lowercase()) {
+            problems.push(
+                key,
+                format!("{name:?} is listed twice; names must be unique (ignoring case)"),
+            );
+        }
+        if argon2::PasswordHash::new(&manager.pin_hash).is_err() {
+            problems.push(
+                key,
+                format!(
+                    "the pin_hash of {name:?} is not an argon2 hash; make one with `raincheck console hash-pin`"
+                ),
+            );
+        }
+    }
+}
+
 /// The manager's console (role `console`): an HTTP(S) server for the tablet page.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -164,29 +192,7 @@ impl ConsoleSection {
                 "no managers can sign in; add one with `raincheck console hash-pin --config FILE --name NAME`",
             );
         }
-        let mut names = std::collections::BTreeSet::new();
-        for manager in &self.managers {
-            let name = manager.name.trim();
-            if name.is_empty() || name.chars().count() > MAX_MANAGER_NAME {
-                problems.push(
-                    "console.managers",
-                    format!("a manager's name must be 1 to {MAX_MANAGER_NAME} characters"),
-                );
-            } else if !names.insert(name.to_lowercase()) {
-                problems.push(
-                    "console.managers",
-                    format!("{name:?} is listed twice; names must be unique (ignoring case)"),
-                );
-            }
-            if argon2::PasswordHash::new(&manager.pin_hash).is_err() {
-                problems.push(
-                    "console.managers",
-                    format!(
-                        "the pin_hash of {name:?} is not an argon2 hash; make one with `raincheck console hash-pin`"
-                    ),
-                );
-            }
-        }
+        check_managers("console.managers", &self.managers, problems);
         match (&self.tls_cert_file, &self.tls_key_file) {
             (Some(_), None) | (None, Some(_)) => problems.push(
                 "console.tls_cert_file",

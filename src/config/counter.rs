@@ -41,13 +41,85 @@ pub struct OfferConfig {
     pub terms: String,
     /// Days a voucher stays valid after the day it is issued (1-3650).
     pub validity_days: u16,
-    /// At most this many of this offer per incident per terminal; unset means no cap.
+    /// The older name of `till_cap` (at most this many per incident on this till); set
+    /// one or the other.
     #[serde(default)]
     pub per_incident_cap: Option<u32>,
+    /// At most this many of this offer per incident issued by this till; unset means no
+    /// cap. Past it, a manager's override is needed (docs/INTEGRATION.md, "Limits").
+    #[serde(default)]
+    pub till_cap: Option<u32>,
+    /// At most this much face value ("100.00") of this offer per incident issued by this
+    /// till; needs `face_value`.
+    #[serde(default)]
+    pub till_value_cap: Option<super::Money>,
+    /// At most this many of this offer per incident across the whole venue, as far as this
+    /// till has heard from the others (a till cut off counts only what it has received).
+    #[serde(default)]
+    pub venue_cap: Option<u32>,
+    /// At most this much face value of this offer per incident across the whole venue, as
+    /// far as this till has heard; needs `face_value`.
+    #[serde(default)]
+    pub venue_value_cap: Option<super::Money>,
     /// What one voucher is worth to the venue ("4.50", in `counter.currency`), for the
-    /// outstanding liability in incident reports; unset means the report counts it only.
+    /// outstanding liability in incident reports and the value caps; unset means the
+    /// report counts it only.
     #[serde(default)]
     pub face_value: Option<super::Money>,
+}
+
+impl OfferConfig {
+    /// This till's count cap per incident: `till_cap`, or its older name.
+    pub fn till_count_cap(&self) -> Option<u32> {
+        self.till_cap.or(self.per_incident_cap)
+    }
+
+    /// Every problem with the offer's caps, one line each.
+    fn check_caps(&self, problems: &mut Problems) {
+        if self.till_cap.is_some() && self.per_incident_cap.is_some() {
+            problems.push(
+                "counter.offers",
+                format!(
+                    "offer {} sets both till_cap and per_incident_cap (its older name); keep till_cap",
+                    self.id
+                ),
+            );
+        }
+        for (key, cap) in [
+            ("till_cap", self.till_cap),
+            ("per_incident_cap", self.per_incident_cap),
+            ("venue_cap", self.venue_cap),
+        ] {
+            if cap == Some(0) {
+                problems.push(
+                    "counter.offers",
+                    format!(
+                        "offer {} has {key} = 0; use 1 or more, or leave it out for no cap",
+                        self.id
+                    ),
+                );
+            }
+        }
+        for (key, cap) in [
+            ("till_value_cap", self.till_value_cap),
+            ("venue_value_cap", self.venue_value_cap),
+        ] {
+            match cap {
+                Some(cap) if self.face_value.is_none() => problems.push(
+                    "counter.offers",
+                    format!(
+                        "offer {} has {key} = \"{cap}\" but no face_value; a value cap counts face values, so set face_value (\"4.50\")",
+                        self.id
+                    ),
+                ),
+                Some(super::Money(0)) => problems.push(
+                    "counter.offers",
+                    format!("offer {} has {key} = \"0.00\"; use more, or leave it out for no cap", self.id),
+                ),
+                _ => {}
+            }
+        }
+    }
 }
 
 /// Settings of a counter terminal.
@@ -91,6 +163,10 @@ pub struct CounterSection {
     /// The venue's own words for staff (see `CounterWords`).
     #[serde(default)]
     pub words: CounterWords,
+    /// Managers who may override an offer's cap at this till with their PIN
+    /// (`[[counter.managers]]`, the format `raincheck console hash-pin` prints).
+    #[serde(default)]
+    pub managers: Vec<super::console::ManagerAccount>,
 }
 
 fn default_answer_secs() -> u32 {
@@ -100,6 +176,7 @@ fn default_answer_secs() -> u32 {
 impl CounterSection {
     pub(super) fn check(&self, checks: &Checks, problems: &mut Problems) {
         self.words.check(problems);
+        super::console::check_managers("counter.managers", &self.managers, problems);
         if !(2..=600).contains(&self.answer_secs) {
             problems.push(
                 "counter.answer_secs",
@@ -184,6 +261,7 @@ impl CounterSection {
                     ),
                 );
             }
+            offer.check_caps(problems);
             if offer.title.trim().is_empty() || offer.title.chars().count() > 120 {
                 problems.push(
                     "counter.offers",

@@ -288,3 +288,31 @@ fn an_empty_part_of_the_cec_command_is_named() {
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0].key, "display.cec_command");
 }
+
+#[test]
+fn cap_problems_are_each_on_their_own_line_in_one_run() {
+    let text = "[node]\nvenue = \"v\"\nid = \"till\"\nroles = [\"counter\"]\n\
+[counter]\nterminal = 1\nsecret_file = \"missing\"\n\
+[[counter.offers]]\nid = \"popcorn\"\nnumber = 1\ntitle = \"Popcorn\"\nvalidity_days = 30\n\
+till_cap = 5\nper_incident_cap = 5\ntill_value_cap = \"20.00\"\nvenue_cap = 0\n\
+[[counter.offers]]\nid = \"soda\"\nnumber = 2\ntitle = \"Soda\"\nvalidity_days = 30\n\
+face_value = \"2.00\"\nvenue_value_cap = \"0\"\n\
+[[counter.managers]]\nname = \"Dana\"\npin_hash = \"1234\"\n";
+    let found = load_str_without_file_checks(text, Path::new("till.toml"))
+        .expect_err("must be refused")
+        .problems;
+    let messages: Vec<&str> = found.iter().map(|p| p.message.as_str()).collect();
+    for expected in [
+        "offer popcorn sets both till_cap and per_incident_cap",
+        "offer popcorn has venue_cap = 0",
+        "offer popcorn has till_value_cap = \"20.00\" but no face_value",
+        "offer soda has venue_value_cap = \"0.00\"",
+        "the pin_hash of \"Dana\" is not an argon2 hash",
+    ] {
+        assert!(
+            messages.iter().any(|m| m.contains(expected)),
+            "{expected:?} missing from {messages:#?}"
+        );
+    }
+    assert_eq!(found.len(), 5, "{found:#?}");
+}

@@ -13,6 +13,7 @@ mod feeds;
 mod http;
 mod incident_routes;
 mod live;
+mod override_routes;
 pub mod report;
 mod report_routes;
 mod routes;

@@ -48,6 +48,7 @@ pub fn router(context: Context) -> Router {
         .route("/api/audit", get(audit))
         .route("/api/webhooks", get(webhook_log))
         .merge(super::voucher_routes::routes())
+        .merge(super::override_routes::routes())
         .method_not_allowed_fallback(|| async {
             ApiError::new(
                 StatusCode::METHOD_NOT_ALLOWED,

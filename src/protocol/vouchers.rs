@@ -29,6 +29,10 @@ pub enum VoucherChange {
         offer_id: Identifier,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         incident_id: Option<Identifier>,
+        /// Issued past a cap under a manager's override; absent in events from before
+        /// limits existed and in every issue within the caps.
+        #[serde(rename = "override", default, skip_serializing_if = "Option::is_none")]
+        past_cap: Option<IssueOverride>,
     },
     Redeemed {
         code: String,
@@ -37,6 +41,48 @@ pub enum VoucherChange {
         code: String,
         reason: String,
     },
+}
+
+/// Longest override code kept in an event: 16 symbols and three hyphens.
+pub const MAX_OVERRIDE_CODE_CHARS: usize = 19;
+
+/// Which of an offer's caps an issue reached (`[[counter.offers]]`): this till's or the
+/// whole venue's, for this incident, on the count of vouchers or on their face value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CapKind {
+    TillCount,
+    TillValue,
+    IncidentCount,
+    IncidentValue,
+}
+
+/// Who let a voucher be issued past a cap: a manager by PIN at the till (`manager`), or a
+/// one-time code a manager minted on the console (`code`); exactly one is set.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct IssueOverride {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
+    /// The override code, `XXXX-XXXX-XXXX-XXXX`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// The cap the voucher went past.
+    pub cap: CapKind,
+}
+
+impl IssueOverride {
+    /// Whether it names exactly one authority within the wire limits (the decode gate).
+    pub fn is_well_formed(&self) -> bool {
+        match (&self.manager, &self.code) {
+            (Some(manager), None) => {
+                !manager.is_empty() && manager.chars().count() <= MAX_STAFF_CHARS
+            }
+            (None, Some(code)) => {
+                !code.is_empty() && code.chars().count() <= MAX_OVERRIDE_CODE_CHARS
+            }
+            _ => false,
+        }
+    }
 }
 
 impl VoucherChange {

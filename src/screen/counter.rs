@@ -6,7 +6,7 @@
 
 use super::content::screen_content;
 use super::counter_view::{
-    apply_status, clear_later, show_answer, show_issued, staff_number, CounterScreen, LAST_ISSUED,
+    apply_status, clear_later, show_answer, staff_number, CounterScreen, LAST_ISSUED,
 };
 use super::counter_words::fill;
 use super::ui::{CounterWindow, OfferChoice};
@@ -65,6 +65,7 @@ pub fn open_counter_window(
         shown.language.store(next, Ordering::Relaxed);
         if let Some(window) = weak.upgrade() {
             window.set_labels(shown.labels());
+            window.set_override_labels(shown.wording().override_labels());
             let current = rx.borrow().clone();
             apply_status(&window, &current, &shown);
             if let Some(staff) = shown.staff() {
@@ -105,44 +106,16 @@ pub fn open_counter_window(
         screen.clone(),
     );
     window.on_issue(move |offer_id| {
-        let (weak, handle) = (weak.clone(), handle.clone());
-        let incident = incident_to_issue_for(&rx);
-        let Ok(offer) = crate::protocol::Identifier::parse(&offer_id) else {
-            return;
-        };
-        let Some(offer_config) = issuing
-            .config
-            .counter
-            .iter()
-            .flat_map(|c| c.offers.iter())
-            .find(|o| o.id == offer)
-            .cloned()
-        else {
-            return;
-        };
-        let staff = issuing.staff();
-        let issuing = issuing.clone();
-        rt.spawn(async move {
-            let result = handle.issue(offer, incident, staff).await;
-            let _ = weak.upgrade_in_event_loop(move |window| {
-                let shown = &issuing;
-                match result {
-                    Ok(issued) => {
-                        window.set_notice("".into());
-                        show_issued(&window, &issued.code, &offer_config.title, shown);
-                        clear_later(&window, answer_secs);
-                        LAST_ISSUED
-                            .with(|last| *last.borrow_mut() = Some((issued.code, offer_config)));
-                    }
-                    Err(error) => window.set_notice(
-                        shown
-                            .wording()
-                            .say("Not issued: {}", &[&error.to_string()])
-                            .into(),
-                    ),
-                }
-            });
-        });
+        if let Some(window) = weak.upgrade() {
+            let incident = incident_to_issue_for(&rx);
+            super::counter_override::issue(
+                &window, &issuing, &handle, &rt, &offer_id, incident, None,
+            );
+        }
+    });
+    let rx = presentation.clone();
+    super::counter_override::wire(&window, &screen, &counter, runtime, move || {
+        incident_to_issue_for(&rx)
     });
     let (weak, handle, rt, redeeming) = (
         window.as_weak(),

@@ -195,6 +195,10 @@ mod tests {
             terms: String::new(),
             validity_days: 30,
             per_incident_cap: None,
+            till_cap: None,
+            till_value_cap: None,
+            venue_cap: None,
+            venue_value_cap: None,
             face_value: None,
         }]
     }

@@ -4,13 +4,15 @@
 //! (a code is answered only once it is on disk). Loopback only: `counter.api_listen`.
 //!
 //! `POST /v1/vouchers` `{"offer": "popcorn", "incident": "…", "staff": "…"}` → 201
-//! `{"code", "offer", "valid_until"}`; `POST /v1/redemptions` `{"code", "staff"}` → 200
+//! `{"code", "offer", "valid_until"}`, or 409 with `"cap"` when a cap is reached — sent
+//! again with `"override": {"manager", "pin"}` or `{"code"}` it issues past the cap; `POST /v1/redemptions` `{"code", "staff"}` → 200
 //! `{"answer": "VALID" | "ALREADY REDEEMED" | …, "detail"}`; `GET /v1/vouchers/{code}`;
 //! `GET /healthz` (from the node). [`status_of`] is the one place a voucher refusal
 //! becomes an HTTP status, for this API and the console alike.
 
-use super::handle::{CounterError, CounterHandle};
+use super::handle::{CounterError, CounterHandle, OverrideOffer};
 use super::lifecycle::{answer_detail, last_day_text, Redemption, VoidRefusal};
+use super::override_code::OverrideRefusal;
 use super::store::StoreError;
 use crate::config::OfferConfig;
 use crate::protocol::Identifier;
@@ -47,13 +49,72 @@ pub fn status_of(error: &CounterError) -> StatusCode {
         | CounterError::Store(StoreError::CapReached { .. } | StoreError::SerialsExhausted) => {
             StatusCode::CONFLICT
         }
+        CounterError::Override(refusal) => match refusal {
+            OverrideRefusal::Mistyped
+            | OverrideRefusal::Forged
+            | OverrideRefusal::NotForThisVenue => StatusCode::BAD_REQUEST,
+            OverrideRefusal::WrongPin => StatusCode::FORBIDDEN,
+            OverrideRefusal::TooManyPins { .. } => StatusCode::TOO_MANY_REQUESTS,
+            OverrideRefusal::Expired { .. }
+            | OverrideRefusal::OtherTerminal { .. }
+            | OverrideRefusal::OtherOffer
+            | OverrideRefusal::UsedUp { .. }
+            | OverrideRefusal::NoManagers => StatusCode::CONFLICT,
+        },
         CounterError::TooManyAttempts => StatusCode::TOO_MANY_REQUESTS,
         CounterError::Stopped | CounterError::Store(_) => StatusCode::SERVICE_UNAVAILABLE,
     }
 }
 
+/// The body of a refusal: `{"error"}`, and for a reached cap a manager can override, the
+/// cap as `"cap": {"offer", "kind", "used", "limit"}` (value caps in cents), so a caller
+/// can offer "manager override" without reading the sentence.
+pub fn refusal_body(error: &CounterError) -> Value {
+    let mut body = json!({ "error": error.to_string() });
+    if let CounterError::Store(StoreError::CapReached {
+        offer_id, reached, ..
+    }) = error
+    {
+        body["cap"] = json!({
+            "offer": offer_id,
+            "kind": reached.kind,
+            "used": reached.used,
+            "limit": reached.limit,
+        });
+    }
+    body
+}
+
 fn refused(error: CounterError) -> Answer {
-    refusal(status_of(&error), error)
+    (status_of(&error), Json(refusal_body(&error)))
+}
+
+/// A manager's override in a request: `{"manager", "pin"}` or `{"code"}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OverrideBody {
+    #[serde(default)]
+    manager: Option<String>,
+    #[serde(default)]
+    pin: Option<String>,
+    #[serde(default)]
+    code: Option<String>,
+}
+
+impl OverrideBody {
+    /// The override offered, typed at `from` (for the PIN throttle), or why the body is
+    /// not one.
+    pub fn offer(self, from: &str) -> Result<OverrideOffer, &'static str> {
+        match (self.manager, self.pin, self.code) {
+            (Some(manager), Some(pin), None) => Ok(OverrideOffer::Pin {
+                manager,
+                pin,
+                from: from.to_owned(),
+            }),
+            (None, None, Some(code)) => Ok(OverrideOffer::Code(code)),
+            _ => Err("an override is a manager's name and PIN ({\"manager\", \"pin\"}) or a code from the console ({\"code\"})"),
+        }
+    }
 }
 
 /// The API of a counter with `offers` (named in redemption answers by their id).
@@ -78,6 +139,9 @@ struct IssueBody {
     incident: Option<String>,
     #[serde(default)]
     staff: Option<String>,
+    /// Past a reached cap: a manager's override.
+    #[serde(default, rename = "override")]
+    past_cap: Option<OverrideBody>,
 }
 
 fn body<T>(parsed: Result<Json<T>, JsonRejection>) -> Result<T, Answer> {
@@ -111,16 +175,31 @@ async fn issue(
         Some(Ok(id)) => Some(id),
         Some(Err(error)) => return refusal(StatusCode::BAD_REQUEST, format!("incident {error}")),
     };
+    let past_cap = match request.past_cap.map(|body| body.offer("counter-api")) {
+        None => None,
+        Some(Ok(offer)) => Some(offer),
+        Some(Err(message)) => return refusal(StatusCode::BAD_REQUEST, message),
+    };
     // The store keeps staff names one line and bounded.
-    match counter.issue(offer.clone(), incident, request.staff).await {
-        Ok(issued) => (
-            StatusCode::CREATED,
-            Json(json!({
+    match counter
+        .issue_with(offer.clone(), incident, request.staff, past_cap)
+        .await
+    {
+        Ok(issued) => {
+            let mut answer = json!({
                 "code": issued.code.to_string(),
                 "offer": offer,
                 "valid_until": last_day_text(issued.code.fields.expiry_day),
-            })),
-        ),
+            });
+            if let super::events::VoucherChange::Issued {
+                past_cap: Some(past),
+                ..
+            } = &issued.event.change
+            {
+                answer["override"] = json!(past);
+            }
+            (StatusCode::CREATED, Json(answer))
+        }
         Err(error) => refused(error),
     }
 }

@@ -18,6 +18,8 @@
 //! ("not for this venue"), MAC ("not a voucher": forged or damaged).
 //! A guess that passes the check symbol and the tag still has a 1 in 2^26 (1 in 67 million)
 //! chance against the MAC; with attempts rate-limited per terminal, guessing is hopeless.
+//! The same 16-symbol frame — alphabet, check symbol, venue tag, MAC — carries a manager's
+//! override codes (`override_code`), under a MAC domain of their own.
 //! Pure: no I/O, no clock (expiry is compared by the caller).
 
 use hmac::{Hmac, Mac};
@@ -114,12 +116,14 @@ impl VoucherSecret {
         u64::from(Sha256::digest(self.venue.as_bytes())[0] >> (8 - TAG_BITS))
     }
 
-    fn mac(&self, fields_bits: u64, tag: u64) -> u64 {
+    fn mac(&self, domain: Domain, fields_bits: u64, tag: u64) -> u64 {
         // Keys of any length are accepted by HMAC; this cannot fail.
         let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(&self.key)
             .unwrap_or_else(|_| unreachable!("HMAC takes any key length"));
         mac.update(self.venue.as_bytes());
-        mac.update(&[0]);
+        // The byte after the venue id (which never holds 0 or 1) keeps each kind of code
+        // apart; vouchers' 0 is what every code issued so far was signed with.
+        mac.update(&[domain as u8]);
         mac.update(&((fields_bits << TAG_BITS) | tag).to_be_bytes());
         let digest = mac.finalize().into_bytes();
         let top = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
@@ -153,106 +157,141 @@ impl VoucherCode {
     /// Makes the code for `fields`.
     pub fn issue(fields: VoucherFields, secret: &VoucherSecret) -> Result<Self, CodeError> {
         fields.check_ranges()?;
-        let bits = fields.pack();
-        let tag = secret.venue_tag();
-        // 75 bits: more than a u64 holds.
-        let value = ((u128::from((bits << TAG_BITS) | tag)) << MAC_BITS)
-            | u128::from(secret.mac(bits, tag));
-        let mut digits = [0u8; PAYLOAD_SYMBOLS];
-        for (index, digit) in digits.iter_mut().enumerate() {
-            let shift = 5 * (PAYLOAD_SYMBOLS - 1 - index);
-            *digit = ((value >> shift) & 0x1f) as u8;
-        }
-        let mut symbols = [0u8; 16];
-        for (symbol, digit) in symbols.iter_mut().zip(digits) {
-            *symbol = ALPHABET[usize::from(digit)];
-        }
-        symbols[15] = ALPHABET[usize::from(super::check::check_digit(&digits))];
+        let symbols = write_frame(Domain::Voucher, fields.pack(), secret);
         Ok(Self { fields, symbols })
     }
 
     /// Reads a typed or scanned code: case-insensitive, I and L read as 1, O as 0,
     /// hyphens and spaces ignored.
     pub fn parse(text: &str, secret: &VoucherSecret) -> Result<Self, CodeError> {
-        if text.len() > 64 {
-            return Err(CodeError::NotAVoucher);
-        }
-        // Each symbol's digit, or None where what was typed is no symbol of the alphabet.
-        let mut digits: Vec<Option<u8>> = Vec::with_capacity(16);
-        for character in text.chars() {
-            let normalised = match character.to_ascii_uppercase() {
-                ' ' | '-' | '\t' => continue,
-                'I' | 'L' => '1',
-                'O' => '0',
-                other => other,
-            };
-            let digit = ALPHABET
-                .iter()
-                .position(|a| char::from(*a) == normalised)
-                .map(|digit| digit as u8);
-            digits.push(digit);
-        }
-        let unreadable = digits.iter().filter(|digit| digit.is_none()).count();
-        let typo = match digits.len() {
-            // A symbol left out or typed twice.
-            15 | 17 => true,
-            16 => unreadable > 0 && unreadable <= UNREADABLE_TYPOS,
-            _ => return Err(CodeError::NotAVoucher),
-        };
-        if typo {
-            return Err(CodeError::CheckTheCode);
-        }
-        if unreadable > 0 {
-            return Err(CodeError::NotAVoucher);
-        }
-        let mut all = [0u8; 16];
-        for (slot, digit) in all.iter_mut().zip(&digits) {
-            *slot = digit.expect("every symbol was readable");
-        }
-        if !super::check::is_consistent(&all) {
-            return Err(CodeError::CheckTheCode);
-        }
-        let value = all[..PAYLOAD_SYMBOLS]
-            .iter()
-            .fold(0u128, |value, digit| (value << 5) | u128::from(*digit));
-        // The masks keep each part within its width, so the narrowing casts are exact.
-        let mac = (value & ((1 << MAC_BITS) - 1)) as u64;
-        let tag = ((value >> MAC_BITS) & ((1 << TAG_BITS) - 1)) as u64;
-        let bits = (value >> (MAC_BITS + TAG_BITS)) as u64;
-        if tag != secret.venue_tag() {
-            return Err(CodeError::NotForThisVenue);
-        }
-        if mac != secret.mac(bits, tag) {
-            return Err(CodeError::NotAVoucher);
-        }
+        let (bits, symbols) = read_frame(Domain::Voucher, text, secret)?;
         let fields = VoucherFields::unpack(bits);
         fields.check_ranges().map_err(|_| CodeError::NotAVoucher)?;
-        let mut symbols = [0u8; 16];
-        for (symbol, digit) in symbols.iter_mut().zip(all) {
-            *symbol = ALPHABET[usize::from(digit)];
-        }
         Ok(Self { fields, symbols })
     }
 
     /// The 16 symbols without separators: the QR payload and the store key.
     pub fn compact(&self) -> String {
-        self.symbols.iter().map(|&b| b as char).collect()
+        compact(&self.symbols)
     }
 }
 
 impl fmt::Display for VoucherCode {
     /// `XXXX-XXXX-XXXX-XXXX`, as printed and read aloud.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let compact = self.compact();
-        write!(
-            f,
-            "{}-{}-{}-{}",
-            &compact[0..4],
-            &compact[4..8],
-            &compact[8..12],
-            &compact[12..16]
-        )
+        write!(f, "{}", grouped(&self.symbols))
     }
+}
+
+/// Which kind of code a frame carries: each kind has its own MAC domain, so a voucher
+/// never reads as a manager's override code (`override_code`) or the reverse.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Domain {
+    Voucher = 0,
+    Override = 1,
+}
+
+/// The 16 symbols of a code of `domain` carrying 45 bits of fields: the fields, the
+/// venue tag, the MAC, and the check symbol.
+pub(crate) fn write_frame(domain: Domain, bits: u64, secret: &VoucherSecret) -> [u8; 16] {
+    let tag = secret.venue_tag();
+    // 75 bits: more than a u64 holds.
+    let value = ((u128::from((bits << TAG_BITS) | tag)) << MAC_BITS)
+        | u128::from(secret.mac(domain, bits, tag));
+    let mut digits = [0u8; PAYLOAD_SYMBOLS];
+    for (index, digit) in digits.iter_mut().enumerate() {
+        let shift = 5 * (PAYLOAD_SYMBOLS - 1 - index);
+        *digit = ((value >> shift) & 0x1f) as u8;
+    }
+    let mut symbols = [0u8; 16];
+    for (symbol, digit) in symbols.iter_mut().zip(digits) {
+        *symbol = ALPHABET[usize::from(digit)];
+    }
+    symbols[15] = ALPHABET[usize::from(super::check::check_digit(&digits))];
+    symbols
+}
+
+/// Reads a typed code of `domain` (case-insensitive, I and L as 1, O as 0, hyphens and
+/// spaces ignored) and checks length, symbols, check symbol, venue tag and MAC, in that
+/// order; the 45 bits of fields and the canonical symbols.
+pub(crate) fn read_frame(
+    domain: Domain,
+    text: &str,
+    secret: &VoucherSecret,
+) -> Result<(u64, [u8; 16]), CodeError> {
+    if text.len() > 64 {
+        return Err(CodeError::NotAVoucher);
+    }
+    // Each symbol's digit, or None where what was typed is no symbol of the alphabet.
+    let mut digits: Vec<Option<u8>> = Vec::with_capacity(16);
+    for character in text.chars() {
+        let normalised = match character.to_ascii_uppercase() {
+            ' ' | '-' | '\t' => continue,
+            'I' | 'L' => '1',
+            'O' => '0',
+            other => other,
+        };
+        let digit = ALPHABET
+            .iter()
+            .position(|a| char::from(*a) == normalised)
+            .map(|digit| digit as u8);
+        digits.push(digit);
+    }
+    let unreadable = digits.iter().filter(|digit| digit.is_none()).count();
+    let typo = match digits.len() {
+        // A symbol left out or typed twice.
+        15 | 17 => true,
+        16 => unreadable > 0 && unreadable <= UNREADABLE_TYPOS,
+        _ => return Err(CodeError::NotAVoucher),
+    };
+    if typo {
+        return Err(CodeError::CheckTheCode);
+    }
+    if unreadable > 0 {
+        return Err(CodeError::NotAVoucher);
+    }
+    let mut all = [0u8; 16];
+    for (slot, digit) in all.iter_mut().zip(&digits) {
+        *slot = digit.expect("every symbol was readable");
+    }
+    if !super::check::is_consistent(&all) {
+        return Err(CodeError::CheckTheCode);
+    }
+    let value = all[..PAYLOAD_SYMBOLS]
+        .iter()
+        .fold(0u128, |value, digit| (value << 5) | u128::from(*digit));
+    // The masks keep each part within its width, so the narrowing casts are exact.
+    let mac = (value & ((1 << MAC_BITS) - 1)) as u64;
+    let tag = ((value >> MAC_BITS) & ((1 << TAG_BITS) - 1)) as u64;
+    let bits = (value >> (MAC_BITS + TAG_BITS)) as u64;
+    if tag != secret.venue_tag() {
+        return Err(CodeError::NotForThisVenue);
+    }
+    if mac != secret.mac(domain, bits, tag) {
+        return Err(CodeError::NotAVoucher);
+    }
+    let mut symbols = [0u8; 16];
+    for (symbol, digit) in symbols.iter_mut().zip(all) {
+        *symbol = ALPHABET[usize::from(digit)];
+    }
+    Ok((bits, symbols))
+}
+
+/// The 16 symbols without separators.
+pub(crate) fn compact(symbols: &[u8; 16]) -> String {
+    symbols.iter().map(|&b| b as char).collect()
+}
+
+/// `XXXX-XXXX-XXXX-XXXX`, as printed and read aloud.
+pub(crate) fn grouped(symbols: &[u8; 16]) -> String {
+    let compact = compact(symbols);
+    format!(
+        "{}-{}-{}-{}",
+        &compact[0..4],
+        &compact[4..8],
+        &compact[8..12],
+        &compact[12..16]
+    )
 }
 
 #[cfg(test)]

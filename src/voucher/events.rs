@@ -5,7 +5,9 @@
 //! a conflict is reported, never merged away (brief, invariant 5). The events themselves
 //! are wire types (`protocol::vouchers`); the records are this terminal's.
 
-pub use crate::protocol::vouchers::{VoucherChange, VoucherEvent, EVENT_VERSION};
+pub use crate::protocol::vouchers::{
+    CapKind, IssueOverride, VoucherChange, VoucherEvent, EVENT_VERSION,
+};
 use crate::protocol::Identifier;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -54,6 +56,9 @@ pub struct VoucherRecord {
     /// Other issue events for the same code: two terminals share a terminal number.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub duplicate_issues: Vec<EventMark>,
+    /// The manager or code that let it be issued past a cap (see `voucher::limits`).
+    #[serde(rename = "override", default, skip_serializing_if = "Option::is_none")]
+    pub past_cap: Option<IssueOverride>,
 }
 
 impl VoucherRecord {
@@ -65,6 +70,7 @@ impl VoucherRecord {
             VoucherChange::Issued {
                 offer_id,
                 incident_id,
+                past_cap,
                 ..
             } => {
                 let same = |m: &EventMark| m.origin == mark.origin && m.seq == mark.seq;
@@ -92,6 +98,7 @@ impl VoucherRecord {
                 if self.issued.as_ref() == Some(&incoming) {
                     self.offer_id = Some(offer_id.clone());
                     self.incident_id = incident_id.clone();
+                    self.past_cap = past_cap.clone();
                 }
                 true
             }
@@ -156,6 +163,7 @@ mod tests {
                     code: code.clone(),
                     offer_id: Identifier::parse("popcorn").unwrap(),
                     incident_id: None,
+                    past_cap: None,
                 },
             ),
             event("till-1", 2, VoucherChange::Redeemed { code: code.clone() }),
@@ -184,6 +192,7 @@ mod tests {
                     code: "ABCD".into(),
                     offer_id: Identifier::parse("popcorn").unwrap(),
                     incident_id: None,
+                    past_cap: None,
                 },
             )
         };

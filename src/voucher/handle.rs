@@ -7,8 +7,11 @@
 use super::code::{CodeError, VoucherCode};
 use super::events::VoucherRecord;
 use super::lifecycle::{Redemption, VoidRefusal};
-use super::store::{IssuedVoucher, StoreError};
+use super::managers::ManagerGate;
+use super::override_code::OverrideRefusal;
+use super::store::{IssuedVoucher, OverrideAsk, StoreError};
 use crate::protocol::Identifier;
+use std::sync::Arc;
 use tokio::sync::{mpsc, oneshot};
 
 /// Requests the voucher worker holds before the sender waits.
@@ -39,8 +42,34 @@ pub enum CounterError {
     Void(#[from] VoidRefusal),
     #[error("{0}")]
     Code(#[from] CodeError),
+    /// A manager's override was offered and refused (wrong PIN, bad or used-up code).
+    #[error("{0}")]
+    Override(#[from] OverrideRefusal),
     #[error(transparent)]
     Store(StoreError),
+}
+
+impl CounterError {
+    /// The cap reached, when this refusal is one a manager's override can lift.
+    pub fn cap_reached(&self) -> Option<&crate::voucher::limits::CapReached> {
+        match self {
+            CounterError::Store(StoreError::CapReached { reached, .. }) => Some(reached),
+            _ => None,
+        }
+    }
+}
+
+/// A manager's override offered with an issue, as staff typed it.
+#[derive(Clone, Debug)]
+pub enum OverrideOffer {
+    /// A manager's name and PIN typed at the till; `from` is where (for the throttle).
+    Pin {
+        manager: String,
+        pin: String,
+        from: String,
+    },
+    /// A one-time code minted on the console.
+    Code(String),
 }
 
 impl From<StoreError> for CounterError {
@@ -48,6 +77,7 @@ impl From<StoreError> for CounterError {
         match error {
             StoreError::Code(error) => CounterError::Code(error),
             StoreError::Void(refusal) => CounterError::Void(refusal),
+            StoreError::Override(refusal) => CounterError::Override(refusal),
             other => CounterError::Store(other),
         }
     }
@@ -59,6 +89,8 @@ pub enum CounterRequest {
         offer: Identifier,
         incident: Option<Identifier>,
         staff: Option<String>,
+        /// Past a cap: a manager already verified, or a code the store checks.
+        past_cap: Option<OverrideAsk>,
         reply: oneshot::Sender<Result<IssuedVoucher, CounterError>>,
     },
     Redeem {
@@ -113,12 +145,18 @@ pub type LookupResult = (Result<VoucherCode, CodeError>, Option<VoucherRecord>);
 #[derive(Clone)]
 pub struct CounterHandle {
     requests: mpsc::Sender<CounterRequest>,
+    /// The till's managers: a PIN is checked here, in the caller's task, so argon2 never
+    /// holds up the worker's loop.
+    managers: Arc<ManagerGate>,
 }
 
-/// A handle and the receiving end the worker serves.
-pub fn counter_channel() -> (CounterHandle, mpsc::Receiver<CounterRequest>) {
+/// A handle and the receiving end the worker serves, for a till with `managers`.
+pub fn counter_channel(
+    managers: Vec<crate::config::ManagerAccount>,
+) -> (CounterHandle, mpsc::Receiver<CounterRequest>) {
     let (requests, receiver) = mpsc::channel(REQUEST_CAPACITY);
-    (CounterHandle { requests }, receiver)
+    let managers = Arc::new(ManagerGate::new(managers));
+    (CounterHandle { requests, managers }, receiver)
 }
 
 impl CounterHandle {
@@ -141,10 +179,31 @@ impl CounterHandle {
         incident: Option<Identifier>,
         staff: Option<String>,
     ) -> Result<IssuedVoucher, CounterError> {
+        self.issue_with(offer, incident, staff, None).await
+    }
+
+    /// Issues a voucher, past a reached cap if `past_cap` is a manager's valid override
+    /// (a PIN is checked before anything is asked of the store: a wrong one issues
+    /// nothing, even within the caps); answered once it is durable.
+    pub async fn issue_with(
+        &self,
+        offer: Identifier,
+        incident: Option<Identifier>,
+        staff: Option<String>,
+        past_cap: Option<OverrideOffer>,
+    ) -> Result<IssuedVoucher, CounterError> {
+        let past_cap = match past_cap {
+            None => None,
+            Some(OverrideOffer::Code(code)) => Some(OverrideAsk::Code(code)),
+            Some(OverrideOffer::Pin { manager, pin, from }) => Some(OverrideAsk::Manager(
+                self.managers.check(&manager, pin, &from).await?,
+            )),
+        };
         self.ask(|reply| CounterRequest::Issue {
             offer,
             incident,
             staff,
+            past_cap,
             reply,
         })
         .await

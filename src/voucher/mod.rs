@@ -1,7 +1,9 @@
 //! Raincheck vouchers: the code format (`code`), events and the records they merge into
 //! (`events`), every voucher rule (`lifecycle`), the sled store (`store`), and the
 //! terminal's voucher worker (`worker`, reached through `handle`) with its pure
-//! anti-entropy (`anti_entropy`); `provenance` notices a store restored or moved. The counter's local API (`api`), CSV export, the secret
+//! anti-entropy (`anti_entropy`); `provenance` notices a store restored or moved. An
+//! offer's caps (`limits`) and the two ways a manager lets an issue past one — a PIN at
+//! the till (`managers`) or a one-time code from the console (`override_code`). The counter's local API (`api`), CSV export, the secret
 //! file and receipts (`printer`) sit beside them.
 
 pub mod anti_entropy;
@@ -12,10 +14,14 @@ pub mod events;
 pub mod export;
 pub mod handle;
 pub mod lifecycle;
+pub mod limits;
+pub mod managers;
 pub mod open;
+pub mod override_code;
 pub mod printer;
 mod provenance;
 pub mod report;
+pub mod report_overrides;
 pub mod store;
 pub mod worker;
 

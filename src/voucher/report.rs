@@ -73,6 +73,8 @@ pub struct IncidentVouchers {
     pub conflicts: Vec<ReportConflict>,
     /// Records of the whole store read to find these (the report's cost).
     pub records_read: u64,
+    /// Vouchers issued past a cap, and by whose override (`report_overrides`).
+    pub overrides: Vec<super::report_overrides::OverrideLine>,
 }
 
 /// What a till did to a voucher, as its event marks say.
@@ -85,6 +87,7 @@ enum Act {
 /// The tally of one incident's vouchers, one record at a time.
 pub struct IncidentTally {
     report: IncidentVouchers,
+    overrides: super::report_overrides::OverrideTally,
     face_values: BTreeMap<String, Option<Money>>,
     today: u16,
 }
@@ -113,7 +116,9 @@ impl IncidentTally {
                 conflict_count: 0,
                 conflicts: Vec::new(),
                 records_read: 0,
+                overrides: Vec::new(),
             },
+            overrides: Default::default(),
             face_values: offers
                 .iter()
                 .map(|offer| (offer.id.to_string(), offer.face_value))
@@ -129,6 +134,7 @@ impl IncidentTally {
         if record.incident_id.as_ref() != Some(&self.report.incident) {
             return;
         }
+        self.overrides.add(record);
         let report = &mut self.report;
         let marks = record
             .issued
@@ -204,6 +210,7 @@ impl IncidentTally {
             };
         }
         self.report.liability = total.map(Money);
+        self.report.overrides = self.overrides.finish();
         self.report
     }
 }
@@ -235,6 +242,10 @@ mod tests {
             terms: String::new(),
             validity_days: 30,
             per_incident_cap: None,
+            till_cap: None,
+            till_value_cap: None,
+            venue_cap: None,
+            venue_value_cap: None,
             face_value: value.map(Money),
         }
     }

@@ -1,5 +1,7 @@
 //! The voucher store: sled on the terminal's disk. Trees: `meta` (format version, venue,
-//! node, next serial and sequence, per-origin watermarks, per-incident caps), `vouchers`
+//! node, next serial and sequence, per-origin watermarks, per incident and offer the
+//! vouchers this till and the venue issued — what `limits` judges the caps on — and each
+//! override code's uses), `vouchers`
 //! (compact code → record) and `events` (origin, sequence → event). Every issue, redeem
 //! and void is one sled transaction followed by a flush, and only then reported
 //! (invariant 4): a `kill -9` at any instant loses nothing that was reported, and since
@@ -11,7 +13,10 @@ use super::events::{VoucherChange, VoucherEvent, VoucherRecord, EVENT_VERSION};
 use super::lifecycle::{
     judge_redemption, judge_void, RedeemAnswer, RedeemContext, Redemption, VoidRefusal,
 };
+use super::limits::{judge_issue, CapReached, Caps, Issued};
+use super::override_code::{judge_code, override_minute, OverrideCode, OverrideRefusal};
 use crate::config::OfferConfig;
+use crate::protocol::vouchers::IssueOverride;
 use crate::protocol::vouchers::MAX_STAFF_CHARS;
 use crate::protocol::Identifier;
 use sled::transaction::{ConflictableTransactionError, TransactionError, TransactionalTree};
@@ -42,10 +47,16 @@ pub enum StoreError {
         "this terminal has issued every serial its codes can hold; give it a new terminal number"
     )]
     SerialsExhausted,
-    #[error(
-        "the cap of {cap} vouchers of offer {offer} for this incident is reached on this terminal"
-    )]
-    CapReached { offer: String, cap: u32 },
+    /// A cap of the offer is reached; a manager's override may issue past it.
+    #[error("{}; a manager can override", reached.describe(offer))]
+    CapReached {
+        /// The offer's title, as staff know it.
+        offer: String,
+        offer_id: Identifier,
+        reached: CapReached,
+    },
+    #[error("{0}")]
+    Override(OverrideRefusal),
     #[error("{0}")]
     Code(CodeError),
     #[error("{0}")]
@@ -67,6 +78,31 @@ pub struct IssueRequest<'a> {
     pub incident: Option<Identifier>,
     pub staff: Option<String>,
     pub now: OffsetDateTime,
+    /// Who lets it go past a cap, if one is reached; unused while within the caps.
+    pub past_cap: Option<OverrideAsk>,
+}
+
+/// A manager's override offered with an issue.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OverrideAsk {
+    /// A manager whose PIN the caller has verified (`voucher::managers`), by name.
+    Manager(String),
+    /// A one-time code as typed, checked here (`override_code`).
+    Code(String),
+}
+
+/// Meta keys counting one offer's vouchers for one incident: this till's and the venue's
+/// (every terminal's events this store holds).
+pub(super) fn count_keys(incident: &Identifier, offer: &Identifier) -> (String, String) {
+    (
+        format!("cap/{incident}/{offer}"),
+        format!("venue-cap/{incident}/{offer}"),
+    )
+}
+
+/// Meta key counting the uses of an override code this store knows of.
+pub(super) fn override_key(grouped: &str) -> String {
+    format!("override/{grouped}")
 }
 
 pub struct VoucherStore {
@@ -162,10 +198,20 @@ impl VoucherStore {
         let today = voucher_day(request.now);
         let expiry_day = (u32::from(today) + u32::from(request.offer.validity_days))
             .min(u32::from(VoucherFields::MAX_EXPIRY_DAY)) as u16;
-        let cap_key = request
+        let caps = Caps::of(request.offer);
+        let count_keys = request
             .incident
             .as_ref()
-            .map(|incident| format!("cap/{incident}/{}", request.offer.id));
+            .map(|incident| count_keys(incident, &request.offer.id));
+        // A typed code is read before the transaction: a mistyped or forged one changes
+        // nothing, whether or not a cap turns out to be reached.
+        let code = match &request.past_cap {
+            Some(OverrideAsk::Code(text)) => {
+                Some(OverrideCode::parse(text, &self.secret).map_err(StoreError::Override)?)
+            }
+            _ => None,
+        };
+        let minute = override_minute(request.now);
         let issued = flatten((&self.meta, &self.vouchers, &self.events).transaction(
             |(meta, vouchers, events)| {
                 let serial = read_u64(meta.get("next_serial")?).max(1);
@@ -175,16 +221,27 @@ impl VoucherStore {
                 if serial32 > VoucherFields::MAX_SERIAL {
                     return abort(StoreError::SerialsExhausted);
                 }
-                if let (Some(key), Some(cap)) = (&cap_key, request.offer.per_incident_cap) {
-                    let count = read_u64(meta.get(key.as_bytes())?);
-                    if count >= u64::from(cap) {
-                        return abort(StoreError::CapReached {
-                            offer: request.offer.id.to_string(),
-                            cap,
-                        });
+                let past_cap = match &count_keys {
+                    Some((till_key, venue_key)) => {
+                        let issued = Issued {
+                            till: read_u64(meta.get(till_key.as_bytes())?),
+                            venue: read_u64(meta.get(venue_key.as_bytes())?),
+                        };
+                        meta.insert(till_key.as_bytes(), &(issued.till + 1).to_be_bytes())?;
+                        meta.insert(venue_key.as_bytes(), &(issued.venue + 1).to_be_bytes())?;
+                        match judge_issue(&caps, issued) {
+                            Ok(()) => None,
+                            Err(reached) => Some(self.override_past(
+                                meta,
+                                &request,
+                                code.as_ref(),
+                                reached,
+                                minute,
+                            )?),
+                        }
                     }
-                    meta.insert(key.as_bytes(), &(count + 1).to_be_bytes())?;
-                }
+                    None => None,
+                };
                 let fields = VoucherFields {
                     offer: request.offer.number,
                     terminal: self.terminal,
@@ -215,6 +272,7 @@ impl VoucherStore {
                         code: compact.clone(),
                         offer_id: request.offer.id.clone(),
                         incident_id: request.incident.clone(),
+                        past_cap,
                     },
                 };
                 let mut record = VoucherRecord::default();
@@ -229,6 +287,45 @@ impl VoucherStore {
         ))?;
         self.db.flush()?;
         Ok(issued)
+    }
+
+    /// A cap is reached: the override that lets this issue past it (a code's use counted
+    /// in this transaction), or the refusal.
+    fn override_past(
+        &self,
+        meta: &TransactionalTree,
+        request: &IssueRequest<'_>,
+        code: Option<&OverrideCode>,
+        reached: CapReached,
+        minute: u32,
+    ) -> TransactionResult<IssueOverride> {
+        match (&request.past_cap, code) {
+            (Some(OverrideAsk::Manager(name)), _) => Ok(IssueOverride {
+                manager: kept_name(Some(name.clone())),
+                code: None,
+                cap: reached.kind,
+            }),
+            (Some(OverrideAsk::Code(_)), Some(code)) => {
+                let key = override_key(&code.grouped());
+                let used = read_u64(meta.get(key.as_bytes())?);
+                if let Err(refusal) =
+                    judge_code(code, request.offer.number, self.terminal, minute, used)
+                {
+                    return abort(StoreError::Override(refusal));
+                }
+                meta.insert(key.as_bytes(), &(used + 1).to_be_bytes())?;
+                Ok(IssueOverride {
+                    manager: None,
+                    code: Some(code.grouped()),
+                    cap: reached.kind,
+                })
+            }
+            _ => abort(StoreError::CapReached {
+                offer: request.offer.title.clone(),
+                offer_id: request.offer.id.clone(),
+                reached,
+            }),
+        }
     }
 
     /// Verifies and, if valid, redeems a typed or scanned code; durable before it returns.

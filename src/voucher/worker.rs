@@ -99,7 +99,7 @@ impl VoucherWorker {
         serving: Flag,
         shutdown: Shutdown,
     ) -> (CounterHandle, Self) {
-        let (handle, requests) = counter_channel();
+        let (handle, requests) = counter_channel(counter.managers.clone());
         let worker = Self {
             store,
             sync: AntiEntropy::new(node.clone()),

@@ -24,6 +24,10 @@ fn counter_section() -> CounterSection {
             terms: String::new(),
             validity_days: 30,
             per_incident_cap: None,
+            till_cap: None,
+            till_value_cap: None,
+            venue_cap: None,
+            venue_value_cap: None,
             face_value: None,
         }],
         api_listen: None,
@@ -32,6 +36,7 @@ fn counter_section() -> CounterSection {
         staff_sign_in: false,
         currency: None,
         words: Default::default(),
+        managers: Vec::new(),
     }
 }
 

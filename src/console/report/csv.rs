@@ -1,5 +1,6 @@
 //! The incident report as CSV for the accounts: one row per offer and per till with the
-//! voucher counts and the liability, then one row per timeline entry — one table with a
+//! voucher counts and the liability, one per override past a cap (till, offer, who, how
+//! many), then one row per timeline entry — one table with a
 //! `section` column, so a spreadsheet filters it. Fields are quoted and formula-safe by
 //! the voucher export's own `csv_field`.
 
@@ -77,6 +78,38 @@ pub fn render(report: &IncidentReport) -> String {
                     String::new(),
                     String::new(),
                     String::new(),
+                ],
+            );
+        }
+        // One row per till, offer, manager or code and cap issued past.
+        for line in &vouchers.overrides {
+            let by = match (&line.manager, &line.code) {
+                (Some(manager), _) => format!("manager {manager}"),
+                (None, Some(code)) => match line.over_used {
+                    Some(used) => format!(
+                        "code {code}: used {used} times in all, allows {}",
+                        line.allowed.unwrap_or(0)
+                    ),
+                    None => format!("code {code}"),
+                },
+                (None, None) => String::new(),
+            };
+            row(
+                &mut out,
+                &[
+                    "override".into(),
+                    line.till.to_string(),
+                    line.offer.clone(),
+                    text(line.issued),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    format!("{by}; past {}", crate::voucher::limits::cap_name(line.cap)),
                 ],
             );
         }

@@ -198,6 +198,7 @@ fn vouchers(out: &mut String, vouchers: &IncidentVouchers) {
         );
     }
     out.push_str("</tbody></table>");
+    overrides(out, vouchers);
     if vouchers.conflict_count > 0 {
         let _ = write!(
             out,
@@ -220,6 +221,46 @@ fn vouchers(out: &mut String, vouchers: &IncidentVouchers) {
         }
         out.push_str("</ul>");
     }
+}
+
+/// Vouchers issued past a cap: per till, offer, manager or code, and the cap; a code used
+/// more often than it allows (tills cut off from each other) is said so.
+fn overrides(out: &mut String, vouchers: &IncidentVouchers) {
+    let total: u64 = vouchers.overrides.iter().map(|line| line.issued).sum();
+    let _ = write!(out, "<h3>Overrides ({total} issued past a cap)</h3>");
+    if vouchers.overrides.is_empty() {
+        out.push_str("<p class=\"none\">No voucher was issued past a cap.</p>");
+        return;
+    }
+    out.push_str("<table class=\"overrides\"><thead><tr><th>Till</th><th>Offer</th><th>By</th><th>Cap</th><th>Issued past it</th></tr></thead><tbody>");
+    for line in &vouchers.overrides {
+        let till = who(&line.till, &vouchers.till_names.get(&line.till).cloned());
+        let by = match (&line.manager, &line.code) {
+            (Some(manager), _) => format!("manager {}", escape(manager)),
+            (None, Some(code)) => {
+                let mut by = format!("code <code>{}</code>", escape(code));
+                if let Some(allowed) = line.allowed {
+                    let _ = write!(by, " (allows {allowed})");
+                }
+                if let Some(used) = line.over_used {
+                    let _ = write!(
+                        by,
+                        " <b>used {used}× in all: accepted at tills cut off from each other</b>"
+                    );
+                }
+                by
+            }
+            (None, None) => "—".to_owned(),
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{till}</td><td>{}</td><td>{by}</td><td>{}</td><td>{}</td></tr>",
+            escape(&line.offer),
+            crate::voucher::limits::cap_name(line.cap),
+            line.issued
+        );
+    }
+    out.push_str("</tbody></table>");
 }
 
 pub(in crate::console) const STYLE: &str = "body{font:16px/1.45 system-ui,sans-serif;color:#111;margin:2rem auto;max-width:60rem;padding:0 1rem}\

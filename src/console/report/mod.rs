@@ -103,7 +103,13 @@ pub fn tally_vouchers(
             .flatten();
         tally.add(&record, fields);
     })?;
-    Ok(tally.finish())
+    let mut vouchers = tally.finish();
+    crate::voucher::report_overrides::weigh_codes(&mut vouchers.overrides, |code| {
+        crate::voucher::override_code::OverrideCode::parse(code, store.secret())
+            .ok()
+            .map(|code| code.fields.extra)
+    });
+    Ok(vouchers)
 }
 
 /// The recorded timeline of `incident` under `data_dir` (blocking).

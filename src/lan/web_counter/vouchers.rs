@@ -18,7 +18,7 @@ use super::qr::qr_svg;
 use super::session::{CheckedStaff, JsonBody, Refusal, Shared, Staff};
 use super::words::{PageWords, STAFF_VOID_LIMIT};
 use crate::protocol::Identifier;
-use crate::voucher::api::status_of;
+use crate::voucher::api::{refusal_body, status_of, OverrideBody};
 use crate::voucher::events::VoucherRecord;
 use crate::voucher::lifecycle::{judge_void, last_day_text};
 use crate::voucher::CounterError;
@@ -32,10 +32,13 @@ use serde_json::json;
 /// A voucher refusal with its status, in the page's words: `template` ("Not issued: {}")
 /// holds the worker's sentence.
 fn refused(words: &PageWords, template: &str, error: CounterError) -> Refusal {
-    Refusal::new(
+    let mut refusal = Refusal::new(
         status_of(&error),
-        words.say(template, &[&error.to_string()]),
-    )
+        words.say(template, &[&words.wording().refusal(&error)]),
+    );
+    // A reached cap: the page offers a manager's override.
+    refusal.cap = refusal_body(&error).get("cap").cloned();
+    refusal
 }
 
 #[derive(Deserialize)]
@@ -44,6 +47,9 @@ pub(super) struct IssueBody {
     offer: String,
     #[serde(default)]
     language: Option<String>,
+    /// Past a reached cap: a manager's name and PIN, or a code from the console.
+    #[serde(default, rename = "override")]
+    past_cap: Option<OverrideBody>,
 }
 
 pub(super) async fn issue(
@@ -82,11 +88,22 @@ pub(super) async fn issue(
         let view = &presentation.view;
         view.incident_id.clone().filter(|_| view.is_active())
     };
+    let past_cap = body
+        .past_cap
+        .map(|past| past.offer(&staff.from.0.ip().to_string()))
+        .transpose()
+        .map_err(|message| Refusal::bad_request(words.say(not_issued, &[message])))?;
+    let overriding = past_cap.is_some();
     let issued = shared
         .counter
-        .issue(offer, incident, Some(staff.number.clone()))
+        .issue_with(offer, incident, Some(staff.number.clone()), past_cap)
         .await
-        .map_err(|error| refused(&words, not_issued, error))?;
+        .map_err(|error| {
+            if overriding {
+                tracing::warn!(staff = %staff.number, client = %staff.from.0.ip(), %error, "web counter: a manager's override was refused");
+            }
+            refused(&words, not_issued, error)
+        })?;
     let code = issued.code;
     let valid_until = last_day_text(code.fields.expiry_day);
     let (line, say) = words.issued(&offer_config.title, &valid_until);

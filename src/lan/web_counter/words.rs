@@ -130,7 +130,10 @@ impl<'a> PageWords<'a> {
             "next_language": native.next_language.as_str(),
         });
         if let Some(map) = labels.as_object_mut() {
-            for (name, english) in PAGE_PHRASES {
+            for (name, english) in PAGE_PHRASES
+                .into_iter()
+                .chain(crate::screen::override_words::OVERRIDE_LABELS)
+            {
                 map.insert(name.to_owned(), Value::from(self.say(english, &[])));
             }
         }

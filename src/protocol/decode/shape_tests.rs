@@ -100,6 +100,7 @@ fn batch() -> Value {
                     code: "ABCD".into(),
                     offer_id: id("popcorn"),
                     incident_id: Some(id("inc-1")),
+                    past_cap: None,
                 },
             ),
             event(

@@ -5,7 +5,7 @@
 use super::RejectReason;
 use crate::protocol::topics::{Topic, TopicKind};
 use crate::protocol::vouchers::{
-    VoucherBatch, VoucherMarks, MAX_VOUCHER_MESSAGE_BYTES, SYNC_VERSION,
+    VoucherBatch, VoucherChange, VoucherMarks, MAX_VOUCHER_MESSAGE_BYTES, SYNC_VERSION,
 };
 use crate::protocol::Identifier;
 
@@ -57,6 +57,17 @@ pub fn decode_voucher_message(
         })?;
         if batch.v != SYNC_VERSION {
             return Err(RejectReason::UnknownVersion(batch.v));
+        }
+        // An override names one manager or one code, within the wire limits; anything
+        // else was not written by a till of this version.
+        let bad_override = batch.events.iter().any(|event| {
+            matches!(&event.change, VoucherChange::Issued { past_cap: Some(past), .. } if !past.is_well_formed())
+        });
+        if bad_override {
+            return Err(RejectReason::Malformed(
+                "a voucher batch with an override naming no manager or code, or both, or too long a name"
+                    .into(),
+            ));
         }
         return Ok(VoucherMessage::Batch(batch));
     }
@@ -145,5 +156,54 @@ mod tests {
             decode("raincheck/v1/rialto/vouchers/till-2", &huge),
             Err(RejectReason::Oversized { .. })
         ));
+    }
+
+    #[test]
+    fn overrides_decode_when_absent_or_well_formed_and_refuse_otherwise() {
+        let event = |past: &str| {
+            format!(
+                r#"{{"v":1,"origin":"till-2","events":[{{"v":1,"origin":"till-2","seq":1,
+                "at":"2026-01-01T10:00:00Z","kind":"issued","code":"ABCD","offer_id":"popcorn"{past}}}]}}"#
+            )
+        };
+        let topic = "raincheck/v1/rialto/vouchers/till-2";
+        // An event from before limits existed.
+        assert!(matches!(
+            decode(topic, &event("")),
+            Ok(VoucherMessage::Batch(_))
+        ));
+        let by_manager = event(r#","override":{"manager":"Dana","cap":"till_count"}"#);
+        let Ok(VoucherMessage::Batch(batch)) = decode(topic, &by_manager) else {
+            panic!("a manager's override decodes");
+        };
+        assert!(matches!(
+            &batch.events[0].change,
+            VoucherChange::Issued { past_cap: Some(past), .. } if past.manager.as_deref() == Some("Dana")
+        ));
+        let by_code = event(r#","override":{"code":"ABCD-EFGH-JKMN-PQRS","cap":"incident_value"}"#);
+        assert!(matches!(
+            decode(topic, &by_code),
+            Ok(VoucherMessage::Batch(_))
+        ));
+        for bad in [
+            r#","override":{"cap":"till_count"}"#,
+            r#","override":{"manager":"Dana","code":"ABCD","cap":"till_count"}"#,
+            r#","override":{"manager":"","cap":"till_count"}"#,
+        ] {
+            assert!(
+                matches!(decode(topic, &event(bad)), Err(RejectReason::Malformed(_))),
+                "{bad}"
+            );
+        }
+        let long = format!(
+            r#","override":{{"manager":"{}","cap":"till_count"}}"#,
+            "x".repeat(65)
+        );
+        assert!(matches!(
+            decode(topic, &event(&long)),
+            Err(RejectReason::Malformed(_))
+        ));
+        let unknown_cap = event(r#","override":{"manager":"Dana","cap":"galaxy"}"#);
+        assert!(decode(topic, &unknown_cap).is_err());
     }
 }

@@ -4,6 +4,7 @@
 //! terminal's own writes are in `store.rs`.
 
 use super::*;
+use crate::voucher::override_code::OverrideCode;
 
 impl VoucherStore {
     /// Applies other terminals' events, skipping any already known and any whose code is
@@ -44,6 +45,7 @@ impl VoucherStore {
                     if event.origin == self.node {
                         self.take_back(meta, event)?;
                     }
+                    self.count_issue(meta, event)?;
                     applied += 1;
                 }
                 Ok(applied)
@@ -65,6 +67,7 @@ impl VoucherStore {
             code,
             incident_id,
             offer_id,
+            ..
         } = &event.change
         {
             let Ok(parsed) = VoucherCode::parse(code, &self.secret) else {
@@ -74,10 +77,47 @@ impl VoucherStore {
             let next_serial = read_u64(meta.get("next_serial")?).max(serial + 1);
             meta.insert("next_serial", &next_serial.to_be_bytes())?;
             if let Some(incident) = incident_id {
-                let key = format!("cap/{incident}/{offer_id}");
+                let (key, _) = count_keys(incident, offer_id);
                 let count = read_u64(meta.get(key.as_bytes())?) + 1;
                 meta.insert(key.as_bytes(), &count.to_be_bytes())?;
             }
+        }
+        Ok(())
+    }
+
+    /// An issue this store did not hold: it counts towards the venue's caps, and a use of
+    /// an override code counts against the code. A code used more often than it allows was
+    /// used at tills cut off from each other; that is logged here and shown in the report.
+    fn count_issue(&self, meta: &TransactionalTree, event: &VoucherEvent) -> TransactionResult<()> {
+        let VoucherChange::Issued {
+            offer_id,
+            incident_id,
+            past_cap,
+            ..
+        } = &event.change
+        else {
+            return Ok(());
+        };
+        if let Some(incident) = incident_id {
+            let (_, key) = count_keys(incident, offer_id);
+            let count = read_u64(meta.get(key.as_bytes())?) + 1;
+            meta.insert(key.as_bytes(), &count.to_be_bytes())?;
+        }
+        let Some(code) = past_cap.as_ref().and_then(|past| past.code.as_ref()) else {
+            return Ok(());
+        };
+        let key = override_key(code);
+        let used = read_u64(meta.get(key.as_bytes())?) + 1;
+        meta.insert(key.as_bytes(), &used.to_be_bytes())?;
+        let allowed = OverrideCode::parse(code, &self.secret).map_or(0, |code| code.fields.extra);
+        if used > u64::from(allowed) {
+            tracing::warn!(
+                code = %code,
+                used,
+                allowed,
+                origin = %event.origin,
+                "an override code was used more often than it allows: tills cut off from each other each accepted it"
+            );
         }
         Ok(())
     }

@@ -37,6 +37,7 @@ impl VoucherWorker {
                 offer,
                 incident,
                 staff,
+                past_cap,
                 reply,
             } => {
                 let Some(offer) = self.counter.offers.iter().find(|o| o.id == offer).cloned()
@@ -50,12 +51,30 @@ impl VoucherWorker {
                         incident,
                         staff,
                         now,
+                        past_cap,
                     })
                 })
                 .await;
                 if let Ok(issued) = &result {
                     crate::metrics::add("raincheck_vouchers_total", &[("kind", "issued")], 1.0);
+                    if let crate::protocol::vouchers::VoucherChange::Issued {
+                        past_cap: Some(past),
+                        offer_id,
+                        ..
+                    } = &issued.event.change
+                    {
+                        tracing::info!(
+                            offer = %offer_id,
+                            manager = past.manager.as_deref().unwrap_or(""),
+                            override_code = past.code.as_deref().unwrap_or(""),
+                            cap = crate::voucher::limits::cap_name(past.cap),
+                            "counter: voucher issued past a cap under a manager's override"
+                        );
+                    }
                     self.publish_events(vec![issued.event.clone()]);
+                }
+                if let Err(error @ CounterError::Override(_)) = &result {
+                    tracing::warn!(%error, "counter: an override code was refused");
                 }
                 let changed = result.is_ok();
                 let _ = reply.send(result);

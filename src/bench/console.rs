@@ -5,16 +5,14 @@
 //! resolve) call to the first snapshot on the stream that shows the new revision
 //! confirmed by all N displays. Rounds alternate between cash only and all clear.
 
-use super::console_client::{call, console_config, follow_stream, sign_in_as, Seen, PIN};
+use super::console_client::call;
 use super::stats::percentiles;
-use crate::app::start_node;
 use crate::shutdown::shutdown_pair;
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::Bytes;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 
 const ROUND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -31,20 +29,17 @@ async fn measure(displays: usize, rounds: usize, url: String, data: &Path) -> Re
     let (trigger, shutdown) = shutdown_pair();
     let (observer, mut nodes, _data) = super::fleet::start_fleet(&url, displays, &shutdown).await?;
     observer.close().await;
-    let console = start_node(
-        &console_config(&url, data)?,
-        Path::new("."),
-        shutdown.clone(),
-    )?;
-    let address = console
-        .console
-        .context("the console node did not start its server")?;
-    nodes.push(console);
+    let super::console_client::BenchConsole {
+        node,
+        address,
+        cookie,
+        csrf,
+        mut seen,
+        stream,
+    } = super::console_client::signed_in_console(&url, data, &shutdown).await?;
+    nodes.push(node);
     println!("{displays} display nodes and a console online; console at http://{address}");
 
-    let (cookie, csrf) = sign_in_as(address, "Bench", PIN).await?;
-    let (seen_tx, mut seen) = mpsc::channel::<Seen>(1024);
-    let stream = tokio::spawn(follow_stream(address, cookie.clone(), seen_tx));
     let mut samples = Vec::with_capacity(rounds);
     let mut answers = Vec::with_capacity(rounds);
     for round in 0..rounds {

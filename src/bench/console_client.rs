@@ -71,10 +71,48 @@ pub async fn sign_in_as(address: SocketAddr, name: &str, pin: &str) -> Result<(S
 }
 
 /// The manager's PIN of the benchmarks' console.
-pub const PIN: &str = "4821";
+const PIN: &str = "4821";
+
+/// A console node started on `url`, a manager signed in, and its live stream followed.
+pub struct BenchConsole {
+    pub node: crate::app::NodeHandle,
+    pub address: SocketAddr,
+    pub cookie: String,
+    pub csrf: String,
+    /// Each snapshot on the live stream as it arrives.
+    pub seen: tokio::sync::mpsc::Receiver<Seen>,
+    pub stream: tokio::task::JoinHandle<Result<()>>,
+}
+
+/// Starts a console node on `url` (its data in `data`), signs in and follows its stream.
+pub async fn signed_in_console(
+    url: &str,
+    data: &std::path::Path,
+    shutdown: &crate::shutdown::Shutdown,
+) -> Result<BenchConsole> {
+    let node = crate::app::start_node(
+        &console_config(url, data)?,
+        std::path::Path::new("."),
+        shutdown.clone(),
+    )?;
+    let address = node
+        .console
+        .context("the console node did not start its server")?;
+    let (cookie, csrf) = sign_in_as(address, "Bench", PIN).await?;
+    let (seen_tx, seen) = tokio::sync::mpsc::channel::<Seen>(1024);
+    let stream = tokio::spawn(follow_stream(address, cookie.clone(), seen_tx));
+    Ok(BenchConsole {
+        node,
+        address,
+        cookie,
+        csrf,
+        seen,
+        stream,
+    })
+}
 
 /// A console node on `url` whose manager "Bench" signs in with [`PIN`].
-pub fn console_config(url: &str, data: &std::path::Path) -> Result<crate::config::NodeConfig> {
+fn console_config(url: &str, data: &std::path::Path) -> Result<crate::config::NodeConfig> {
     let hash = crate::console::hash_pin(PIN).map_err(|e| anyhow::anyhow!(e))?;
     let venue = super::fleet::VENUE;
     let text = format!(
@@ -98,7 +136,7 @@ pub struct Seen {
 }
 
 /// Reads the live stream and reports each snapshot's arrival time and progress.
-pub async fn follow_stream(
+async fn follow_stream(
     address: SocketAddr,
     cookie: String,
     seen: tokio::sync::mpsc::Sender<Seen>,

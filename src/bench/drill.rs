@@ -8,9 +8,8 @@
 //! back (not timed). Side by side, in the same run: bare MQTT clients that only answer,
 //! the fan-out limit, and the ratio.
 
-use super::console_client::{call, console_config, follow_stream, sign_in_as, Seen, PIN};
+use super::console_client::{call, Seen};
 use super::stats::percentiles;
-use crate::app::start_node;
 use crate::shutdown::shutdown_pair;
 use anyhow::{anyhow, bail, Context, Result};
 use bytes::Bytes;
@@ -72,22 +71,19 @@ async fn measure(
         .map(ToString::to_string)
         .collect();
     observer.close().await;
-    let console = start_node(
-        &console_config(url, data)?,
-        Path::new("."),
-        shutdown.clone(),
-    )?;
-    let address = console
-        .console
-        .context("the console node did not start its server")?;
-    nodes.push(console);
+    let super::console_client::BenchConsole {
+        node,
+        address,
+        cookie,
+        csrf,
+        mut seen,
+        stream,
+    } = super::console_client::signed_in_console(url, data, &shutdown).await?;
+    nodes.push(node);
     println!(
         "{displays} display nodes and a console online; {} draw the full cash-only screen",
         chosen.len()
     );
-    let (cookie, csrf) = sign_in_as(address, "Bench", PIN).await?;
-    let (seen_tx, mut seen) = mpsc::channel::<Seen>(1024);
-    let stream = tokio::spawn(follow_stream(address, cookie.clone(), seen_tx));
     let start_body = Bytes::from(serde_json::to_vec(
         &serde_json::json!({ "seconds": 600, "full_screen": chosen }),
     )?);
@@ -162,20 +158,6 @@ async fn measure(
     for node in nodes {
         node.join().await;
     }
-    let parsed = url::Url::parse(url).context("the broker URL")?;
-    let broker = super::responders::Broker {
-        host: parsed.host_str().unwrap_or("127.0.0.1").to_owned(),
-        port: parsed.port().unwrap_or(1883),
-    };
-    let bare = super::responders::bare_switches(&broker, displays, rounds).await?;
-    let bare = percentiles(&bare).context("no bare rounds were run")?;
-    println!("trigger -> all {displays} bare MQTT responders answered: {bare}");
-    let ratio =
-        |ours: Duration, limit: Duration| ours.as_secs_f64() / limit.as_secs_f64().max(1e-9);
-    println!(
-        "raincheck drill / bare MQTT: p50 {:.2}x, p99 {:.2}x",
-        ratio(stats.p50, bare.p50),
-        ratio(stats.p99, bare.p99)
-    );
+    super::responders::print_against_bare(url, displays, rounds, &stats, "raincheck drill").await?;
     Ok(ExitCode::SUCCESS)
 }

@@ -151,3 +151,31 @@ pub async fn bare_switches(
     }
     Ok(samples)
 }
+
+/// The limit, side by side: as many bare clients that only answer on the same broker at
+/// `url`, `rounds` times; prints their figures and `ours` (what `what` measured) as a ratio.
+pub async fn print_against_bare(
+    url: &str,
+    responders: usize,
+    rounds: usize,
+    ours: &super::stats::Percentiles,
+    what: &str,
+) -> anyhow::Result<()> {
+    use anyhow::Context;
+    let parsed = url::Url::parse(url).context("the broker URL")?;
+    let broker = Broker {
+        host: parsed.host_str().unwrap_or("127.0.0.1").to_owned(),
+        port: parsed.port().unwrap_or(1883),
+    };
+    let bare = bare_switches(&broker, responders, rounds).await?;
+    let bare = super::stats::percentiles(&bare).context("no bare rounds were run")?;
+    println!("trigger -> all {responders} bare MQTT responders answered: {bare}");
+    let ratio =
+        |ours: Duration, limit: Duration| ours.as_secs_f64() / limit.as_secs_f64().max(1e-9);
+    println!(
+        "{what} / bare MQTT: p50 {:.2}x, p99 {:.2}x",
+        ratio(ours.p50, bare.p50),
+        ratio(ours.p99, bare.p99)
+    );
+    Ok(())
+}

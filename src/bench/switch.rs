@@ -93,22 +93,7 @@ async fn measure(displays: usize, rounds: usize, url: String) -> Result<ExitCode
         node.join().await;
     }
     observer.close().await;
-    // The limit, side by side: the same broker, as many bare clients that only answer.
-    let parsed = url::Url::parse(&url).context("the broker URL")?;
-    let broker = super::responders::Broker {
-        host: parsed.host_str().unwrap_or("127.0.0.1").to_owned(),
-        port: parsed.port().unwrap_or(1883),
-    };
-    let bare = super::responders::bare_switches(&broker, displays, rounds).await?;
-    let bare = percentiles(&bare).context("no bare rounds were run")?;
-    println!("trigger -> all {displays} bare MQTT responders answered: {bare}");
-    let ratio =
-        |ours: Duration, limit: Duration| ours.as_secs_f64() / limit.as_secs_f64().max(1e-9);
-    println!(
-        "raincheck / bare MQTT: p50 {:.2}×, p99 {:.2}×",
-        ratio(stats.p50, bare.p50),
-        ratio(stats.p99, bare.p99)
-    );
+    super::responders::print_against_bare(&url, displays, rounds, &stats, "raincheck").await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -10,6 +10,7 @@ mod bus;
 mod drill;
 mod drill_routes;
 mod feeds;
+mod follow;
 mod http;
 mod incident_routes;
 mod live;

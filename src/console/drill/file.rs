@@ -28,6 +28,11 @@ pub fn save(data_dir: &Path, report: &DrillReport) -> std::io::Result<()> {
     std::fs::rename(&temporary, &target)
 }
 
+/// Writes each of `reports` (the recorder's batch: a drill that ended, the next begun).
+pub fn save_all(data_dir: &Path, reports: &[DrillReport]) -> std::io::Result<()> {
+    reports.iter().try_for_each(|report| save(data_dir, report))
+}
+
 /// The drill's report, or `None` when the console kept none.
 pub fn read(data_dir: &Path, drill: &Identifier) -> std::io::Result<Option<DrillReport>> {
     match std::fs::read(path_of(data_dir, drill)) {

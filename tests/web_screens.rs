@@ -115,6 +115,31 @@ fn web_screens_switch_confirm_come_back_after_a_reload_and_show_the_link_lost_no
         assert!(lobby_page.text("#venue-name").await.contains(VENUE_NAME));
         lobby_page.screenshot(&shots.join("web-screen-normal.png")).await;
 
+        // A staff drill: the marker on every page, the full cash-only screen on the one
+        // chosen; each page confirms it, and returns when it ends.
+        let drill = cli(&["drill", "start", "--broker", url.as_str(), "--venue", VENUE, "--full-screen", "foyer-web"]);
+        assert!(drill.status.success(), "{}", stderr_of(&drill));
+        wait_for(&mut session, WAIT, "every web screen confirms the drill", |state| {
+            raincheck::model::compute_view(state).drill.is_some() && all_confirmed(&names)(state)
+        })
+        .await;
+        lobby_page
+            .wait_until("!document.querySelector('#drill').hidden", WAIT, "the drill marker")
+            .await;
+        assert_eq!(lobby_page.text("#drill").await, "TEST — staff drill");
+        shows(&lobby_page, "normal", "the lobby keeps its normal sign under the marker").await;
+        shows(&foyer_page, "cash_only", "the chosen page shows the full cash-only screen").await;
+        foyer_page.screenshot(&shots.join("web-screen-drill-full-screen.png")).await;
+        let ended = cli(&["drill", "end", "--broker", url.as_str(), "--venue", VENUE]);
+        assert!(ended.status.success(), "{}", stderr_of(&ended));
+        wait_for(&mut session, WAIT, "every web screen confirms the end of the drill", |state| {
+            raincheck::model::compute_view(state).drill.is_none() && all_confirmed(&names)(state)
+        })
+        .await;
+        lobby_page
+            .wait_until("document.querySelector('#drill').hidden", WAIT, "the marker goes")
+            .await;
+
         // Cash only: trigger → every page painted and confirmed.
         let started = Instant::now();
         let (_, revision) = declare(&url, "start", &["--offer", "A free small popcorn on your next visit", "--cash-points", "Pay cash at the box office and the bar"]);

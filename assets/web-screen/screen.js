@@ -127,9 +127,11 @@
       $('note').hidden = !lostSince;
       setText('drill', content.drill ? labels.drill : '');
       $('drill').hidden = !content.drill;
+      document.body.classList.toggle('drilling', Boolean(content.drill));
     } else {
       $('note').hidden = true;
       $('drill').hidden = true;
+      document.body.classList.remove('drilling');
     }
     fit();
   }

@@ -407,3 +407,39 @@ async fn a_console_code_is_used_once_across_the_venue_and_bad_codes_change_nothi
         "{csv}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_venue_cap_counts_what_every_till_issued_once_it_has_synced() {
+    let Some(broker) = mosquitto("") else { return };
+    let directory = tempfile::tempdir().unwrap();
+    let caps = "venue_cap = 2";
+    let config_1 = capped_till(directory.path(), "till-1", 1, &broker.url(), caps, None);
+    let config_2 = capped_till(directory.path(), "till-2", 2, &broker.url(), caps, None);
+    let (_node_1, _stop_1, till_1) = start_counter(&config_1, directory.path());
+    let (_node_2, _stop_2, till_2) = start_counter(&config_2, directory.path());
+    let issue = |till: &CounterHandle| {
+        let till = till.clone();
+        async move {
+            till.issue_with(popcorn(), Some(incident()), None, None)
+                .await
+        }
+    };
+    issue(&till_1).await.expect("till 1's first popcorn");
+    let second = issue(&till_2).await.expect("till 2's popcorn").code;
+    // Till 1 hears till 2's voucher; the venue's two are then used up on till 1 too.
+    eventually(
+        &till_1,
+        &second.to_string(),
+        "till 1 has till 2's popcorn",
+        |_| true,
+    )
+    .await;
+    match issue(&till_1).await {
+        Err(CounterError::Store(StoreError::CapReached { reached, .. })) => {
+            assert_eq!(reached.kind, CapKind::IncidentCount);
+            assert_eq!((reached.used, reached.limit), (2, 2));
+        }
+        other => panic!("the venue cap must refuse a third popcorn, got {other:?}"),
+    }
+    assert_eq!(issued(&till_1).await.len(), 2, "nothing was issued");
+}

@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("deadline", 0),
     ("liveness", 0),
     ("reject_log", 0),
+    ("audit", 0),
     ("secret_file", 0),
     ("health", 0),
     ("http_client", 0),

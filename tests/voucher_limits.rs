@@ -8,8 +8,8 @@
 mod common;
 
 use common::console::*;
-use common::counters::{eventually, popcorn, start_counter, wait_till_serving};
-use common::{mosquitto, write_counter_config, VENUE, VOUCHER_SECRET};
+use common::counters::{capped_till, eventually, popcorn, start_counter, wait_till_serving};
+use common::{mosquitto, VENUE, VOUCHER_SECRET};
 use raincheck::protocol::Identifier;
 use raincheck::voucher::events::{CapKind, VoucherChange};
 use raincheck::voucher::handle::OverrideOffer;
@@ -20,38 +20,7 @@ use raincheck::voucher::store::StoreError;
 use raincheck::voucher::{CounterError, CounterHandle, VoucherSecret};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
 use time::OffsetDateTime;
-
-const MANAGER_PIN: &str = "4821";
-
-/// A till on `broker` whose popcorn carries `caps`, with a soda offer worth 3.00 capped
-/// at 6.00 of face value per till, manager Dana (PIN 4821) and, if `api_port`, its API.
-fn capped_till(
-    directory: &Path,
-    node: &str,
-    terminal: u8,
-    broker: &str,
-    caps: &str,
-    api_port: Option<u16>,
-) -> PathBuf {
-    let path = write_counter_config(directory, node, terminal, "allow", Some(broker));
-    let mut text = std::fs::read_to_string(&path).unwrap();
-    if let Some(port) = api_port {
-        let offers = text.find("[[counter.offers]]").unwrap();
-        text.insert_str(offers, &format!("api_listen = \"127.0.0.1:{port}\"\n"));
-    }
-    let pin_hash = raincheck::console::hash_pin(MANAGER_PIN).unwrap();
-    let more = format!(
-        "validity_days = 90\nface_value = \"4.50\"\n{caps}\n\
-         [[counter.offers]]\nid = \"soda\"\nnumber = 2\ntitle = \"A soda\"\nvalidity_days = 30\n\
-         face_value = \"3.00\"\ntill_value_cap = \"6.00\"\n\
-         [[counter.managers]]\nname = \"Dana\"\npin_hash = \"{pin_hash}\"\n[display]"
-    );
-    text = text.replacen("validity_days = 90\n[display]", &more, 1);
-    std::fs::write(&path, text).unwrap();
-    path
-}
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -138,22 +107,14 @@ async fn caps_refuse_over_the_api_and_a_managers_pin_issues_one_past_them() {
             .contains("wrong manager name or PIN"),
         "{wrong}"
     );
-    let (status, _) = issue(
-        "popcorn",
-        Some(json!({ "manager": "Mallory", "pin": MANAGER_PIN })),
-    )
-    .await;
+    let (status, _) = issue("popcorn", Some(json!({ "manager": "Mallory", "pin": PIN }))).await;
     assert_eq!(status, 403);
     let (status, half) = issue("popcorn", Some(json!({ "manager": "Dana" }))).await;
     assert_eq!(status, 400, "{half}");
     assert_eq!(issued(&till).await.len(), before, "nothing was issued");
 
     // The manager's PIN issues one past the cap, and the event says who and which cap.
-    let (status, past) = issue(
-        "popcorn",
-        Some(json!({ "manager": "dana", "pin": MANAGER_PIN })),
-    )
-    .await;
+    let (status, past) = issue("popcorn", Some(json!({ "manager": "dana", "pin": PIN }))).await;
     assert_eq!(status, 201, "{past}");
     assert_eq!(
         past["override"],
@@ -201,6 +162,14 @@ fn crafted_code(secret: &VoucherSecret, extra: u8, minute: u32) -> String {
         expires_minute: minute,
     };
     OverrideCode::mint(fields, secret).unwrap().grouped()
+}
+
+/// A code typed at the till, as its API passes it on.
+fn by_code(code: String) -> OverrideOffer {
+    OverrideOffer::Code {
+        code,
+        from: "127.0.0.1".into(),
+    }
 }
 
 fn refusal_of(result: Result<impl std::fmt::Debug, CounterError>) -> OverrideRefusal {
@@ -292,7 +261,7 @@ async fn a_console_code_is_used_once_across_the_venue_and_bad_codes_change_nothi
                 .await
         }
     };
-    let code_offer = || Some(OverrideOffer::Code(code.to_lowercase().replace('-', " ")));
+    let code_offer = || Some(by_code(code.to_lowercase().replace('-', " ")));
     let first = issue(&till_1, None).await.expect("the first popcorn").code;
     assert!(matches!(
         issue(&till_1, None).await,
@@ -306,24 +275,18 @@ async fn a_console_code_is_used_once_across_the_venue_and_bad_codes_change_nothi
         now + 60,
     );
     assert_eq!(
-        refusal_of(issue(&till_1, Some(OverrideOffer::Code(forged))).await),
+        refusal_of(issue(&till_1, Some(by_code(forged))).await),
         OverrideRefusal::Forged
     );
     let expired = crafted_code(&secret, 5, now.saturating_sub(1));
     assert!(matches!(
-        refusal_of(issue(&till_1, Some(OverrideOffer::Code(expired))).await),
+        refusal_of(issue(&till_1, Some(by_code(expired))).await),
         OverrideRefusal::Expired { .. }
     ));
     let mut typo: Vec<char> = code.chars().collect();
     typo[0] = if typo[0] == 'A' { 'B' } else { 'A' };
     assert_eq!(
-        refusal_of(
-            issue(
-                &till_1,
-                Some(OverrideOffer::Code(typo.into_iter().collect()))
-            )
-            .await
-        ),
+        refusal_of(issue(&till_1, Some(by_code(typo.into_iter().collect()))).await),
         OverrideRefusal::Mistyped
     );
     assert_eq!(till_1.records().await.unwrap().len(), 1, "nothing issued");

@@ -11,6 +11,7 @@ use crate::mqtt::{spawn_session, SessionSpec, Will};
 use crate::protocol::{encode, Topic, TopicKind, VoucherMarks};
 use crate::shutdown::Shutdown;
 use crate::status::{NodeIdentity, StatusWorker};
+use crate::voucher::override_audit::TillAudit;
 use crate::voucher::{CounterHandle, VoucherWorker};
 use anyhow::{Context, Result};
 use std::path::Path;
@@ -161,13 +162,31 @@ pub fn start_node(
     }
     // A console with the venue's [counter] section keeps a replica of every voucher.
     let keeps_vouchers = config.has_role(Role::Counter) || config.has_role(Role::Console);
+    // One audit log per node, for what managers do at its till and on its console.
+    let audit = match keeps_vouchers {
+        false => None,
+        true => Some(Arc::new(
+            crate::audit::AuditLog::open(&config.node.data_dir).with_context(|| {
+                format!(
+                    "open the audit log in {}; check that the data directory is writable",
+                    config.node.data_dir.display()
+                )
+            })?,
+        )),
+    };
     let counter = match config.counter.as_ref().filter(|_| keeps_vouchers) {
         None => None,
         Some(section) => {
             let serving = Flag::default();
             health.serving = Some(serving.clone());
-            let (handle, voucher_workers) =
-                start_voucher_worker(config, section, config_dir, serving, shutdown.clone())?;
+            let (handle, voucher_workers) = start_voucher_worker(
+                config,
+                section,
+                config_dir,
+                serving,
+                audit.clone(),
+                shutdown.clone(),
+            )?;
             workers.extend(voucher_workers);
             Some(handle)
         }
@@ -224,6 +243,7 @@ pub fn start_node(
             config,
             config_dir,
             counter.clone(),
+            audit.expect("a console node keeps an audit log (opened above)"),
             health.clone(),
             shutdown,
         )
@@ -293,6 +313,7 @@ fn start_voucher_worker(
     section: &CounterSection,
     config_dir: &Path,
     serving: Flag,
+    audit: Option<Arc<crate::audit::AuditLog>>,
     shutdown: Shutdown,
 ) -> Result<(CounterHandle, Vec<JoinHandle<()>>)> {
     let store = crate::voucher::open::open_store(config, config_dir).context("voucher store")?;
@@ -330,6 +351,14 @@ fn start_voucher_worker(
         session.connection.events,
         session.barrier,
         serving,
+        audit.map(|log| {
+            TillAudit::new(
+                log,
+                node,
+                config.node.name.as_deref(),
+                config.has_role(Role::Console),
+            )
+        }),
         shutdown,
     );
     Ok((handle, vec![tokio::spawn(worker.run()), task]))

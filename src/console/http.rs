@@ -3,9 +3,9 @@
 //! the CSRF check for state-changing calls (403), and a JSON body extractor whose
 //! refusals (413, 415, 400) are as specific as everything else.
 
-use super::audit::{AuditEntry, AuditLog};
 use super::bus::{ConsoleRequest, PublishedSnapshot};
 use crate::access::Access;
+use crate::audit::{AuditEntry, AuditLog};
 use crate::config::{ConsoleSection, OfferConfig, TextsSection};
 use crate::voucher::CounterHandle;
 use axum::async_trait;
@@ -65,11 +65,7 @@ impl ConsoleContext {
             detail,
             outcome: outcome.to_owned(),
         };
-        let log = self.audit.clone();
-        let written = tokio::task::spawn_blocking(move || log.append(entry)).await;
-        if !matches!(written, Ok(Ok(()))) {
-            tracing::error!(path = %self.audit.path().display(), "console: cannot write the audit log; check the disk and the data directory");
-        }
+        self.audit.record(entry).await;
     }
 }
 

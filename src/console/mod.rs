@@ -5,7 +5,6 @@
 //! voucher figures come from the node's voucher worker when it has a `[counter]` section.
 
 mod assets;
-mod audit;
 mod bus;
 mod drill;
 mod drill_routes;
@@ -35,6 +34,7 @@ pub use crate::access::{check_pin_shape, hash_pin};
 const CONSOLE_SOURCE: &str = "console";
 pub use snapshot::{ConsoleSnapshot, Phase};
 
+use crate::audit::AuditLog;
 use crate::config::NodeConfig;
 use crate::protocol::Topic;
 use crate::shutdown::Shutdown;
@@ -56,10 +56,12 @@ pub struct ConsoleHandle {
 
 /// Binds the console's port and starts its bus worker and server (call inside the
 /// runtime). Binding happens here, at start-up, so a port in use is a clear error.
+/// `audit` is the node's audit log, shared with its till if it has one.
 pub fn start_console(
     config: &NodeConfig,
     config_dir: &Path,
     vouchers: Option<CounterHandle>,
+    audit: Arc<AuditLog>,
     health: crate::health::Health,
     shutdown: Shutdown,
 ) -> Result<ConsoleHandle> {
@@ -76,12 +78,6 @@ pub fn start_console(
         )?),
         _ => None,
     };
-    let audit = audit::AuditLog::open(&config.node.data_dir).with_context(|| {
-        format!(
-            "open the console's audit log in {}; check that the data directory is writable",
-            config.node.data_dir.display()
-        )
-    })?;
     let listener = std::net::TcpListener::bind(settings.listen).with_context(|| {
         format!(
             "listen on {} for the console; is another program using that port? (console.listen)",
@@ -175,7 +171,7 @@ pub fn start_console(
             u64::from(settings.session_minutes) * 60,
         ))),
         settings,
-        audit: Arc::new(audit),
+        audit,
         bus: requests_sender,
         snapshots,
         vouchers,

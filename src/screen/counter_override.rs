@@ -106,7 +106,10 @@ pub(super) fn wire(
         let Some(window) = weak.upgrade() else { return };
         let (manager, code) = (manager.trim().to_owned(), code.trim().to_owned());
         let past_cap = if !code.is_empty() {
-            OverrideOffer::Code(code)
+            OverrideOffer::Code {
+                code,
+                from: FROM.to_owned(),
+            }
         } else if !manager.is_empty() && !pin.is_empty() {
             OverrideOffer::Pin {
                 manager,

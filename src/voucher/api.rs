@@ -111,7 +111,10 @@ impl OverrideBody {
                 pin,
                 from: from.to_owned(),
             }),
-            (None, None, Some(code)) => Ok(OverrideOffer::Code(code)),
+            (None, None, Some(code)) => Ok(OverrideOffer::Code {
+                code,
+                from: from.to_owned(),
+            }),
             _ => Err("an override is a manager's name and PIN ({\"manager\", \"pin\"}) or a code from the console ({\"code\"})"),
         }
     }

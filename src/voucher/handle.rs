@@ -8,6 +8,7 @@ use super::code::{CodeError, VoucherCode};
 use super::events::VoucherRecord;
 use super::lifecycle::{Redemption, VoidRefusal};
 use super::managers::ManagerGate;
+use super::override_audit::{OverrideAttempt, TillAudit};
 use super::override_code::OverrideRefusal;
 use super::store::{IssuedVoucher, OverrideAsk, StoreError};
 use crate::protocol::Identifier;
@@ -68,8 +69,8 @@ pub enum OverrideOffer {
         pin: String,
         from: String,
     },
-    /// A one-time code minted on the console.
-    Code(String),
+    /// A one-time code minted on the console; `from` is where it was typed (for the log).
+    Code { code: String, from: String },
 }
 
 impl From<StoreError> for CounterError {
@@ -148,15 +149,24 @@ pub struct CounterHandle {
     /// The till's managers: a PIN is checked here, in the caller's task, so argon2 never
     /// holds up the worker's loop.
     managers: Arc<ManagerGate>,
+    /// Where every override offered here is written, taken or refused.
+    audit: Option<TillAudit>,
 }
 
-/// A handle and the receiving end the worker serves, for a till with `managers`.
+/// A handle and the receiving end the worker serves, for a till with `managers` whose
+/// overrides are written to `audit`.
 pub fn counter_channel(
     managers: Vec<crate::config::ManagerAccount>,
+    audit: Option<TillAudit>,
 ) -> (CounterHandle, mpsc::Receiver<CounterRequest>) {
     let (requests, receiver) = mpsc::channel(REQUEST_CAPACITY);
     let managers = Arc::new(ManagerGate::new(managers));
-    (CounterHandle { requests, managers }, receiver)
+    let handle = CounterHandle {
+        requests,
+        managers,
+        audit,
+    };
+    (handle, receiver)
 }
 
 impl CounterHandle {
@@ -184,7 +194,8 @@ impl CounterHandle {
 
     /// Issues a voucher, past a reached cap if `past_cap` is a manager's valid override
     /// (a PIN is checked before anything is asked of the store: a wrong one issues
-    /// nothing, even within the caps); answered once it is durable.
+    /// nothing, even within the caps); answered once it is durable, and once an
+    /// override's outcome, taken or refused, is in the audit log.
     pub async fn issue_with(
         &self,
         offer: Identifier,
@@ -192,13 +203,39 @@ impl CounterHandle {
         staff: Option<String>,
         past_cap: Option<OverrideOffer>,
     ) -> Result<IssuedVoucher, CounterError> {
-        let past_cap = match past_cap {
-            None => None,
-            Some(OverrideOffer::Code(code)) => Some(OverrideAsk::Code(code)),
-            Some(OverrideOffer::Pin { manager, pin, from }) => Some(OverrideAsk::Manager(
-                self.managers.check(&manager, pin, &from).await?,
-            )),
+        let Some(offered) = past_cap else {
+            return self.issue_as(offer, incident, staff, None).await;
         };
+        let attempt = OverrideAttempt::of(&offered);
+        let result = match offered {
+            OverrideOffer::Code { code, .. } => Ok(OverrideAsk::Code(code)),
+            OverrideOffer::Pin { manager, pin, from } => self
+                .managers
+                .check(&manager, pin, &from)
+                .await
+                .map(OverrideAsk::Manager)
+                .map_err(CounterError::from),
+        };
+        let result = match result {
+            Ok(ask) => {
+                self.issue_as(offer.clone(), incident, staff, Some(ask))
+                    .await
+            }
+            Err(refused) => Err(refused),
+        };
+        if let Some(audit) = &self.audit {
+            audit.attempt(&attempt, &offer, &result).await;
+        }
+        result
+    }
+
+    async fn issue_as(
+        &self,
+        offer: Identifier,
+        incident: Option<Identifier>,
+        staff: Option<String>,
+        past_cap: Option<OverrideAsk>,
+    ) -> Result<IssuedVoucher, CounterError> {
         self.ask(|reply| CounterRequest::Issue {
             offer,
             incident,

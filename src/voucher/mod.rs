@@ -3,8 +3,9 @@
 //! terminal's voucher worker (`worker`, reached through `handle`) with its pure
 //! anti-entropy (`anti_entropy`); `provenance` notices a store restored or moved. An
 //! offer's caps (`limits`) and the two ways a manager lets an issue past one — a PIN at
-//! the till (`managers`) or a one-time code from the console (`override_code`). The counter's local API (`api`), CSV export, the secret
-//! file and receipts (`printer`) sit beside them.
+//! the till (`managers`) or a one-time code from the console (`override_code`), each
+//! written to the node's audit log (`override_audit`). The counter's local API (`api`),
+//! CSV export, the secret file and receipts (`printer`) sit beside them.
 
 pub mod anti_entropy;
 pub mod api;
@@ -17,6 +18,7 @@ pub mod lifecycle;
 pub mod limits;
 pub mod managers;
 pub mod open;
+pub mod override_audit;
 pub mod override_code;
 pub mod printer;
 mod provenance;

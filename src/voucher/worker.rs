@@ -11,6 +11,7 @@
 
 use super::anti_entropy::{cap_batch_bytes, claim_beyond, AntiEntropy, Replay};
 use super::handle::{counter_channel, CounterError, CounterHandle, CounterRequest};
+use super::override_audit::TillAudit;
 use super::store::{StoreError, VoucherStore};
 use crate::config::CounterSection;
 use crate::health::Flag;
@@ -66,6 +67,8 @@ pub struct VoucherWorker {
     serving: Flag,
     /// Whole-store reads running at once at most (see `scan`).
     scans: Arc<tokio::sync::Semaphore>,
+    /// The node's audit log, for the overrides other tills took (on a console).
+    audit: Option<TillAudit>,
 }
 
 /// Whole-store reads (figures, reports, exports) that run at once; more wait their turn,
@@ -97,9 +100,10 @@ impl VoucherWorker {
         events: mpsc::Receiver<BusEvent>,
         barrier: SyncBarrier,
         serving: Flag,
+        audit: Option<TillAudit>,
         shutdown: Shutdown,
     ) -> (CounterHandle, Self) {
-        let (handle, requests) = counter_channel(counter.managers.clone());
+        let (handle, requests) = counter_channel(counter.managers.clone(), audit.clone());
         let worker = Self {
             store,
             sync: AntiEntropy::new(node.clone()),
@@ -117,6 +121,7 @@ impl VoucherWorker {
             rejects: RejectLog::new(Duration::from_secs(10)),
             serving,
             scans: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_SCANS)),
+            audit,
         };
         (handle, worker)
     }
@@ -325,6 +330,15 @@ impl VoucherWorker {
             }
             VoucherMessage::Batch(batch) => {
                 let events = batch.events;
+                if let Some(audit) = self.audit.clone().filter(TillAudit::writes_others) {
+                    let batch = events.clone();
+                    match blocking(&self.store, move |store| store.unheard_overrides(&batch)).await
+                    {
+                        Ok(unheard) => audit.heard(&unheard).await,
+                        // Stored and audited when the batch comes again.
+                        Err(_) => return (false, false),
+                    }
+                }
                 match blocking(&self.store, move |store| store.apply_remote(&events)).await {
                     Ok(applied) => {
                         crate::metrics::add(

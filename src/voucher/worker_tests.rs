@@ -67,6 +67,7 @@ async fn a_barrier_dropped_on_a_full_queue_is_sent_again_and_the_counter_serves(
         events,
         SyncBarrier::new(barrier_topic.clone()),
         serving.clone(),
+        None,
         shutdown,
     );
     let task = tokio::spawn(worker.run());

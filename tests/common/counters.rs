@@ -140,30 +140,68 @@ pub async fn wait_for_retained_marks(
     what: &str,
     done: impl Fn(&serde_json::Value) -> bool,
 ) -> serde_json::Value {
-    let mut options = rumqttc::MqttOptions::new(
-        format!("marks-reader-{}-{node}", std::process::id()),
-        "127.0.0.1",
-        port,
-    );
-    options.set_max_packet_size(1 << 20, 1 << 20);
-    let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
-    client
-        .subscribe(
-            format!("raincheck/v1/{VENUE}/voucher-marks/{node}"),
-            rumqttc::QoS::AtMostOnce,
-        )
+    MarksReader::subscribe(port, node)
         .await
-        .unwrap();
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let Ok(event) = tokio::time::timeout_at(deadline, eventloop.poll()).await else {
-            panic!("timed out waiting for {what}");
-        };
-        if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(publish))) = event {
-            let marks: serde_json::Value =
-                serde_json::from_slice(&publish.payload).unwrap_or_default();
-            if done(&marks) {
-                return marks;
+        .wait(what, done)
+        .await
+}
+
+/// A bare client on `node`'s voucher marks topic. Subscribed (the broker's answer
+/// awaited) before anything else happens, so a message that is not retained — a last
+/// will when a link dies — is not missed.
+pub struct MarksReader {
+    eventloop: rumqttc::EventLoop,
+    _client: rumqttc::AsyncClient,
+}
+
+impl MarksReader {
+    pub async fn subscribe(port: u16, node: &str) -> Self {
+        let mut options = rumqttc::MqttOptions::new(
+            format!("marks-reader-{}-{node}", std::process::id()),
+            "127.0.0.1",
+            port,
+        );
+        options.set_max_packet_size(1 << 20, 1 << 20);
+        let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 10);
+        client
+            .subscribe(
+                format!("raincheck/v1/{VENUE}/voucher-marks/{node}"),
+                rumqttc::QoS::AtMostOnce,
+            )
+            .await
+            .unwrap();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let Ok(event) = tokio::time::timeout_at(deadline, eventloop.poll()).await else {
+                panic!("timed out subscribing to {node}'s voucher marks");
+            };
+            if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::SubAck(_))) = event {
+                break;
+            }
+        }
+        Self {
+            eventloop,
+            _client: client,
+        }
+    }
+
+    /// Waits (20 s at most) for marks for which `done` holds; returns them.
+    pub async fn wait(
+        &mut self,
+        what: &str,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let Ok(event) = tokio::time::timeout_at(deadline, self.eventloop.poll()).await else {
+                panic!("timed out waiting for {what}");
+            };
+            if let Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(publish))) = event {
+                let marks: serde_json::Value =
+                    serde_json::from_slice(&publish.payload).unwrap_or_default();
+                if done(&marks) {
+                    return marks;
+                }
             }
         }
     }
@@ -186,4 +224,32 @@ pub async fn wait_till_serving(http: &reqwest::Client, base: &str) {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// A till on `broker` whose popcorn carries `caps`, with a soda offer worth 3.00 capped
+/// at 6.00 of face value per till, manager Dana (the console's PIN) and, if `api_port`, its API.
+pub fn capped_till(
+    directory: &Path,
+    node: &str,
+    terminal: u8,
+    broker: &str,
+    caps: &str,
+    api_port: Option<u16>,
+) -> PathBuf {
+    let path = write_counter_config(directory, node, terminal, "allow", Some(broker));
+    let mut text = std::fs::read_to_string(&path).unwrap();
+    if let Some(port) = api_port {
+        let offers = text.find("[[counter.offers]]").unwrap();
+        text.insert_str(offers, &format!("api_listen = \"127.0.0.1:{port}\"\n"));
+    }
+    let pin_hash = raincheck::console::hash_pin(super::console::PIN).unwrap();
+    let more = format!(
+        "validity_days = 90\nface_value = \"4.50\"\n{caps}\n\
+         [[counter.offers]]\nid = \"soda\"\nnumber = 2\ntitle = \"A soda\"\nvalidity_days = 30\n\
+         face_value = \"3.00\"\ntill_value_cap = \"6.00\"\n\
+         [[counter.managers]]\nname = \"Dana\"\npin_hash = \"{pin_hash}\"\n[display]"
+    );
+    text = text.replacen("validity_days = 90\n[display]", &more, 1);
+    std::fs::write(&path, text).unwrap();
+    path
 }

@@ -10,15 +10,7 @@ impl VoucherStore {
     /// Applies other terminals' events, skipping any already known and any whose code is
     /// not a valid code of this venue; one flush for the batch. Returns how many were new.
     pub fn apply_remote(&self, batch: &[VoucherEvent]) -> Result<usize, StoreError> {
-        // Only canonical codes of this venue: a record must never be keyed by a spelling.
-        let valid: Vec<&VoucherEvent> = batch
-            .iter()
-            .filter(|event| {
-                event.v == EVENT_VERSION
-                    && VoucherCode::parse(event.change.code(), &self.secret)
-                        .is_ok_and(|code| code.compact() == event.change.code())
-            })
-            .collect();
+        let valid: Vec<&VoucherEvent> = batch.iter().filter(|e| self.storable(e)).collect();
         let applied = flatten((&self.meta, &self.vouchers, &self.events).transaction(
             |(meta, vouchers, events)| {
                 let mut applied = 0;
@@ -55,6 +47,42 @@ impl VoucherStore {
             self.db.flush()?;
         }
         Ok(applied)
+    }
+
+    /// The overrides other tills took among `batch` that `apply_remote` would store now
+    /// (valid and not yet known): what a console writes to its audit log before storing
+    /// them, so a crash between the two repeats a line rather than losing one.
+    pub fn unheard_overrides(
+        &self,
+        batch: &[VoucherEvent],
+    ) -> Result<Vec<VoucherEvent>, StoreError> {
+        let mut unheard = Vec::new();
+        for event in batch {
+            let past_cap = matches!(
+                &event.change,
+                VoucherChange::Issued {
+                    past_cap: Some(_),
+                    ..
+                }
+            );
+            if !past_cap || event.origin == self.node || !self.storable(event) {
+                continue;
+            }
+            let twice = |e: &VoucherEvent| e.origin == event.origin && e.seq == event.seq;
+            let key = event_key(event.origin.as_str(), event.seq);
+            if !self.events.contains_key(key)? && !unheard.iter().any(twice) {
+                unheard.push(event.clone());
+            }
+        }
+        Ok(unheard)
+    }
+
+    /// Whether another terminal's event may be stored: this version, and a canonical code
+    /// of this venue (a record must never be keyed by a spelling).
+    fn storable(&self, event: &VoucherEvent) -> bool {
+        event.v == EVENT_VERSION
+            && VoucherCode::parse(event.change.code(), &self.secret)
+                .is_ok_and(|code| code.compact() == event.change.code())
     }
 
     /// One of this terminal's own events came back from a peer: this store was behind

@@ -1,15 +1,23 @@
-//! The console's audit log: who did what, when, from where, and how it ended — one JSON
-//! line per action in `{data_dir}/console-audit.jsonl`, flushed to disk before the action
-//! is answered, so it survives restarts and `kill -9`. The newest entries are also kept
-//! in memory for the page. Calls block on the disk: use them from `spawn_blocking`.
+//! The node's audit log: who did what, when, from where, and how it ended — one JSON line
+//! per action in `{data_dir}/audit.jsonl`, flushed to disk before the action is answered,
+//! so it survives restarts and `kill -9`. One log per node, opened by the composition
+//! root: the console writes what managers do on the tablet (and the overrides its replica
+//! hears of from other tills), a till what managers do at it (overrides past a cap,
+//! refused ones too). The newest entries are also kept in memory for the console's page.
+//! `append` blocks on the disk; `record` runs it off the async threads.
 
 use serde::{Deserialize, Serialize};
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use time::OffsetDateTime;
+
+/// The log's file in the data directory.
+const FILE_NAME: &str = "audit.jsonl";
+/// Its name before tills wrote to it too (only consoles kept one): taken over at open.
+const OLD_FILE_NAME: &str = "console-audit.jsonl";
 
 /// Entries kept in memory (and read back at start) for the page.
 const RECENT: usize = 1000;
@@ -26,7 +34,8 @@ pub struct AuditEntry {
     pub manager: Option<String>,
     /// The client's address.
     pub from: String,
-    /// "sign-in", "declare", "update", "resolve", "void", "export", "sign-out".
+    /// "sign-in", "declare", "update", "resolve", "void", "export", "sign-out",
+    /// "override" (a voucher issued past a cap at a till), "override-code", "drill start"…
     pub action: String,
     pub detail: String,
     /// "ok", or why it was refused or failed.
@@ -42,7 +51,11 @@ pub struct AuditLog {
 impl AuditLog {
     pub fn open(data_dir: &Path) -> std::io::Result<Self> {
         std::fs::create_dir_all(data_dir)?;
-        let path = data_dir.join("console-audit.jsonl");
+        let path = data_dir.join(FILE_NAME);
+        let old = data_dir.join(OLD_FILE_NAME);
+        if !path.exists() && old.exists() {
+            std::fs::rename(&old, &path)?;
+        }
         let mut file = OpenOptions::new()
             .create(true)
             .read(true)
@@ -79,6 +92,17 @@ impl AuditLog {
         }
         recent.push_back(entry);
         Ok(())
+    }
+
+    /// Writes one entry off the async threads. A log that cannot be written is logged as
+    /// an error and the action goes on: refusing service for a full disk would leave
+    /// guests without vouchers and managers without the cash-only screens.
+    pub async fn record(self: &Arc<Self>, entry: AuditEntry) {
+        let log = self.clone();
+        let written = tokio::task::spawn_blocking(move || log.append(entry)).await;
+        if !matches!(written, Ok(Ok(()))) {
+            tracing::error!(path = %self.path.display(), "cannot write the audit log; check the disk and the data directory");
+        }
     }
 
     /// Up to `limit` entries, newest first.
@@ -144,5 +168,16 @@ mod tests {
         assert_eq!(entries[0].manager.as_deref(), Some("Dana [2J"));
         assert_eq!(entries[0].detail.chars().count(), MAX_FIELD_CHARS);
         assert_eq!(log.newest(1).len(), 1);
+    }
+
+    #[test]
+    fn a_console_log_of_the_old_name_is_taken_over() {
+        let dir = tempfile::tempdir().unwrap();
+        let line = r#"{"at":"2026-01-01T00:00:00Z","manager":"Dana","from":"10.0.0.5","action":"declare","detail":"x","outcome":"ok"}"#;
+        std::fs::write(dir.path().join(OLD_FILE_NAME), format!("{line}\n")).unwrap();
+        let log = AuditLog::open(dir.path()).unwrap();
+        assert_eq!(log.path(), dir.path().join(FILE_NAME));
+        assert_eq!(log.newest(10)[0].action, "declare");
+        assert!(!dir.path().join(OLD_FILE_NAME).exists());
     }
 }

@@ -17,7 +17,6 @@ use raincheck::protocol::Identifier;
 use raincheck::voucher::handle::OverrideOffer;
 use raincheck::voucher::override_code::OverrideRefusal;
 use raincheck::voucher::{CounterError, CounterHandle};
-use reqwest::StatusCode;
 use serde_json::{json, Value};
 use std::path::Path;
 
@@ -43,27 +42,6 @@ async fn issue(
         .map(|issued| issued.code.to_string())
 }
 
-/// The console's report of the incident once its replica holds `vouchers` of it.
-async fn report_holding(client: &ConsoleClient, vouchers: u64) -> Value {
-    let path = format!("/api/reports/incidents/{INCIDENT}");
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let reply = client.get(&path).await;
-        if reply.status == StatusCode::OK {
-            let report = reply.json();
-            if report["vouchers"]["issued"] == vouchers {
-                return report;
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the console's replica did not come to hold the incident's {vouchers} vouchers"
-        );
-        // Nothing pushes the replica's figures to a client: ask again shortly.
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_code_used_at_two_tills_cut_apart_is_audited_everywhere_and_reported_over_used() {
     let Some(broker) = mosquitto("") else { return };
@@ -76,14 +54,7 @@ async fn a_code_used_at_two_tills_cut_apart_is_audited_everywhere_and_reported_o
     let (_node_2, _stop_2, till_2) = start_counter(&config_2, directory.path());
     let (console, stop_console, client) =
         start_console_signed_in(directory.path(), &broker.url()).await;
-    let minted = client
-        .post_json(
-            "/api/override-codes",
-            &json!({ "offer": "popcorn", "extra": 1, "minutes": 30 }),
-        )
-        .await
-        .expect(StatusCode::CREATED, "an override code")
-        .json();
+    let minted = mint_popcorn_code(&client, 1).await;
     let code = minted["code"].as_str().expect("the code").to_owned();
     let by_code = || {
         Some(OverrideOffer::Code {
@@ -129,7 +100,7 @@ async fn a_code_used_at_two_tills_cut_apart_is_audited_everywhere_and_reported_o
         .expect("till 2, unable to hear of till 1's use, takes it too");
     proxy.heal();
 
-    let report = report_holding(&client, 4).await;
+    let report = report_holding(&client, INCIDENT, 4).await;
     let overrides = report["vouchers"]["overrides"].clone();
     let line = |till: &str| {
         json!({ "till": till, "offer": "popcorn", "code": code, "cap": "till_count",

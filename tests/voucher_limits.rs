@@ -224,14 +224,7 @@ async fn a_console_code_is_used_once_across_the_venue_and_bad_codes_change_nothi
             .expect_refusal(StatusCode::BAD_REQUEST, "a bad override request");
         assert!(refusal.contains(hint), "{body}: {refusal}");
     }
-    let minted = client
-        .post_json(
-            "/api/override-codes",
-            &json!({ "offer": "popcorn", "extra": 1, "minutes": 30 }),
-        )
-        .await
-        .expect(StatusCode::CREATED, "an override code")
-        .json();
+    let minted = mint_popcorn_code(&client, 1).await;
     let code = minted["code"].as_str().unwrap().to_owned();
     assert_eq!(code.len(), 19, "{minted}");
     assert_eq!(
@@ -337,22 +330,7 @@ async fn a_console_code_is_used_once_across_the_venue_and_bad_codes_change_nothi
 
     // The incident report lists the override: which till, offer, code and cap.
     let path = "/api/reports/incidents/storm-1";
-    let deadline = tokio::time::Instant::now() + WAIT;
-    let report = loop {
-        let reply = client.get(path).await;
-        if reply.status == StatusCode::OK {
-            let report = reply.json();
-            if report["vouchers"]["issued"] == 3 {
-                break report;
-            }
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the console's replica did not hold the incident's three vouchers"
-        );
-        // Nothing pushes the replica's figures to a client: ask again shortly.
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let report = report_holding(&client, "storm-1", 3).await;
     assert_eq!(
         report["vouchers"]["overrides"],
         json!([{ "till": "till-1", "offer": "popcorn", "code": code, "cap": "till_count", "issued": 1, "allowed": 1 }]),

@@ -555,3 +555,37 @@ pub async fn sign_in_in_browser(tablet: &super::webdriver::Browser) {
         )
         .await;
 }
+
+/// Mints an override code for `extra` popcorn vouchers past the cap, at any till, for
+/// 30 minutes; returns the console's answer.
+pub async fn mint_popcorn_code(client: &ConsoleClient, extra: u8) -> Value {
+    client
+        .post_json(
+            "/api/override-codes",
+            &json!({ "offer": "popcorn", "extra": extra, "minutes": 30 }),
+        )
+        .await
+        .expect(StatusCode::CREATED, "an override code")
+        .json()
+}
+
+/// The console's JSON report of `incident` once its replica holds `vouchers` of it.
+pub async fn report_holding(client: &ConsoleClient, incident: &str, vouchers: u64) -> Value {
+    let path = format!("/api/reports/incidents/{incident}");
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let reply = client.get(&path).await;
+        if reply.status == StatusCode::OK {
+            let report = reply.json();
+            if report["vouchers"]["issued"] == vouchers {
+                return report;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the console's replica did not come to hold {incident}'s {vouchers} vouchers"
+        );
+        // Nothing pushes the replica's figures to a client: ask again shortly.
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}

@@ -142,8 +142,7 @@ impl WebScreensWorker {
                 &screen.config.languages
             };
             // A drill may name this sign for the full cash-only screen.
-            let full = (presentation.view.drill.as_ref())
-                .is_some_and(|drill| drill.full_screen.contains(id));
+            let full = presentation.view.drill_full_screen_for(id);
             let event = events
                 .entry((languages.as_slice(), full))
                 .or_insert_with(|| {

@@ -83,6 +83,14 @@ pub struct VenueView {
 }
 
 impl VenueView {
+    /// Whether the drill shown, if any, names `node` for the full cash-only screen
+    /// rather than the marker (every surface asks here: native screens, web signs).
+    pub fn drill_full_screen_for(&self, node: &Identifier) -> bool {
+        self.drill
+            .as_ref()
+            .is_some_and(|drill| drill.full_screen.contains(node))
+    }
+
     pub fn normal() -> Self {
         Self {
             mode: ViewMode::Normal,

@@ -176,10 +176,7 @@ impl StatusWorker {
                     let shown = if mode == view.mode { 1.0 } else { 0.0 };
                     crate::metrics::set("raincheck_view_mode", &[("mode", mode.as_str())], shown);
                 }
-                p.drill_full_screen = view
-                    .drill
-                    .as_ref()
-                    .is_some_and(|drill| drill.full_screen.contains(&self.identity.node));
+                p.drill_full_screen = view.drill_full_screen_for(&self.identity.node);
                 p.view = view;
                 p.shown_since = now();
                 changed = true;

@@ -30,12 +30,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 /// A voucher refusal with its status, in the page's words: `template` ("Not issued: {}")
-/// holds the worker's sentence.
-fn refused(words: &PageWords, template: &str, error: CounterError) -> Refusal {
-    let mut refusal = Refusal::new(
-        status_of(&error),
-        words.say(template, &[&words.wording().refusal(&error)]),
-    );
+/// holds the worker's sentence; without one, the sentence alone.
+fn refused(words: &PageWords, template: Option<&str>, error: CounterError) -> Refusal {
+    let sentence = words.wording().refusal(&error);
+    let message = match template {
+        Some(template) => words.say(template, &[&sentence]),
+        None => sentence,
+    };
+    let mut refusal = Refusal::new(status_of(&error), message);
     // A reached cap: the page offers a manager's override.
     refusal.cap = refusal_body(&error).get("cap").cloned();
     refusal
@@ -78,7 +80,7 @@ pub(super) async fn issue(
     else {
         return Err(refused(
             &words,
-            not_issued,
+            Some(not_issued),
             CounterError::UnknownOffer(offer),
         ));
     };
@@ -101,8 +103,11 @@ pub(super) async fn issue(
         .map_err(|error| {
             if overriding {
                 tracing::warn!(staff = %staff.number, client = %staff.from.0.ip(), %error, "web counter: a manager's override was refused");
+                // The override sheet says why in the till's own sentence, as the native
+                // till does: "Not issued: Wrong PIN: nothing was issued" said it twice.
+                return refused(&words, None, error);
             }
-            refused(&words, not_issued, error)
+            refused(&words, Some(not_issued), error)
         })?;
     let code = issued.code;
     let valid_until = last_day_text(code.fields.expiry_day);
@@ -141,7 +146,7 @@ pub(super) async fn redeem(
         .counter
         .redeem(body.code, Some(staff.number.clone()))
         .await
-        .map_err(|error| refused(&words, "Could not check the code: {}", error))?;
+        .map_err(|error| refused(&words, Some("Could not check the code: {}"), error))?;
     tracing::debug!(staff = %staff.number, answer = redemption.answer.headline(), "web counter: code checked");
     Ok(Json(words.answer(&redemption)).into_response())
 }
@@ -175,13 +180,14 @@ pub(super) async fn void(
     let not_voided = "Not voided: {}";
     // The reason first: the quickest thing to fix, and the lifecycle's own rule.
     judge_void(None, &body.reason)
-        .map_err(|refusal| refused(&words, not_voided, CounterError::Void(refusal)))?;
+        .map_err(|refusal| refused(&words, Some(not_voided), CounterError::Void(refusal)))?;
     let (parsed, record) = shared
         .counter
         .lookup(body.code.clone())
         .await
-        .map_err(|error| refused(&words, not_voided, error))?;
-    let code = parsed.map_err(|error| refused(&words, not_voided, CounterError::Code(error)))?;
+        .map_err(|error| refused(&words, Some(not_voided), error))?;
+    let code =
+        parsed.map_err(|error| refused(&words, Some(not_voided), CounterError::Code(error)))?;
     let may = record
         .as_ref()
         .is_some_and(|record| staff_may_void(record, &shared.config.node.id));
@@ -196,7 +202,7 @@ pub(super) async fn void(
         .counter
         .void(body.code, body.reason, Some(staff.number.clone()))
         .await
-        .map_err(|error| refused(&words, not_voided, error))?;
+        .map_err(|error| refused(&words, Some(not_voided), error))?;
     tracing::info!(staff = %staff.number, client = %staff.from.0.ip(), "web counter: voucher voided");
     let shown = code.to_string();
     Ok(Json(json!({

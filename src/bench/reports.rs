@@ -8,13 +8,16 @@
 //! 2. a real console node on that store against a private Mosquitto: p50/p99 of
 //!    `GET /api/vouchers/summary` and of the JSON report through HTTP with a signed-in
 //!    manager, and the process's RSS before and after. The natural limit beside it: one
-//!    bare pass over the sled tree reading every value, in the same run.
+//!    bare pass over the sled tree reading every value, in the same run;
+//! 3. the figures from the store's running sums beside the same figures by one pass over
+//!    every record, checked equal.
 
 use super::fleet::VENUE;
 use super::stats::percentiles;
 use crate::console::report::tally_vouchers;
 use crate::protocol::Identifier;
 use crate::voucher::events::{VoucherChange, VoucherEvent, EVENT_VERSION};
+use crate::voucher::figures::FiguresTally;
 use crate::voucher::store::{voucher_day, VoucherStore};
 use crate::voucher::{VoucherCode, VoucherFields, VoucherSecret};
 use anyhow::{anyhow, bail, Context, Result};
@@ -111,6 +114,7 @@ pub fn run(stored: usize, rounds: usize) -> Result<ExitCode> {
             store.size_on_disk()? as f64 / 1e6
         );
         report_from_files(&store, &config, now)?;
+        figures_from_files(&store, now)?;
     }
     let (broker, runtime) = super::fleet::private_broker_and_runtime()?;
     let config = console_config(data.path(), &secret_file, &broker.url())?;
@@ -165,6 +169,37 @@ fn report_from_files(
     } else {
         println!("peak memory: /proc/self/clear_refs is not writable here; not measured");
     }
+    Ok(())
+}
+
+/// The console's figures from the store's running sums, beside the same figures by one
+/// pass over every record (what every call cost before the sums); they must agree.
+fn figures_from_files(store: &VoucherStore, now: OffsetDateTime) -> Result<()> {
+    let day_start = now - time::Duration::hours(1);
+    let incident = Some(Identifier::parse(INCIDENT)?);
+    let started = Instant::now();
+    let mut tally = FiguresTally::new(day_start, incident.clone());
+    store.each_record(|record| tally.add(&record))?;
+    let by_pass = tally.finish();
+    let pass = started.elapsed();
+    let mut times = Vec::with_capacity(100);
+    for _ in 0..100 {
+        let started = Instant::now();
+        let by_sums = store.figures(day_start, incident.clone())?;
+        times.push(started.elapsed());
+        if by_sums != by_pass {
+            bail!(
+                "the running sums disagree with a pass over the store: {by_sums:?} vs {by_pass:?}"
+            );
+        }
+    }
+    let summary = percentiles(&times).ok_or_else(|| anyhow!("no samples"))?;
+    println!(
+        "figures from the running sums: {summary}; the same figures by a pass over every record: \
+         {:.2} s (ratio p99 / pass {:.5})",
+        pass.as_secs_f64(),
+        summary.p99.as_secs_f64() / pass.as_secs_f64().max(1e-9)
+    );
     Ok(())
 }
 

@@ -20,7 +20,6 @@ mod routes;
 mod sign_in;
 mod snapshot;
 pub mod timeline;
-mod voucher_figures;
 mod voucher_routes;
 mod web_screens;
 mod web_screens_feed;

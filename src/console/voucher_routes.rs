@@ -1,10 +1,11 @@
 //! The console's voucher routes, served from the console's replica of every counter's
-//! vouchers (its voucher worker): tonight's and this incident's figures with conflicts,
+//! vouchers (its voucher worker): tonight's and this incident's figures with conflicts
+//! (the store's running sums, no pass over the replica),
 //! one voucher's record, a manager's void (durable before the answer), CSV export.
 
 use super::http::{ApiError, CheckedManager, Context, JsonBody, Manager};
-use super::voucher_figures::{business_day_start, FiguresTally};
 use crate::voucher::api::status_of;
+use crate::voucher::figures::business_day_start;
 use crate::voucher::{CounterError, CounterHandle};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
@@ -49,11 +50,7 @@ async fn summary(State(context): State<Context>, _manager: Manager) -> Result<Re
         .incident_id
         .clone();
     let figures = replica(&context)?
-        .scan(move |store| {
-            let mut tally = FiguresTally::new(day_start, incident);
-            store.each_record(|record| tally.add(&record))?;
-            Ok(tally.finish())
-        })
+        .scan(move |store| store.figures(day_start, incident))
         .await
         .map_err(refused)?;
     Ok(Json(figures).into_response())

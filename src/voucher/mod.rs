@@ -5,7 +5,8 @@
 //! offer's caps (`limits`) and the two ways a manager lets an issue past one — a PIN at
 //! the till (`managers`) or a one-time code from the console (`override_code`), each
 //! written to the node's audit log (`override_audit`). The counter's local API (`api`),
-//! CSV export, the secret file and receipts (`printer`) sit beside them.
+//! CSV export, the console's figures (`figures`, kept as running sums by the store), the
+//! secret file and receipts (`printer`) sit beside them.
 
 pub mod anti_entropy;
 pub mod api;
@@ -13,6 +14,7 @@ mod check;
 pub mod code;
 pub mod events;
 pub mod export;
+pub mod figures;
 pub mod handle;
 pub mod lifecycle;
 pub mod limits;

@@ -1,7 +1,8 @@
 //! The voucher store: sled on the terminal's disk. Trees: `meta` (format version, venue,
 //! node, next serial and sequence, per-origin watermarks, per incident and offer the
-//! vouchers this till and the venue issued — what `limits` judges the caps on — and each
-//! override code's uses), `vouchers`
+//! vouchers this till and the venue issued — what `limits` judges the caps on — each
+//! override code's uses, and the console's figures as running sums, `store/figures.rs`),
+//! `vouchers`
 //! (compact code → record) and `events` (origin, sequence → event). Every issue, redeem
 //! and void is one sled transaction followed by a flush, and only then reported
 //! (invariant 4): a `kill -9` at any instant loses nothing that was reported, and since
@@ -24,6 +25,7 @@ use sled::Transactional;
 use std::path::PathBuf;
 use time::OffsetDateTime;
 
+mod figures;
 mod opening;
 mod queries;
 mod replication;
@@ -277,7 +279,7 @@ impl VoucherStore {
                 };
                 let mut record = VoucherRecord::default();
                 record.apply(&event);
-                put_json(vouchers, compact.as_bytes(), &record)?;
+                figures::store_record(meta, vouchers, None, &record)?;
                 put_json(events, &event_key(self.node.as_str(), seq), &event)?;
                 meta.insert("next_serial", &(serial + 1).to_be_bytes())?;
                 meta.insert("next_seq", &(seq + 1).to_be_bytes())?;
@@ -363,9 +365,9 @@ impl VoucherStore {
                     staff.clone(),
                     now,
                 )?;
-                let mut record = record.unwrap_or_default();
-                record.apply(&event);
-                put_json(vouchers, compact.as_bytes(), &record)?;
+                let mut after = record.clone().unwrap_or_default();
+                after.apply(&event);
+                figures::store_record(meta, vouchers, record.as_ref(), &after)?;
                 put_json(events, &event_key(self.node.as_str(), event.seq), &event)?;
                 Ok((answer, Some(event)))
             },
@@ -407,9 +409,9 @@ impl VoucherStore {
                     manager.clone(),
                     now,
                 )?;
-                let mut record = record.unwrap_or_default();
-                record.apply(&event);
-                put_json(vouchers, compact.as_bytes(), &record)?;
+                let mut after = record.clone().unwrap_or_default();
+                after.apply(&event);
+                figures::store_record(meta, vouchers, record.as_ref(), &after)?;
                 put_json(events, &event_key(self.node.as_str(), event.seq), &event)?;
                 Ok(event)
             },

@@ -1,7 +1,8 @@
 //! Opening a voucher store: sled with a bounded page cache, waiting a moment for the
 //! file lock a just-stopped process may still hold, and refusing a database that is not
 //! this venue's and this node's raincheck store (format marker, venue, node) or that was
-//! restored elsewhere (`provenance`). Split from `store.rs`, which keeps the writes.
+//! restored elsewhere (`provenance`); a store without the figures' sums has them counted.
+//! Split from `store.rs`, which keeps the writes.
 
 use super::{StoreError, VoucherStore, STORE_FORMAT};
 use crate::protocol::Identifier;
@@ -109,7 +110,7 @@ impl VoucherStore {
             }
         }
         crate::voucher::provenance::check_home(&meta, &path)?;
-        Ok(Self {
+        let store = Self {
             db,
             meta,
             vouchers,
@@ -118,6 +119,8 @@ impl VoucherStore {
             terminal,
             secret,
             till_name: None,
-        })
+        };
+        store.ensure_figures()?;
+        Ok(store)
     }
 }

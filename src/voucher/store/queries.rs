@@ -9,7 +9,7 @@ use crate::voucher::events::{VoucherEvent, VoucherRecord};
 use std::collections::BTreeMap;
 
 /// A stored record or event, or why the store is corrupt.
-fn decoded<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+pub(super) fn decoded<T: serde::de::DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 

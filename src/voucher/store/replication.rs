@@ -21,9 +21,10 @@ impl VoucherStore {
                     }
                     put_json(events, &key, event)?;
                     let code = event.change.code();
-                    let mut record = record_in(vouchers, code)?.unwrap_or_default();
-                    record.apply(event);
-                    put_json(vouchers, code.as_bytes(), &record)?;
+                    let before = record_in(vouchers, code)?;
+                    let mut after = before.clone().unwrap_or_default();
+                    after.apply(event);
+                    super::figures::store_record(meta, vouchers, before.as_ref(), &after)?;
                     // Advance the origin's watermark over every contiguous event now present.
                     let watermark_key = format!("wm/{}", event.origin);
                     let mut watermark = read_u64(meta.get(watermark_key.as_bytes())?);

@@ -1,8 +1,11 @@
 //! The console's voucher figures: issued, redeemed and voided tonight (the business day
 //! that started at the configured local time) and for the current incident, plus every
 //! conflict (a code redeemed twice during a partition, or issued by two terminals).
-//! Pure: the records stream past from the console's voucher replica (`FiguresTally`),
-//! so the figures of a million vouchers cost one record's memory.
+//! Pure. What one record adds to them is its [`Contribution`]; the store keeps their sums
+//! and changes them by `after − before` in the transaction that writes a record
+//! (`store/figures.rs`), so the console answers without reading the replica.
+//! [`FiguresTally`] is the same figures by one pass over every record: the reference the
+//! sums are property-tested against, and timed beside them by `raincheck bench reports`.
 
 use crate::protocol::Identifier;
 use crate::voucher::events::{EventMark, VoucherRecord};
@@ -44,6 +47,72 @@ pub struct VoucherFigures {
     pub business_day_started_at: OffsetDateTime,
 }
 
+/// The minute (since the Unix epoch) an instant falls in: the figures' unit of time. A
+/// business day starts on a whole minute, so "at or after the day's start" is "in the
+/// start's minute or later".
+pub fn minute_of(at: OffsetDateTime) -> i64 {
+    at.unix_timestamp().div_euclid(60)
+}
+
+/// Which of a minute's three counts a mark adds to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MarkKind {
+    Issued,
+    Redeemed,
+    Voided,
+}
+
+/// What one stored record adds to the figures.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Contribution {
+    /// Each of its marks, in the minute it happened.
+    pub marks: Vec<(i64, MarkKind)>,
+    /// Its incident and what it adds there: issued 1, redeemed 1 if redeemed at all,
+    /// voided 1 if voided (an incident's figures count vouchers, not redemptions).
+    pub incident: Option<(Identifier, Counts)>,
+    pub conflict: bool,
+}
+
+/// A record's contribution; every record also adds one to the total.
+pub fn contribution(record: &VoucherRecord) -> Contribution {
+    let mut marks = Vec::with_capacity(1 + record.redemptions.len());
+    if let Some(issued) = &record.issued {
+        marks.push((minute_of(issued.at), MarkKind::Issued));
+    }
+    for redeemed in &record.redemptions {
+        marks.push((minute_of(redeemed.at), MarkKind::Redeemed));
+    }
+    if let Some((voided, _)) = &record.voided {
+        marks.push((minute_of(voided.at), MarkKind::Voided));
+    }
+    Contribution {
+        marks,
+        incident: record.incident_id.clone().map(|incident| {
+            let counts = Counts {
+                issued: 1,
+                redeemed: usize::from(!record.redemptions.is_empty()),
+                voided: usize::from(record.voided.is_some()),
+            };
+            (incident, counts)
+        }),
+        conflict: record.is_conflict(),
+    }
+}
+
+/// A conflict as the console lists it.
+pub fn conflict_of(record: &VoucherRecord) -> Conflict {
+    Conflict {
+        code: record.code.clone(),
+        offer_id: record.offer_id.clone(),
+        redemptions: record.redemptions.clone(),
+        also_issued_by: record
+            .duplicate_issues
+            .iter()
+            .map(|m| m.origin.clone())
+            .collect(),
+    }
+}
+
 /// When the business day containing `now` started: the latest `hour:minute` local time
 /// not after `now`.
 pub fn business_day_start(now: OffsetDateTime, offset: UtcOffset, starts: Time) -> OffsetDateTime {
@@ -60,7 +129,7 @@ pub fn business_day_start(now: OffsetDateTime, offset: UtcOffset, starts: Time) 
 pub const MAX_LISTED_CONFLICTS: usize = 200;
 
 /// The figures, added up one record at a time as the store streams past: memory is that
-/// of the answer, not of the store.
+/// of the answer, not of the store, but time is that of the whole store.
 pub struct FiguresTally {
     day_start: OffsetDateTime,
     incident: Option<Identifier>,
@@ -100,16 +169,7 @@ impl FiguresTally {
         if record.is_conflict() {
             self.conflict_count += 1;
             if self.conflicts.len() < MAX_LISTED_CONFLICTS {
-                self.conflicts.push(Conflict {
-                    code: record.code.clone(),
-                    offer_id: record.offer_id.clone(),
-                    redemptions: record.redemptions.clone(),
-                    also_issued_by: record
-                        .duplicate_issues
-                        .iter()
-                        .map(|m| m.origin.clone())
-                        .collect(),
-                });
+                self.conflicts.push(conflict_of(record));
             }
         }
     }
@@ -129,7 +189,7 @@ impl FiguresTally {
     }
 }
 
-/// The figures of `records` held in memory (the unit tests).
+/// The figures of `records` held in memory (the tests).
 #[cfg(test)]
 pub fn voucher_figures(
     records: &[VoucherRecord],

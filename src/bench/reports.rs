@@ -235,6 +235,7 @@ async fn through_the_console(config: crate::config::NodeConfig, rounds: usize) -
         }
         summary_times.push(started.elapsed());
     }
+    let rss_after_figures = proc_status_kb("VmRSS:").unwrap_or(0);
     let path = format!("/api/reports/incidents/{INCIDENT}?format=json");
     let mut report_times = Vec::with_capacity(rounds.min(10));
     for _ in 0..rounds.min(10) {
@@ -260,8 +261,10 @@ async fn through_the_console(config: crate::config::NodeConfig, rounds: usize) -
         percentiles(&report_times).ok_or_else(|| anyhow!("no samples"))?
     );
     println!(
-        "process RSS: {:.1} MB before the console started, {:.1} MB after the calls",
+        "process RSS: {:.1} MB before the console started, {:.1} MB after the figures calls, \
+         {:.1} MB after the report calls",
         rss_before as f64 / 1024.0,
+        rss_after_figures as f64 / 1024.0,
         rss_after as f64 / 1024.0
     );
     trigger.trigger();

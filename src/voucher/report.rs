@@ -7,6 +7,7 @@
 
 use super::code::VoucherFields;
 use super::events::{EventMark, VoucherRecord};
+use super::figures::{conflict_of, Conflict};
 use crate::config::{Money, OfferConfig};
 use crate::protocol::Identifier;
 use serde::Serialize;
@@ -50,6 +51,19 @@ pub struct ReportConflict {
     pub offer: Option<Identifier>,
     pub redemptions: Vec<EventMark>,
     pub also_issued_by: Vec<Identifier>,
+}
+
+/// One conflict rule (`figures::conflict_of`), two spellings already read by their
+/// consumers: the report's JSON names the offer `offer`, the console's figures `offer_id`.
+impl From<Conflict> for ReportConflict {
+    fn from(conflict: Conflict) -> Self {
+        Self {
+            code: conflict.code,
+            offer: conflict.offer_id,
+            redemptions: conflict.redemptions,
+            also_issued_by: conflict.also_issued_by,
+        }
+    }
 }
 
 /// The vouchers part of an incident report.
@@ -183,16 +197,9 @@ impl IncidentTally {
         if record.is_conflict() {
             report.conflict_count += 1;
             if report.conflicts.len() < MAX_LISTED_CONFLICTS {
-                report.conflicts.push(ReportConflict {
-                    code: record.code.clone(),
-                    offer: record.offer_id.clone(),
-                    redemptions: record.redemptions.clone(),
-                    also_issued_by: record
-                        .duplicate_issues
-                        .iter()
-                        .map(|mark| mark.origin.clone())
-                        .collect(),
-                });
+                report
+                    .conflicts
+                    .push(ReportConflict::from(conflict_of(record)));
             }
         }
     }

@@ -277,9 +277,7 @@ impl VoucherStore {
                         past_cap,
                     },
                 };
-                let mut record = VoucherRecord::default();
-                record.apply(&event);
-                figures::store_record(meta, vouchers, None, &record)?;
+                figures::store_applied(meta, vouchers, None, &event)?;
                 put_json(events, &event_key(self.node.as_str(), seq), &event)?;
                 meta.insert("next_serial", &(serial + 1).to_be_bytes())?;
                 meta.insert("next_seq", &(seq + 1).to_be_bytes())?;
@@ -365,9 +363,7 @@ impl VoucherStore {
                     staff.clone(),
                     now,
                 )?;
-                let mut after = record.clone().unwrap_or_default();
-                after.apply(&event);
-                figures::store_record(meta, vouchers, record.as_ref(), &after)?;
+                figures::store_applied(meta, vouchers, record.as_ref(), &event)?;
                 put_json(events, &event_key(self.node.as_str(), event.seq), &event)?;
                 Ok((answer, Some(event)))
             },
@@ -409,9 +405,7 @@ impl VoucherStore {
                     manager.clone(),
                     now,
                 )?;
-                let mut after = record.clone().unwrap_or_default();
-                after.apply(&event);
-                figures::store_record(meta, vouchers, record.as_ref(), &after)?;
+                figures::store_applied(meta, vouchers, record.as_ref(), &event)?;
                 put_json(events, &event_key(self.node.as_str(), event.seq), &event)?;
                 Ok(event)
             },

@@ -1,6 +1,6 @@
 //! The voucher figures kept as running sums in the store's `meta` tree, so a console with
 //! a million vouchers answers them without reading its replica. Every write of a record
-//! (`store_record`, used by the till's own issue, redeem and void and by replication)
+//! (`store_applied`, used by the till's own issue, redeem and void and by replication)
 //! changes the sums by the record's contribution after minus before, inside the same
 //! transaction: the sums can never disagree with the records after a crash. A store made
 //! before the sums existed (or with another `FIGURES_VERSION`) has them counted once when
@@ -104,14 +104,18 @@ impl SumChanges {
     }
 }
 
-/// Stores `after` as the record of its code and moves the figures by what changed since
-/// `before` (the record the transaction read, `None` for a new code).
-pub(super) fn store_record(
+/// Stores the record `event` makes of `before` (the record of the event's code the
+/// transaction read, `None` for a new code) and moves the figures by what changed: the
+/// one way a record is written.
+pub(super) fn store_applied(
     meta: &TransactionalTree,
     vouchers: &TransactionalTree,
     before: Option<&VoucherRecord>,
-    after: &VoucherRecord,
+    event: &VoucherEvent,
 ) -> TransactionResult<()> {
+    let mut after = before.cloned().unwrap_or_default();
+    after.apply(event);
+    let after = &after;
     put_json(vouchers, after.code.as_bytes(), after)?;
     let mut changes = SumChanges::default();
     if let Some(before) = before {

@@ -22,9 +22,7 @@ impl VoucherStore {
                     put_json(events, &key, event)?;
                     let code = event.change.code();
                     let before = record_in(vouchers, code)?;
-                    let mut after = before.clone().unwrap_or_default();
-                    after.apply(event);
-                    super::figures::store_record(meta, vouchers, before.as_ref(), &after)?;
+                    super::figures::store_applied(meta, vouchers, before.as_ref(), event)?;
                     // Advance the origin's watermark over every contiguous event now present.
                     let watermark_key = format!("wm/{}", event.origin);
                     let mut watermark = read_u64(meta.get(watermark_key.as_bytes())?);
